@@ -1,0 +1,155 @@
+package plexo
+
+import "log/slog"
+
+// A PlexusOption configures a [Plexus]. Options are applied in order, the
+// last one winning; a value out of range leaves the documented default.
+type PlexusOption interface {
+	applyToPlexus(*plexusConfig)
+}
+
+// A SubscribeOption configures one subscription.
+type SubscribeOption interface {
+	applyToSubscription(*subscriptionConfig)
+}
+
+// An Option configures both a [Plexus] (as the default for its
+// subscriptions) and a single subscription.
+type Option interface {
+	PlexusOption
+	SubscribeOption
+}
+
+// A TopicOption configures a [Topic].
+type TopicOption interface {
+	applyToTopic(*topicConfig)
+}
+
+// DefaultQueueSize is the capacity of a subscription's queue unless
+// [WithQueueSize] says otherwise.
+const DefaultQueueSize = 1024
+
+// WithQueueSize sets how many messages a subscription holds for its handler
+// before its [Overflow] policy applies. Given to [New], it sets the default
+// for every subscription of the Plexus. The default is [DefaultQueueSize];
+// values below 1 keep the default.
+func WithQueueSize(n int) Option { return queueSizeOption(n) }
+
+// WithOverflow sets what a subscription does when its queue is full. Given to
+// [New], it sets the default for every subscription of the Plexus. The
+// default is [OverflowDropOldest].
+func WithOverflow(policy Overflow) Option { return overflowOption(policy) }
+
+// WithLogger sets the logger through which the Plexus and its transports
+// report recovered handler panics, dropped messages and transport errors.
+// The default is [slog.Default]; nil keeps the default.
+func WithLogger(logger *slog.Logger) PlexusOption { return loggerOption{logger} }
+
+// WithDedupOrigins bounds how many distinct origins a Plexus remembers for
+// duplicate suppression. Only bridged topologies need it: past the bound, the
+// origin heard from least recently is forgotten. The default is 4096.
+func WithDedupOrigins(n int) PlexusOption { return dedupOriginsOption(n) }
+
+// WithCodec makes a topic encode with c instead of the codec its name selects.
+// Every process using the topic must use the same codec; prefer naming the
+// codec in the topic name.
+func WithCodec(c Codec) TopicOption { return codecOption{c} }
+
+// An Overflow policy says what a subscription does with a message that
+// arrives while its queue is full.
+type Overflow int
+
+const (
+	// OverflowDropOldest discards the oldest queued message to make room:
+	// handlers see the freshest data. The default.
+	OverflowDropOldest Overflow = iota
+	// OverflowDropNewest discards the arriving message.
+	OverflowDropNewest
+	// OverflowBlock makes the publisher wait for room, within its context.
+	// Messages arriving from transports wait too, which slows the peer that
+	// sent them.
+	OverflowBlock
+)
+
+func (o Overflow) String() string {
+	switch o {
+	case OverflowDropOldest:
+		return "drop-oldest"
+	case OverflowDropNewest:
+		return "drop-newest"
+	case OverflowBlock:
+		return "block"
+	}
+	return "overflow(invalid)"
+}
+
+type plexusConfig struct {
+	logger       *slog.Logger
+	dedupOrigins int
+	sub          subscriptionConfig
+}
+
+type subscriptionConfig struct {
+	queueSize int
+	overflow  Overflow
+}
+
+type topicConfig struct {
+	codec Codec
+}
+
+func newPlexusConfig(opts []PlexusOption) plexusConfig {
+	cfg := plexusConfig{
+		logger:       slog.Default(),
+		dedupOrigins: 4096,
+		sub:          subscriptionConfig{queueSize: DefaultQueueSize, overflow: OverflowDropOldest},
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.applyToPlexus(&cfg)
+		}
+	}
+	return cfg
+}
+
+type queueSizeOption int
+
+func (o queueSizeOption) applyToPlexus(c *plexusConfig) { o.applyToSubscription(&c.sub) }
+func (o queueSizeOption) applyToSubscription(c *subscriptionConfig) {
+	if o >= 1 {
+		c.queueSize = int(o)
+	}
+}
+
+type overflowOption Overflow
+
+func (o overflowOption) applyToPlexus(c *plexusConfig) { o.applyToSubscription(&c.sub) }
+func (o overflowOption) applyToSubscription(c *subscriptionConfig) {
+	if Overflow(o) >= OverflowDropOldest && Overflow(o) <= OverflowBlock {
+		c.overflow = Overflow(o)
+	}
+}
+
+type loggerOption struct{ logger *slog.Logger }
+
+func (o loggerOption) applyToPlexus(c *plexusConfig) {
+	if o.logger != nil {
+		c.logger = o.logger
+	}
+}
+
+type dedupOriginsOption int
+
+func (o dedupOriginsOption) applyToPlexus(c *plexusConfig) {
+	if o >= 1 {
+		c.dedupOrigins = int(o)
+	}
+}
+
+type codecOption struct{ codec Codec }
+
+func (o codecOption) applyToTopic(c *topicConfig) {
+	if o.codec != nil {
+		c.codec = o.codec
+	}
+}

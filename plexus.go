@@ -1,0 +1,408 @@
+package plexo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// A Plexus is the hub a program holds: it delivers published messages to the
+// handlers in the same process and, through every attached [Transport], to
+// the processes whose handlers want them, and it bridges its transports.
+//
+// A Plexus works with no transport at all. It is safe for concurrent use.
+// Close it to stop every subscription and transport it owns.
+type Plexus struct {
+	id     uint64
+	cfg    plexusConfig
+	log    *slog.Logger
+	dedup  *dedup
+	seq    atomic.Uint64
+	closed atomic.Bool
+
+	// life is cancelled by Close; it bounds deliveries from transports to
+	// subscriptions that block.
+	life   context.Context
+	cancel context.CancelFunc
+
+	routesMu sync.RWMutex
+	routes   map[string]*route
+
+	// mu serialises interest bookkeeping, the sets of subscriptions and
+	// links, and Close.
+	mu         sync.Mutex
+	links      []*link
+	subs       map[*Subscription]struct{}
+	interestCh chan struct{} // closed and replaced when any interest changes
+
+	duplicates      atomic.Uint64
+	unrouted        atomic.Uint64
+	transportErrors atomic.Uint64
+}
+
+// New returns a Plexus ready for in-process publish/subscribe. Attach
+// transports to reach other processes.
+func New(opts ...PlexusOption) *Plexus {
+	cfg := newPlexusConfig(opts)
+	life, cancel := context.WithCancel(context.Background())
+	return &Plexus{
+		id:         randomID(),
+		cfg:        cfg,
+		log:        cfg.logger,
+		dedup:      newDedup(cfg.dedupOrigins),
+		life:       life,
+		cancel:     cancel,
+		routes:     make(map[string]*route),
+		subs:       make(map[*Subscription]struct{}),
+		interestCh: make(chan struct{}),
+	}
+}
+
+// ID returns the Plexus's random 64-bit identity, the origin of the messages
+// it publishes.
+func (p *Plexus) ID() uint64 { return p.id }
+
+// Attach adds a transport: from now on, p sends it the messages its peers
+// want, delivers what it receives, and bridges it with the other transports.
+// A transport can be attached at any time, to one Plexus only, and is closed
+// by [Plexus.Close].
+func (p *Plexus) Attach(t Transport) error {
+	if t == nil {
+		return opError("attach", "", errors.New("nil transport"))
+	}
+	p.mu.Lock()
+	if p.closed.Load() {
+		p.mu.Unlock()
+		return opError("attach", "", ErrClosed)
+	}
+	if slices.ContainsFunc(p.links, func(l *link) bool { return l.t == t }) {
+		p.mu.Unlock()
+		return opError("attach", "", ErrAttached)
+	}
+	p.mu.Unlock()
+
+	l := &link{p: p, t: t}
+	if u, ok := t.(UnfilteredTransport); ok {
+		l.unfiltered = u.Unfiltered()
+	}
+	// Start runs outside p.mu: the transport may report interest at once.
+	if err := t.Start(l); err != nil {
+		return opError("attach", "", err)
+	}
+
+	p.mu.Lock()
+	if p.closed.Load() {
+		p.mu.Unlock()
+		return errors.Join(opError("attach", "", ErrClosed), t.Close())
+	}
+	p.links = append(slices.Clip(p.links), l)
+	p.routesMu.RLock()
+	routes := make([]*route, 0, len(p.routes))
+	for _, r := range p.routes {
+		routes = append(routes, r)
+	}
+	p.routesMu.RUnlock()
+	for _, r := range routes {
+		p.updateInterest(r)
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// Close closes every subscription and attached transport, waits for their
+// goroutines, and makes later operations fail with [ErrClosed]. Messages
+// still queued for handlers are dropped. Close is safe to call more than
+// once and concurrently: the first call does the work, later ones return nil.
+func (p *Plexus) Close() error {
+	p.mu.Lock()
+	if p.closed.Load() {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed.Store(true)
+	subs := make([]*Subscription, 0, len(p.subs))
+	for s := range p.subs {
+		subs = append(subs, s)
+	}
+	clear(p.subs)
+	p.routesMu.RLock()
+	for _, r := range p.routes {
+		r.localSubs = 0
+		r.subs.Store(new([]*Subscription))
+	}
+	p.routesMu.RUnlock()
+	links := p.links
+	close(p.interestCh)
+	p.mu.Unlock()
+
+	p.cancel()
+	for _, s := range subs {
+		s.stop()
+	}
+	var errs []error
+	for _, l := range links {
+		if err := l.t.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WaitForInterest blocks until a peer reached through an attached transport
+// wants the topic, so that a message published now can reach it. Publishing
+// never waits by itself: use this where a first message must not be lost,
+// as in demos and tests.
+func (p *Plexus) WaitForInterest(ctx context.Context, topic string) error {
+	for {
+		p.mu.Lock()
+		closed := p.closed.Load()
+		ch := p.interestCh
+		r := p.lookup(topic)
+		wanted := r != nil && r.remotelyWanted()
+		p.mu.Unlock()
+		switch {
+		case wanted:
+			return nil
+		case closed:
+			return opError("wait for interest", topic, ErrClosed)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return opError("wait for interest", topic, ctx.Err())
+		}
+	}
+}
+
+// publish is Topic.Publish without the type parameter.
+func (p *Plexus) publish(ctx context.Context, d *topicDesc, msg proto.Message) error {
+	if msg == nil || !msg.ProtoReflect().IsValid() {
+		return opError("publish", d.name, ErrNilMessage)
+	}
+	if p.closed.Load() {
+		return opError("publish", d.name, ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return opError("publish", d.name, err)
+	}
+	r, err := p.bind(d)
+	if err != nil {
+		return err
+	}
+	r.published.Add(1)
+
+	// Encode first, once for every transport: a message the codec rejects
+	// is delivered nowhere.
+	var out *outbound
+	if links := *r.links.Load(); len(links) > 0 {
+		out = getOutbound()
+		defer putOutbound(out)
+		out.buf, err = d.codec.Marshal(out.buf[:0], msg)
+		if err != nil {
+			return opError("publish", d.name, err)
+		}
+		out.msg = Message{Topic: d.name, Payload: out.buf, Origin: p.id, Sequence: p.seq.Add(1)}
+	}
+
+	for _, s := range *r.subs.Load() {
+		if err := s.offer(ctx, msg); err != nil {
+			return opError("publish", d.name, err)
+		}
+	}
+	if out != nil {
+		p.send(ctx, r, &out.msg)
+	}
+	return nil
+}
+
+// send hands an encoded message to every transport that wants its topic.
+func (p *Plexus) send(ctx context.Context, r *route, msg *Message) {
+	for _, l := range *r.links.Load() {
+		if err := l.t.Send(ctx, msg); err != nil {
+			p.transportErrors.Add(1)
+			p.log.Debug("plexo: transport send failed", "topic", msg.Topic, "error", err)
+			continue
+		}
+		r.forwarded.Add(1)
+	}
+}
+
+// deliver handles a message that arrived through link from.
+func (p *Plexus) deliver(from *link, msg *Message) {
+	if p.closed.Load() {
+		return
+	}
+	if msg.Origin == p.id || !p.dedup.admit(msg.Origin, msg.Sequence) {
+		p.duplicates.Add(1)
+		return
+	}
+	r := p.lookup(msg.Topic)
+	if r == nil {
+		p.unrouted.Add(1)
+		return
+	}
+	r.received.Add(1)
+	if subs := *r.subs.Load(); len(subs) > 0 {
+		if d := r.binding.Load(); d != nil {
+			v := d.msgType.New().Interface()
+			if err := d.codec.Unmarshal(msg.Payload, v); err != nil {
+				r.decodeErrors.Add(1)
+				p.log.Debug("plexo: dropped undecodable message", "topic", msg.Topic, "error", err)
+			} else {
+				for _, s := range subs {
+					_ = s.offer(p.life, v)
+				}
+			}
+		}
+	}
+	p.send(p.life, r, msg)
+}
+
+// subscribe is Topic.Subscribe without the type parameter.
+func (p *Plexus) subscribe(ctx context.Context, d *topicDesc, handle func(context.Context, proto.Message), opts []SubscribeOption) (*Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, opError("subscribe", d.name, err)
+	}
+	cfg := p.cfg.sub
+	for _, o := range opts {
+		if o != nil {
+			o.applyToSubscription(&cfg)
+		}
+	}
+	r, err := p.bind(d)
+	if err != nil {
+		return nil, err
+	}
+	s := newSubscription(p, r, cfg, handle)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return nil, opError("subscribe", d.name, ErrClosed)
+	}
+	p.subs[s] = struct{}{}
+	r.localSubs++
+	r.subs.Store(ptr(append(slices.Clip(*r.subs.Load()), s)))
+	p.updateInterest(r)
+	s.start()
+	return s, nil
+}
+
+// unsubscribe removes s from p; it reports false if p or s closed already.
+func (p *Plexus) unsubscribe(s *Subscription) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.subs[s]; !ok {
+		return false
+	}
+	delete(p.subs, s)
+	r := s.route
+	r.localSubs--
+	r.subs.Store(ptr(slices.DeleteFunc(slices.Clone(*r.subs.Load()), func(x *Subscription) bool { return x == s })))
+	p.updateInterest(r)
+	return true
+}
+
+// lookup returns the route of a topic name, or nil.
+func (p *Plexus) lookup(name string) *route {
+	p.routesMu.RLock()
+	r := p.routes[name]
+	p.routesMu.RUnlock()
+	return r
+}
+
+// routeFor returns the route of a topic name, creating it.
+func (p *Plexus) routeFor(name string) *route {
+	if r := p.lookup(name); r != nil {
+		return r
+	}
+	p.routesMu.Lock()
+	defer p.routesMu.Unlock()
+	if r := p.routes[name]; r != nil {
+		return r
+	}
+	r := newRoute(name)
+	p.routes[name] = r
+	return r
+}
+
+// bind returns the route of d's name, binding it to d's Go type on first
+// use and rejecting any other type later.
+func (p *Plexus) bind(d *topicDesc) (*route, error) {
+	r := p.routeFor(d.name)
+	b := r.binding.Load()
+	if b == nil {
+		r.binding.CompareAndSwap(nil, d)
+		b = r.binding.Load()
+	}
+	if b != d && b.goType != d.goType {
+		return nil, &TopicTypeError{Topic: d.name, Bound: b.goType, Used: d.goType}
+	}
+	return r, nil
+}
+
+// updateInterest recomputes, after a change, what p advertises to each link
+// for r's topic and which links r's messages go to. p.mu must be held.
+//
+// A link is told that p wants the topic when a local handler wants it or a
+// peer of another link does: that is how interest crosses bridges. Messages
+// go to the links whose peers want the topic, and to unfiltered links.
+func (p *Plexus) updateInterest(r *route) {
+	for _, l := range p.links {
+		wanted := r.localSubs > 0
+		for other, w := range r.wanted {
+			if w && other != l {
+				wanted = true
+				break
+			}
+		}
+		if wanted != r.advertised[l] {
+			if r.advertised == nil {
+				r.advertised = make(map[*link]bool)
+			}
+			r.advertised[l] = wanted
+			l.t.Advertise(r.name, wanted)
+		}
+	}
+	var send []*link
+	for _, l := range p.links {
+		if l.unfiltered || r.wanted[l] {
+			send = append(send, l)
+		}
+	}
+	r.links.Store(&send)
+	if !p.closed.Load() {
+		close(p.interestCh)
+		p.interestCh = make(chan struct{})
+	}
+}
+
+// setInterest records that the peers of l do or do not want a topic.
+func (p *Plexus) setInterest(l *link, topic string, wanted bool) {
+	r := p.routeFor(topic)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() || r.wanted[l] == wanted {
+		return
+	}
+	if r.wanted == nil {
+		r.wanted = make(map[*link]bool)
+	}
+	r.wanted[l] = wanted
+	p.updateInterest(r)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func randomID() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return binary.LittleEndian.Uint64(b[:])
+}

@@ -1,0 +1,70 @@
+package plexo
+
+// Stats is a snapshot of a Plexus's counters, as returned by [Plexus.Stats].
+// Counters only grow; they are read without stopping the Plexus, so they
+// may be mutually inconsistent by the messages in flight.
+type Stats struct {
+	// Topics has an entry for every topic the Plexus has routed, published,
+	// subscribed or heard interest in.
+	Topics map[string]TopicStats
+	// Duplicates counts arrivals dropped because the Plexus had already
+	// seen their origin and sequence (bridge cycles) or published them.
+	Duplicates uint64
+	// Unrouted counts arrivals for topics that nobody here or beyond a
+	// bridge wants.
+	Unrouted uint64
+	// TransportErrors counts failed hand-offs to transports.
+	TransportErrors uint64
+}
+
+// TopicStats counts one topic's traffic through a Plexus.
+type TopicStats struct {
+	Published      uint64 // messages published in this process
+	Received       uint64 // messages that arrived from transports, duplicates excluded
+	Forwarded      uint64 // hand-offs to transports (one per transport per message)
+	Delivered      uint64 // handler calls that returned
+	Dropped        uint64 // messages lost to subscriptions' overflow policies or closes
+	DecodeErrors   uint64 // arrivals that could not be decoded
+	Panics         uint64 // handler calls that panicked
+	Subscriptions  int    // local subscriptions now
+	RemoteInterest bool   // a peer of an attached transport wants the topic now
+}
+
+// Stats returns a snapshot of p's counters.
+func (p *Plexus) Stats() Stats {
+	p.routesMu.RLock()
+	routes := make([]*route, 0, len(p.routes))
+	for _, r := range p.routes {
+		routes = append(routes, r)
+	}
+	p.routesMu.RUnlock()
+
+	st := Stats{
+		Topics:          make(map[string]TopicStats, len(routes)),
+		Duplicates:      p.duplicates.Load(),
+		Unrouted:        p.unrouted.Load(),
+		TransportErrors: p.transportErrors.Load(),
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range routes {
+		ts := TopicStats{
+			Published:      r.published.Load(),
+			Received:       r.received.Load(),
+			Forwarded:      r.forwarded.Load(),
+			DecodeErrors:   r.decodeErrors.Load(),
+			Delivered:      r.retired.delivered.Load(),
+			Dropped:        r.retired.dropped.Load(),
+			Panics:         r.retired.panics.Load(),
+			Subscriptions:  r.localSubs,
+			RemoteInterest: r.remotelyWanted(),
+		}
+		for _, s := range *r.subs.Load() {
+			ts.Delivered += s.counters.delivered.Load()
+			ts.Dropped += s.counters.dropped.Load()
+			ts.Panics += s.counters.panics.Load()
+		}
+		st.Topics[r.name] = ts
+	}
+	return st
+}

@@ -1,0 +1,170 @@
+package plexo
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// A Subscription is one handler's registration for a topic in a [Plexus],
+// with its own goroutine and bounded queue. It is safe for concurrent use.
+type Subscription struct {
+	p      *Plexus
+	route  *route
+	handle func(context.Context, proto.Message)
+	policy Overflow
+	queue  chan proto.Message
+
+	// ctx is what the handler receives; cancel ends it when the
+	// subscription closes.
+	ctx    context.Context
+	cancel context.CancelFunc
+	quit   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+
+	counters subscriptionCounters
+}
+
+type subscriptionCounters struct {
+	delivered atomic.Uint64
+	dropped   atomic.Uint64
+	panics    atomic.Uint64
+}
+
+// SubscriptionStats counts what happened to the messages offered to one
+// subscription.
+type SubscriptionStats struct {
+	Delivered uint64 // handler calls that returned
+	Dropped   uint64 // messages lost to the overflow policy or to Close
+	Panics    uint64 // handler calls that panicked (recovered and logged)
+	Queued    int    // messages waiting for the handler now
+}
+
+func newSubscription(p *Plexus, r *route, cfg subscriptionConfig, handle func(context.Context, proto.Message)) *Subscription {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Subscription{
+		p:      p,
+		route:  r,
+		handle: handle,
+		policy: cfg.overflow,
+		queue:  make(chan proto.Message, cfg.queueSize),
+		ctx:    ctx,
+		cancel: cancel,
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+}
+
+// Topic returns the name of the subscribed topic.
+func (s *Subscription) Topic() string { return s.route.name }
+
+// Stats returns the subscription's counters.
+func (s *Subscription) Stats() SubscriptionStats {
+	return SubscriptionStats{
+		Delivered: s.counters.delivered.Load(),
+		Dropped:   s.counters.dropped.Load(),
+		Panics:    s.counters.panics.Load(),
+		Queued:    len(s.queue),
+	}
+}
+
+// Close ends the subscription: it withdraws its interest, waits for a
+// running handler call to return, and drops (and counts) what is still
+// queued. Close is safe to call more than once and after [Plexus.Close].
+// Because it waits for the handler, a handler must not close its own
+// subscription synchronously; it may do so from a new goroutine.
+func (s *Subscription) Close() error {
+	if s.p.unsubscribe(s) {
+		s.stop()
+	} else {
+		<-s.done // closed by Plexus.Close, which may still be stopping it
+	}
+	return nil
+}
+
+func (s *Subscription) start() { go s.run() }
+
+// stop ends the goroutine, waits for it, and retires the counters.
+func (s *Subscription) stop() {
+	s.once.Do(func() {
+		close(s.quit)
+		s.cancel()
+		<-s.done
+		s.counters.dropped.Add(uint64(len(s.queue)))
+		s.p.mu.Lock()
+		s.route.retired.add(&s.counters)
+		s.p.mu.Unlock()
+	})
+	<-s.done
+}
+
+func (s *Subscription) run() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.quit:
+			return
+		case m := <-s.queue:
+			s.call(m)
+		}
+	}
+}
+
+func (s *Subscription) call(m proto.Message) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.counters.panics.Add(1)
+			s.p.log.Error("plexo: handler panicked", "topic", s.route.name, "panic", fmt.Sprint(v))
+		}
+	}()
+	s.handle(s.ctx, m)
+	s.counters.delivered.Add(1)
+}
+
+// offer queues m for the handler under the subscription's overflow policy.
+// It returns an error only when OverflowBlock waited until ctx was done.
+func (s *Subscription) offer(ctx context.Context, m proto.Message) error {
+	select {
+	case s.queue <- m:
+		return nil
+	default:
+	}
+	switch s.policy {
+	case OverflowBlock:
+		select {
+		case s.queue <- m:
+			return nil
+		case <-s.quit:
+			return nil
+		case <-ctx.Done():
+			s.counters.dropped.Add(1)
+			return ctx.Err()
+		}
+	case OverflowDropNewest:
+		s.counters.dropped.Add(1)
+		return nil
+	default: // OverflowDropOldest
+		for {
+			select {
+			case <-s.queue:
+				s.counters.dropped.Add(1)
+			default:
+			}
+			select {
+			case s.queue <- m:
+				return nil
+			default:
+			}
+		}
+	}
+}
+
+func (c *subscriptionCounters) add(o *subscriptionCounters) {
+	c.delivered.Add(o.delivered.Load())
+	c.dropped.Add(o.dropped.Load())
+	c.panics.Add(o.panics.Load())
+}

@@ -1,0 +1,102 @@
+package plexo
+
+import (
+	"context"
+	"reflect"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// A Topic is a message type bound to its topic name and codec: the address
+// that publishers and subscribers of T share. Generated code declares one per
+// message (TemperatureTopic); a Topic is a small value, safe to copy and to
+// use from any goroutine and with any number of Plexus values.
+type Topic[T proto.Message] struct {
+	desc *topicDesc
+}
+
+// topicDesc is the type-erased part of a Topic that a Plexus routes by.
+type topicDesc struct {
+	name    string
+	codec   Codec
+	goType  reflect.Type
+	msgType protoreflect.MessageType
+}
+
+// NewTopic returns the topic named name for messages of type T, a generated
+// message pointer such as *Temperature. The codec is the one the name's last
+// dotted part selects ("json" for [JSONCodec], anything else for
+// [ProtoCodec]) unless [WithCodec] says otherwise.
+//
+// Names follow plexo's convention <namespace>.<MessageName>.<codec>, as in
+// "brewery.sensors.v1.Temperature.proto"; protoc-gen-plexo computes them from
+// the schema.
+func NewTopic[T proto.Message](name string, opts ...TopicOption) Topic[T] {
+	cfg := topicConfig{codec: codecForTopic(name)}
+	for _, o := range opts {
+		if o != nil {
+			o.applyToTopic(&cfg)
+		}
+	}
+	var zero T
+	return Topic[T]{desc: &topicDesc{
+		name:    name,
+		codec:   cfg.codec,
+		goType:  reflect.TypeFor[T](),
+		msgType: zero.ProtoReflect().Type(),
+	}}
+}
+
+// Name returns the topic name, such as "brewery.sensors.v1.Temperature.proto".
+func (t Topic[T]) Name() string {
+	if t.desc == nil {
+		return ""
+	}
+	return t.desc.name
+}
+
+// Codec returns the codec the topic encodes with.
+func (t Topic[T]) Codec() Codec {
+	if t.desc == nil {
+		return ProtoCodec()
+	}
+	return t.desc.codec
+}
+
+// Publish delivers msg to the subscribers of the topic in p and, encoded once,
+// to every attached transport whose peers want it. Local subscribers receive
+// msg itself: do not modify it afterwards.
+//
+// Publish returns once msg is queued for every local subscription and handed
+// to every transport; it does not wait for handlers. It fails on a nil
+// message, a closed Plexus, a topic name bound to another type in p, a
+// done ctx (when a subscription's [OverflowBlock] policy makes it wait), or a
+// message the codec cannot encode. Delivery to other processes is at most
+// once: transport failures are counted and logged, not returned.
+func (t Topic[T]) Publish(ctx context.Context, p *Plexus, msg T) error {
+	if t.desc == nil || t.desc.name == "" {
+		return opError("publish", "", ErrInvalidTopic)
+	}
+	return p.publish(ctx, t.desc, msg)
+}
+
+// Subscribe calls h with every message of the topic that p delivers from now
+// on, published in this process or arriving through a transport. The
+// subscription is active when Subscribe returns; interest reaches remote
+// peers asynchronously. h runs on the subscription's own goroutine, one
+// message at a time, with a context that is cancelled when the subscription
+// closes; ctx only bounds the call to Subscribe.
+//
+// Close the returned [Subscription] to stop; [Plexus.Close] closes all of
+// them.
+func (t Topic[T]) Subscribe(ctx context.Context, p *Plexus, h func(context.Context, T), opts ...SubscribeOption) (*Subscription, error) {
+	if t.desc == nil || t.desc.name == "" {
+		return nil, opError("subscribe", "", ErrInvalidTopic)
+	}
+	if h == nil {
+		return nil, opError("subscribe", t.desc.name, ErrNilHandler)
+	}
+	handle := func(ctx context.Context, m proto.Message) { h(ctx, m.(T)) }
+	return p.subscribe(ctx, t.desc, handle, opts)
+}
