@@ -34,6 +34,17 @@ func newRoute(name string) *route {
 	return r
 }
 
+// interestedLinks counts the links whose peers want the topic. The caller
+// holds Plexus.mu.
+func (r *route) interestedLinks() (n int) {
+	for _, w := range r.wanted {
+		if w {
+			n++
+		}
+	}
+	return n
+}
+
 // remotelyWanted reports whether any link's peers want the topic. The
 // caller holds Plexus.mu.
 func (r *route) remotelyWanted() bool {

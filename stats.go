@@ -19,15 +19,17 @@ type Stats struct {
 
 // TopicStats counts one topic's traffic through a Plexus.
 type TopicStats struct {
-	Published      uint64 // messages published in this process
-	Received       uint64 // messages that arrived from transports, duplicates excluded
-	Forwarded      uint64 // hand-offs to transports (one per transport per message)
-	Delivered      uint64 // handler calls that returned
-	Dropped        uint64 // messages lost to subscriptions' overflow policies or closes
-	DecodeErrors   uint64 // arrivals that could not be decoded
-	Panics         uint64 // handler calls that panicked
-	Subscriptions  int    // local subscriptions now
-	RemoteInterest bool   // a peer of an attached transport wants the topic now
+	Published     uint64 // messages published in this process
+	Received      uint64 // messages that arrived from transports, duplicates excluded
+	Forwarded     uint64 // hand-offs to transports (one per transport per message)
+	Delivered     uint64 // handler calls that returned
+	Dropped       uint64 // messages lost to subscriptions' overflow policies or closes
+	DecodeErrors  uint64 // arrivals that could not be decoded
+	Panics        uint64 // handler calls that panicked
+	Subscriptions int    // local subscriptions now
+	// InterestedTransports counts the attached transports with a peer that
+	// wants the topic now.
+	InterestedTransports int
 }
 
 // Stats returns a snapshot of p's counters.
@@ -49,15 +51,15 @@ func (p *Plexus) Stats() Stats {
 	defer p.mu.Unlock()
 	for _, r := range routes {
 		ts := TopicStats{
-			Published:      r.published.Load(),
-			Received:       r.received.Load(),
-			Forwarded:      r.forwarded.Load(),
-			DecodeErrors:   r.decodeErrors.Load(),
-			Delivered:      r.retired.delivered.Load(),
-			Dropped:        r.retired.dropped.Load(),
-			Panics:         r.retired.panics.Load(),
-			Subscriptions:  r.localSubs,
-			RemoteInterest: r.remotelyWanted(),
+			Published:            r.published.Load(),
+			Received:             r.received.Load(),
+			Forwarded:            r.forwarded.Load(),
+			DecodeErrors:         r.decodeErrors.Load(),
+			Delivered:            r.retired.delivered.Load(),
+			Dropped:              r.retired.dropped.Load(),
+			Panics:               r.retired.panics.Load(),
+			Subscriptions:        r.localSubs,
+			InterestedTransports: r.interestedLinks(),
 		}
 		for _, s := range *r.subs.Load() {
 			ts.Delivered += s.counters.delivered.Load()
