@@ -3,7 +3,10 @@ module github.com/plexo-go/plexo
 go 1.26.0
 
 require (
+	github.com/dave/jennifer v1.7.1
 	go.uber.org/goleak v1.3.0
 	google.golang.org/protobuf v1.36.12
 	pgregory.net/rapid v1.3.0
 )
+
+require github.com/stretchr/testify v1.9.0 // indirect

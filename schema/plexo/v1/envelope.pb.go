@@ -26,7 +26,8 @@ const (
 // duplicates when bridges form a cycle.
 //
 // Transports encode and decode it by hand with protowire, so the field
-// numbers are fixed: never renumber them.
+// numbers are fixed: never renumber them. It is not a topic itself, so
+// protoc-gen-plexo skips it.
 type Envelope struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// topic is the topic name of the payload, such as
@@ -105,12 +106,12 @@ var File_plexo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_plexo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x17plexo/v1/envelope.proto\x12\bplexo.v1\"n\n" +
+	"\x17plexo/v1/envelope.proto\x12\bplexo.v1\x1a\x16plexo/v1/options.proto\"t\n" +
 	"\bEnvelope\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12\x16\n" +
 	"\x06origin\x18\x03 \x01(\x06R\x06origin\x12\x1a\n" +
-	"\bsequence\x18\x04 \x01(\x04R\bsequenceB3Z1github.com/plexo-go/plexo/schema/plexo/v1;plexov1b\x06proto3"
+	"\bsequence\x18\x04 \x01(\x04R\bsequence:\x04\xb8\xc6\x1c\x01B3Z1github.com/plexo-go/plexo/schema/plexo/v1;plexov1b\x06proto3"
 
 var (
 	file_plexo_v1_envelope_proto_rawDescOnce sync.Once
@@ -141,6 +142,7 @@ func file_plexo_v1_envelope_proto_init() {
 	if File_plexo_v1_envelope_proto != nil {
 		return
 	}
+	file_plexo_v1_options_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
