@@ -51,10 +51,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "protoc-gen-plexo is a protoc plugin: run it through protoc or buf (see go doc github.com/plexo-go/plexo/cmd/protoc-gen-plexo), or with --version")
 		os.Exit(2)
 	}
-	// No parameters of its own: protogen handles paths=, module= and M…=,
-	// and the empty FlagSet rejects everything else.
+	options().Run(generate)
+}
+
+// options returns the protogen options of the plugin. It has no parameters
+// of its own: protogen handles paths=, module= and M<file>=<package>, and
+// the empty FlagSet rejects everything else.
+func options() protogen.Options {
 	var flags flag.FlagSet
-	protogen.Options{ParamFunc: flags.Set}.Run(generate)
+	return protogen.Options{ParamFunc: func(name, value string) error {
+		if err := flags.Set(name, value); err != nil {
+			return fmt.Errorf("unknown parameter %q: protoc-gen-plexo accepts only paths=, module= and M<file>=<go package> (%w)", name, err)
+		}
+		return nil
+	}}
 }
 
 // generate declares what the plugin supports and runs the generator.
