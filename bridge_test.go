@@ -211,7 +211,9 @@ func TestRingDeliversExactlyOnce(t *testing.T) {
 		}
 	}
 	for _, p := range ps {
-		waitForInterest(t, p, int64Topic.Name())
+		eventually(t, "both neighbours' interest arrives", func() bool {
+			return p.Stats().Topics[int64Topic.Name()].InterestedTransports == 2
+		})
 	}
 	const perPublisher = 50
 	for i, p := range ps {

@@ -32,8 +32,10 @@ type Plexus struct {
 	life   context.Context
 	cancel context.CancelFunc
 
-	routesMu sync.RWMutex
-	routes   map[string]*route
+	// routes is copied on write, under routesMu, so that the publish path
+	// looks a topic up with one atomic load and no lock.
+	routesMu sync.Mutex
+	routes   atomic.Pointer[map[string]*route]
 
 	// mu serialises interest bookkeeping, the sets of subscriptions and
 	// links, and Close.
@@ -52,17 +54,18 @@ type Plexus struct {
 func New(opts ...PlexusOption) *Plexus {
 	cfg := newPlexusConfig(opts)
 	life, cancel := context.WithCancel(context.Background())
-	return &Plexus{
+	p := &Plexus{
 		id:         randomID(),
 		cfg:        cfg,
 		log:        cfg.logger,
 		dedup:      newDedup(cfg.dedupOrigins),
 		life:       life,
 		cancel:     cancel,
-		routes:     make(map[string]*route),
 		subs:       make(map[*Subscription]struct{}),
 		interestCh: make(chan struct{}),
 	}
+	p.routes.Store(&map[string]*route{})
+	return p
 }
 
 // ID returns the Plexus's random 64-bit identity, the origin of the messages
@@ -103,13 +106,7 @@ func (p *Plexus) Attach(t Transport) error {
 		return errors.Join(opError("attach", "", ErrClosed), t.Close())
 	}
 	p.links = append(slices.Clip(p.links), l)
-	p.routesMu.RLock()
-	routes := make([]*route, 0, len(p.routes))
-	for _, r := range p.routes {
-		routes = append(routes, r)
-	}
-	p.routesMu.RUnlock()
-	for _, r := range routes {
+	for _, r := range *p.routes.Load() {
 		p.updateInterest(r)
 	}
 	p.mu.Unlock()
@@ -132,12 +129,13 @@ func (p *Plexus) Close() error {
 		subs = append(subs, s)
 	}
 	clear(p.subs)
-	p.routesMu.RLock()
-	for _, r := range p.routes {
+	for _, r := range *p.routes.Load() {
 		r.localSubs = 0
 		r.subs.Store(new([]*Subscription))
+		if d := r.binding.Load(); d != nil {
+			d.forget(p)
+		}
 	}
-	p.routesMu.RUnlock()
 	links := p.links
 	close(p.interestCh)
 	p.mu.Unlock()
@@ -312,10 +310,7 @@ func (p *Plexus) unsubscribe(s *Subscription) bool {
 
 // lookup returns the route of a topic name, or nil.
 func (p *Plexus) lookup(name string) *route {
-	p.routesMu.RLock()
-	r := p.routes[name]
-	p.routesMu.RUnlock()
-	return r
+	return (*p.routes.Load())[name]
 }
 
 // routeFor returns the route of a topic name, creating it.
@@ -325,17 +320,26 @@ func (p *Plexus) routeFor(name string) *route {
 	}
 	p.routesMu.Lock()
 	defer p.routesMu.Unlock()
-	if r := p.routes[name]; r != nil {
+	old := *p.routes.Load()
+	if r := old[name]; r != nil {
 		return r
 	}
 	r := newRoute(name)
-	p.routes[name] = r
+	routes := make(map[string]*route, len(old)+1)
+	for n, r := range old {
+		routes[n] = r
+	}
+	routes[name] = r
+	p.routes.Store(&routes)
 	return r
 }
 
 // bind returns the route of d's name, binding it to d's Go type on first
 // use and rejecting any other type later.
 func (p *Plexus) bind(d *topicDesc) (*route, error) {
+	if c := d.cache.Load(); c != nil && c.p == p {
+		return c.r, nil
+	}
 	r := p.routeFor(d.name)
 	b := r.binding.Load()
 	if b == nil {
@@ -345,16 +349,27 @@ func (p *Plexus) bind(d *topicDesc) (*route, error) {
 	if b != d && b.goType != d.goType {
 		return nil, &TopicTypeError{Topic: d.name, Bound: b.goType, Used: d.goType}
 	}
+	d.cache.Store(&routeRef{p: p, r: r})
 	return r, nil
 }
 
-// updateInterest recomputes, after a change, what p advertises to each link
-// for r's topic and which links r's messages go to. p.mu must be held.
+// updateInterest recomputes, after a change, which links r's messages go to
+// and what p advertises to each link for r's topic. p.mu must be held.
 //
-// A link is told that p wants the topic when a local handler wants it or a
-// peer of another link does: that is how interest crosses bridges. Messages
-// go to the links whose peers want the topic, and to unfiltered links.
+// Messages go to the links whose peers want the topic, and to unfiltered
+// links. A link is told that p wants the topic when a local handler wants it
+// or a peer of another link does: that is how interest crosses bridges. The
+// forwarding set is stored before anything is advertised, so that a message
+// sent in answer to the advertisement finds its way on.
 func (p *Plexus) updateInterest(r *route) {
+	var send []*link
+	for _, l := range p.links {
+		if l.unfiltered || r.wanted[l] {
+			send = append(send, l)
+		}
+	}
+	r.links.Store(&send)
+
 	for _, l := range p.links {
 		wanted := r.localSubs > 0
 		for other, w := range r.wanted {
@@ -371,13 +386,6 @@ func (p *Plexus) updateInterest(r *route) {
 			l.t.Advertise(r.name, wanted)
 		}
 	}
-	var send []*link
-	for _, l := range p.links {
-		if l.unfiltered || r.wanted[l] {
-			send = append(send, l)
-		}
-	}
-	r.links.Store(&send)
 	if !p.closed.Load() {
 		close(p.interestCh)
 		p.interestCh = make(chan struct{})

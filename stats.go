@@ -34,12 +34,7 @@ type TopicStats struct {
 
 // Stats returns a snapshot of p's counters.
 func (p *Plexus) Stats() Stats {
-	p.routesMu.RLock()
-	routes := make([]*route, 0, len(p.routes))
-	for _, r := range p.routes {
-		routes = append(routes, r)
-	}
-	p.routesMu.RUnlock()
+	routes := *p.routes.Load()
 
 	st := Stats{
 		Topics:          make(map[string]TopicStats, len(routes)),

@@ -20,11 +20,12 @@ type Subscription struct {
 
 	// ctx is what the handler receives; cancel ends it when the
 	// subscription closes.
-	ctx    context.Context
-	cancel context.CancelFunc
-	quit   chan struct{}
-	done   chan struct{}
-	once   sync.Once
+	ctx      context.Context
+	cancel   context.CancelFunc
+	quit     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	stopping atomic.Bool
 
 	counters subscriptionCounters
 }
@@ -91,10 +92,16 @@ func (s *Subscription) start() { go s.run() }
 // stop ends the goroutine, waits for it, and retires the counters.
 func (s *Subscription) stop() {
 	s.once.Do(func() {
-		close(s.quit)
+		s.stopping.Store(true)
+		close(s.quit) // releases publishers waiting under OverflowBlock
 		s.cancel()
+		s.push(nil)
 		<-s.done
-		s.counters.dropped.Add(uint64(len(s.queue)))
+		for len(s.queue) > 0 {
+			if m := <-s.queue; m != nil {
+				s.counters.dropped.Add(1)
+			}
+		}
 		s.p.mu.Lock()
 		s.route.retired.add(&s.counters)
 		s.p.mu.Unlock()
@@ -102,13 +109,16 @@ func (s *Subscription) stop() {
 	<-s.done
 }
 
+// run calls the handler with each queued message. It receives without a
+// select, which keeps the hand-off as cheap as a plain channel's: stop wakes
+// it with a nil message, which publishers never queue.
 func (s *Subscription) run() {
 	defer close(s.done)
-	for {
-		select {
-		case <-s.quit:
+	for m := range s.queue {
+		if s.stopping.Load() {
 			return
-		case m := <-s.queue:
+		}
+		if m != nil {
 			s.call(m)
 		}
 	}
@@ -148,17 +158,25 @@ func (s *Subscription) offer(ctx context.Context, m proto.Message) error {
 		s.counters.dropped.Add(1)
 		return nil
 	default: // OverflowDropOldest
-		for {
-			select {
-			case <-s.queue:
+		s.push(m)
+		return nil
+	}
+}
+
+// push queues m, discarding the oldest queued messages to make room.
+func (s *Subscription) push(m proto.Message) {
+	for {
+		select {
+		case s.queue <- m:
+			return
+		default:
+		}
+		select {
+		case old := <-s.queue:
+			if old != nil {
 				s.counters.dropped.Add(1)
-			default:
 			}
-			select {
-			case s.queue <- m:
-				return nil
-			default:
-			}
+		default:
 		}
 	}
 }

@@ -3,6 +3,7 @@ package plexo
 import (
 	"context"
 	"reflect"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -22,6 +23,23 @@ type topicDesc struct {
 	codec   Codec
 	goType  reflect.Type
 	msgType protoreflect.MessageType
+
+	// cache remembers the route of the Plexus this topic was used with
+	// last, so that publishing does not hash the name every time.
+	cache atomic.Pointer[routeRef]
+}
+
+type routeRef struct {
+	p *Plexus
+	r *route
+}
+
+// forget drops the cached route of p, so that a closed Plexus is not kept
+// alive by a package-level Topic.
+func (d *topicDesc) forget(p *Plexus) {
+	if c := d.cache.Load(); c != nil && c.p == p {
+		d.cache.CompareAndSwap(c, nil)
+	}
 }
 
 // NewTopic returns the topic named name for messages of type T, a generated

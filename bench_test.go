@@ -1,0 +1,111 @@
+package plexo_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/plexo-go/plexo"
+)
+
+// BenchmarkLocalDelivery measures in-process publish→handler delivery beside
+// its baseline, a buffered Go channel handed to one goroutine per consumer.
+// Both sides use queues of the same size and block when full, and both wait
+// until every consumer has seen every message.
+//
+//	go test -run '^$' -bench LocalDelivery -benchmem -count 6 .
+func BenchmarkLocalDelivery(b *testing.B) {
+	const queue = 1024
+	for _, subscribers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("subscribers=%d/plexo", subscribers), func(b *testing.B) {
+			ctx := context.Background()
+			p := plexo.New()
+			defer p.Close()
+			var handled atomic.Int64
+			for range subscribers {
+				_, err := int64Topic.Subscribe(ctx, p, func(context.Context, *wrapperspb.Int64Value) { handled.Add(1) },
+					plexo.WithQueueSize(queue), plexo.WithOverflow(plexo.OverflowBlock))
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			msg := wrapperspb.Int64(42)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if err := int64Topic.Publish(ctx, p, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			waitUntil(&handled, int64(b.N*subscribers))
+		})
+		b.Run(fmt.Sprintf("subscribers=%d/channel", subscribers), func(b *testing.B) {
+			var handled atomic.Int64
+			var wg sync.WaitGroup
+			chans := make([]chan *wrapperspb.Int64Value, subscribers)
+			for i := range chans {
+				ch := make(chan *wrapperspb.Int64Value, queue)
+				chans[i] = ch
+				wg.Go(func() {
+					for range ch {
+						handled.Add(1)
+					}
+				})
+			}
+			msg := wrapperspb.Int64(42)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				for _, ch := range chans {
+					ch <- msg
+				}
+			}
+			waitUntil(&handled, int64(b.N*subscribers))
+			b.StopTimer()
+			for _, ch := range chans {
+				close(ch)
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// BenchmarkPublishEncoded measures the publish path when a transport wants
+// the topic: one encode into a pooled buffer and one hand-off, which must not
+// allocate.
+func BenchmarkPublishEncoded(b *testing.B) {
+	p := plexo.New()
+	defer p.Close()
+	tr := &discardTransport{}
+	if err := p.Attach(tr); err != nil {
+		b.Fatal(err)
+	}
+	tr.host.SetInterest(int64Topic.Name(), true)
+	msg := wrapperspb.Int64(42)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := int64Topic.Publish(ctx, p, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func waitUntil(n *atomic.Int64, want int64) {
+	for n.Load() < want {
+		runtime.Gosched()
+	}
+}
+
+// discardTransport accepts every message and keeps nothing.
+type discardTransport struct {
+	nopTransport
+	host plexo.Host
+}
+
+func (d *discardTransport) Start(h plexo.Host) error { d.host = h; return nil }
