@@ -249,7 +249,7 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 	r.received.Add(1)
 	if subs := *r.subs.Load(); len(subs) > 0 {
 		if d := r.binding.Load(); d != nil {
-			v := d.msgType.New().Interface()
+			v := d.newMessage()
 			if err := d.codec.Unmarshal(msg.Payload, v); err != nil {
 				r.decodeErrors.Add(1)
 				p.log.Debug("plexo: dropped undecodable message", "topic", msg.Topic, "error", err)

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // A Topic is a message type bound to its topic name and codec: the address
@@ -19,10 +18,14 @@ type Topic[T proto.Message] struct {
 
 // topicDesc is the type-erased part of a Topic that a Plexus routes by.
 type topicDesc struct {
-	name    string
-	codec   Codec
-	goType  reflect.Type
-	msgType protoreflect.MessageType
+	name   string
+	codec  Codec
+	goType reflect.Type
+	// newMessage returns an empty message to decode into. It looks the
+	// type up on each call, not in NewTopic: generated code calls NewTopic
+	// while initialising package variables, before protoc-gen-go's init
+	// functions have registered the message types.
+	newMessage func() proto.Message
 
 	// cache remembers the route of the Plexus this topic was used with
 	// last, so that publishing does not hash the name every time.
@@ -43,7 +46,7 @@ func (d *topicDesc) forget(p *Plexus) {
 }
 
 // NewTopic returns the topic named name for messages of type T, a generated
-// message pointer such as *Temperature. The codec is the one the name's last
+// message pointer such as *Temperature (not an interface type). The codec is the one the name's last
 // dotted part selects ("json" for [JSONCodec], anything else for
 // [ProtoCodec]) unless [WithCodec] says otherwise.
 //
@@ -57,12 +60,14 @@ func NewTopic[T proto.Message](name string, opts ...TopicOption) Topic[T] {
 			o.applyToTopic(&cfg)
 		}
 	}
-	var zero T
 	return Topic[T]{desc: &topicDesc{
-		name:    name,
-		codec:   cfg.codec,
-		goType:  reflect.TypeFor[T](),
-		msgType: zero.ProtoReflect().Type(),
+		name:   name,
+		codec:  cfg.codec,
+		goType: reflect.TypeFor[T](),
+		newMessage: func() proto.Message {
+			var zero T
+			return zero.ProtoReflect().Type().New().Interface()
+		},
 	}}
 }
 
