@@ -1,0 +1,63 @@
+package tcp
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors that callers can test for with [errors.Is]. They reach
+// callers from [Listen] and [Dial], through [Stats.LastError], and in the
+// Host's log when a connection ends.
+var (
+	// ErrHandshake reports a peer refused during the handshake: it is not a
+	// plexo peer, speaks another protocol version (see [ErrVersion]),
+	// announces an unusable frame size, or is this Plexus itself.
+	ErrHandshake = errors.New("tcp: handshake refused")
+
+	// ErrVersion reports a peer speaking another protocol version. Errors
+	// wrapping it wrap [ErrHandshake] too.
+	ErrVersion = errors.New("tcp: protocol version mismatch")
+
+	// ErrFrameTooLarge reports a frame longer than the maximum frame size
+	// (see [WithMaxFrameSize]). See [FrameSizeError].
+	ErrFrameTooLarge = errors.New("tcp: frame too large")
+
+	// ErrProtocol reports bytes that break the protocol: an empty or
+	// unknown frame, a malformed envelope or topic.
+	ErrProtocol = errors.New("tcp: protocol error")
+
+	// ErrHeartbeatTimeout reports a peer silent for longer than the
+	// heartbeat timeout (see [WithHeartbeat]).
+	ErrHeartbeatTimeout = errors.New("tcp: heartbeat timeout")
+
+	// ErrPeerClosed reports that the peer closed the connection, with a
+	// CLOSE frame or without. See [PeerClosedError].
+	ErrPeerClosed = errors.New("tcp: peer closed the connection")
+)
+
+// A FrameSizeError reports a frame whose length field exceeds the limit.
+// The frame's body is never read. It unwraps to [ErrFrameTooLarge].
+type FrameSizeError struct {
+	Size  int64 // the announced length (kind byte and body)
+	Limit int   // the maximum frame size in force
+}
+
+func (e *FrameSizeError) Error() string {
+	return fmt.Sprintf("tcp: frame of %d bytes exceeds the maximum of %d", e.Size, e.Limit)
+}
+
+// Unwrap returns [ErrFrameTooLarge].
+func (e *FrameSizeError) Unwrap() error { return ErrFrameTooLarge }
+
+// A PeerClosedError reports the reason a peer gave in its CLOSE frame. It
+// unwraps to [ErrPeerClosed].
+type PeerClosedError struct {
+	Reason string
+}
+
+func (e *PeerClosedError) Error() string {
+	return fmt.Sprintf("tcp: peer closed the connection: %s", e.Reason)
+}
+
+// Unwrap returns [ErrPeerClosed].
+func (e *PeerClosedError) Unwrap() error { return ErrPeerClosed }

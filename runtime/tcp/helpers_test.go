@@ -1,0 +1,176 @@
+package tcp_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/runtime/tcp"
+)
+
+var (
+	stringTopic = plexo.NewTopic[*wrapperspb.StringValue]("test.v1.StringValue.proto")
+	int64Topic  = plexo.NewTopic[*wrapperspb.Int64Value]("test.v1.Int64Value.proto")
+)
+
+// fast keeps the fault tests quick.
+var fast = []tcp.Option{
+	tcp.WithHeartbeat(50*time.Millisecond, 300*time.Millisecond),
+	tcp.WithBackoff(10*time.Millisecond, 100*time.Millisecond),
+	tcp.WithHandshakeTimeout(2 * time.Second),
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newPlexus(t *testing.T, opts ...plexo.PlexusOption) *plexo.Plexus {
+	t.Helper()
+	p := plexo.New(append([]plexo.PlexusOption{plexo.WithLogger(discardLogger())}, opts...)...)
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return p
+}
+
+func timeout(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// listen attaches a listener on 127.0.0.1 to p.
+func listen(t *testing.T, p *plexo.Plexus, opts ...tcp.Option) *tcp.Transport {
+	t.Helper()
+	l, err := tcp.Listen(timeout(t), "127.0.0.1:0", append(slices.Clone(fast), opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Attach(l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// dial attaches to p a dialer connected to l.
+func dial(t *testing.T, p *plexo.Plexus, l *tcp.Transport, opts ...tcp.Option) *tcp.Transport {
+	t.Helper()
+	d, err := tcp.Dial(timeout(t), l.Addr().String(), append(slices.Clone(fast), opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Attach(d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// collector records what a handler receives.
+type collector[T any] struct {
+	mu   sync.Mutex
+	got  []T
+	more chan struct{}
+}
+
+func newCollector[T any]() *collector[T] { return &collector[T]{more: make(chan struct{}, 1)} }
+
+func (c *collector[T]) add(v T) {
+	c.mu.Lock()
+	c.got = append(c.got, v)
+	c.mu.Unlock()
+	select {
+	case c.more <- struct{}{}:
+	default:
+	}
+}
+
+func (c *collector[T]) snapshot() []T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.got)
+}
+
+// waitFor waits until the collector holds n values, failing after 5 s.
+func (c *collector[T]) waitFor(t *testing.T, n int) []T {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		if got := c.snapshot(); len(got) >= n {
+			return got
+		}
+		select {
+		case <-c.more:
+		case <-deadline:
+			t.Fatalf("received %d messages, want %d", len(c.snapshot()), n)
+		}
+	}
+}
+
+func subscribeInt64(t *testing.T, p *plexo.Plexus) *collector[int64] {
+	t.Helper()
+	c := newCollector[int64]()
+	if _, err := int64Topic.Subscribe(t.Context(), p, func(_ context.Context, m *wrapperspb.Int64Value) { c.add(m.Value) }); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func publish(t *testing.T, p *plexo.Plexus, values ...int64) {
+	t.Helper()
+	for _, v := range values {
+		if err := int64Topic.Publish(t.Context(), p, wrapperspb.Int64(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func waitForInterest(t *testing.T, p *plexo.Plexus, topic string) {
+	t.Helper()
+	if err := p.WaitForInterest(timeout(t), topic); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually polls cond for up to 5 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// quiet reports whether the Plexus values' receive counters stay still for
+// a while.
+func quiet(ps ...*plexo.Plexus) bool {
+	sum := func() (n uint64) {
+		for _, p := range ps {
+			st := p.Stats()
+			n += st.Duplicates
+			for _, s := range st.Topics {
+				n += s.Received + s.Delivered
+			}
+		}
+		return n
+	}
+	before := sum()
+	time.Sleep(50 * time.Millisecond)
+	return sum() == before
+}
+
+func seq(from, n int64) []int64 {
+	s := make([]int64, n)
+	for i := range s {
+		s[i] = from + int64(i)
+	}
+	return s
+}

@@ -1,0 +1,393 @@
+package tcp
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/runtime/internal/envelope"
+)
+
+// ioBufferSize is the size of each connection's read and write buffers.
+const ioBufferSize = 64 << 10
+
+// closeGrace bounds how long a closing connection spends sending what is
+// queued and waiting for the peer to hang up.
+const closeGrace = time.Second
+
+// maxInterned bounds the topic names a peer's reader keeps, so that
+// receiving a message does not allocate its topic string.
+const maxInterned = 1024
+
+// A peer is one handshaken connection: a reader (the goroutine running
+// run) that hands what arrives to the Host, and a writer goroutine that
+// drains the peer's send queue in batches.
+type peer struct {
+	t        *Transport
+	conn     net.Conn
+	id       uint64
+	maxOut   int // the peer's maximum frame size
+	queueCap int
+	policy   plexo.Overflow
+
+	// Guarded by t.mu.
+	wants   map[string]bool // topics the peer asked for
+	told    map[string]bool // topics the peer was told this side wants
+	removed bool
+
+	// Reader state.
+	msg    plexo.Message
+	topics map[string]string
+
+	// The send queue, guarded by qmu: data frames back to back in
+	// data[head:], control frames in ctrl, written control first.
+	qmu      sync.Mutex
+	data     []byte
+	head     int
+	queued   int // data frames in data[head:]
+	ctrl     []byte
+	idle     bool          // the writer waits for wake
+	stopping bool          // no more frames are accepted
+	stopErr  error         // why, sent in a CLOSE frame
+	graceful bool          // flush the queue before closing
+	room     chan struct{} // closed when room appears, for OverflowBlock
+	wake     chan struct{} // capacity 1
+	quit     chan struct{} // closed by stop
+
+	sent, received, dropped, bytesSent, bytesReceived atomic.Uint64
+}
+
+func newPeer(t *Transport, conn net.Conn, h hello) *peer {
+	return &peer{
+		t:        t,
+		conn:     conn,
+		id:       h.peerID,
+		maxOut:   int(h.maxFrame),
+		queueCap: t.cfg.queueSize,
+		policy:   t.cfg.overflow,
+		wants:    make(map[string]bool),
+		told:     make(map[string]bool),
+		topics:   make(map[string]string),
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+	}
+}
+
+// run serves the connection until it ends, and returns why.
+func (p *peer) run(h plexo.Host) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.writer()
+	}()
+	err := p.reader(h)
+	if errors.Is(err, io.EOF) {
+		err = ErrPeerClosed
+	}
+	var closed *PeerClosedError
+	p.stop(err, errors.As(err, &closed))
+	wg.Wait()
+	p.qmu.Lock()
+	lost := p.queued
+	p.queued = 0
+	p.qmu.Unlock()
+	p.dropped.Add(uint64(lost))
+	return err
+}
+
+// stop ends the connection: the writer sends a CLOSE frame with the reason
+// (after what is queued, if graceful) and hangs up.
+func (p *peer) stop(reason error, graceful bool) {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	if p.stopping {
+		return
+	}
+	p.stopping, p.stopErr, p.graceful = true, reason, graceful
+	close(p.quit)
+	if p.room != nil {
+		close(p.room)
+		p.room = nil
+	}
+}
+
+// enqueue frames msg as a DATA frame into the send queue.
+func (p *peer) enqueue(ctx context.Context, msg *plexo.Message) error {
+	size := 1 + envelope.Size(msg.Topic, msg.Payload, msg.Origin, msg.Sequence)
+	if size > p.maxOut {
+		p.dropped.Add(1)
+		return fmt.Errorf("tcp: send %s: %d-byte frame, peer accepts %d: %w", msg.Topic, size, p.maxOut, plexo.ErrMessageTooLarge)
+	}
+	p.qmu.Lock()
+	for {
+		if p.stopping {
+			p.qmu.Unlock()
+			p.dropped.Add(1)
+			return nil
+		}
+		if p.queued == 0 || p.queued < p.queueCap && len(p.data)-p.head+4+size <= maxQueueBytes {
+			break
+		}
+		switch p.policy {
+		case plexo.OverflowDropNewest:
+			p.qmu.Unlock()
+			p.dropped.Add(1)
+			return nil
+		case plexo.OverflowBlock:
+			if p.room == nil {
+				p.room = make(chan struct{})
+			}
+			room := p.room
+			p.qmu.Unlock()
+			select {
+			case <-room:
+			case <-ctx.Done():
+				p.dropped.Add(1)
+				return fmt.Errorf("tcp: send %s: %w", msg.Topic, ctx.Err())
+			}
+			p.qmu.Lock()
+		default: // OverflowDropOldest
+			n := int(binary.BigEndian.Uint32(p.data[p.head:]))
+			p.head += 4 + n
+			p.queued--
+			p.dropped.Add(1)
+			if p.head > len(p.data)/2 {
+				p.data = p.data[:copy(p.data, p.data[p.head:])]
+				p.head = 0
+			}
+		}
+	}
+	p.data = binary.BigEndian.AppendUint32(p.data, uint32(size))
+	p.data = append(p.data, kindData)
+	p.data = envelope.Append(p.data, msg.Topic, msg.Payload, msg.Origin, msg.Sequence)
+	p.queued++
+	p.signalLocked()
+	p.qmu.Unlock()
+	return nil
+}
+
+// control queues a control frame with a string body.
+func (p *peer) control(kind byte, body string) {
+	p.qmu.Lock()
+	if !p.stopping {
+		p.ctrl = appendStringFrame(p.ctrl, kind, body)
+		p.signalLocked()
+	}
+	p.qmu.Unlock()
+}
+
+// signalLocked wakes the writer if it waits. qmu must be held.
+func (p *peer) signalLocked() {
+	if p.idle {
+		p.idle = false
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// writer drains the send queue into the connection, control frames first,
+// batching what accumulates while it writes and flushing when the queue is
+// empty. It pings when the connection has been idle for an interval.
+func (p *peer) writer() {
+	w := bufio.NewWriterSize(p.conn, ioBufferSize)
+	tick := time.NewTicker(p.t.cfg.heartbeatInterval)
+	defer tick.Stop()
+	var data, ctrl []byte
+	wrote := false
+	for {
+		p.qmu.Lock()
+		for p.queued == 0 && len(p.ctrl) == 0 && !p.stopping {
+			p.idle = true
+			p.qmu.Unlock()
+			select {
+			case <-p.wake:
+			case <-p.quit:
+			case <-tick.C:
+				if !wrote {
+					p.control(kindPing, "")
+				}
+				wrote = false
+			}
+			p.qmu.Lock()
+		}
+		if p.stopping {
+			p.qmu.Unlock()
+			p.finish(w)
+			return
+		}
+		// Swap the queue for the spare buffers and write it unlocked.
+		data, p.data = p.data, data[:0]
+		batch, n := data[p.head:], p.queued
+		ctrl, p.ctrl = p.ctrl, ctrl[:0]
+		p.head, p.queued = 0, 0
+		if p.room != nil {
+			close(p.room)
+			p.room = nil
+		}
+		p.qmu.Unlock()
+
+		_ = p.conn.SetWriteDeadline(time.Now().Add(p.t.cfg.heartbeatTimeout))
+		_, err := w.Write(ctrl)
+		if err == nil {
+			_, err = w.Write(batch)
+		}
+		if err == nil && p.empty() {
+			err = w.Flush()
+		}
+		if err != nil {
+			p.dropped.Add(uint64(n))
+			p.stop(fmt.Errorf("tcp: write: %w", err), false)
+			_ = p.conn.Close() // unblocks the reader
+			return
+		}
+		p.sent.Add(uint64(n))
+		p.bytesSent.Add(uint64(len(ctrl) + len(batch)))
+		wrote = true
+		if cap(data) > 4*ioBufferSize {
+			data = nil // do not pin a burst's memory
+		}
+	}
+}
+
+func (p *peer) empty() bool {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	return p.queued == 0 && len(p.ctrl) == 0
+}
+
+// finish sends, within closeGrace, what a graceful stop leaves queued and a
+// CLOSE frame with the reason, then hangs up its side.
+func (p *peer) finish(w *bufio.Writer) {
+	p.qmu.Lock()
+	reason, graceful := p.stopErr, p.graceful
+	var tail []byte
+	var n int
+	if graceful {
+		tail = append(append(tail, p.ctrl...), p.data[p.head:]...)
+		n = p.queued
+		p.queued = 0
+	}
+	p.qmu.Unlock()
+	deadline := time.Now().Add(closeGrace)
+	_ = p.conn.SetWriteDeadline(deadline)
+	_, err := w.Write(tail)
+	var closed *PeerClosedError
+	if !errors.As(reason, &closed) {
+		msg := "closed"
+		if reason != nil {
+			msg = reason.Error()
+		}
+		_, _ = w.Write(appendStringFrame(nil, kindClose, msg))
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		p.sent.Add(uint64(n))
+	} else {
+		p.dropped.Add(uint64(n))
+	}
+	if cw, ok := p.conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	// The reader sees the peer hang up, or gives up after the grace.
+	_ = p.conn.SetReadDeadline(deadline)
+}
+
+// reader hands the frames that arrive to the Host until the connection
+// fails, breaks the protocol, or is closed.
+func (p *peer) reader(h plexo.Host) error {
+	br := bufio.NewReaderSize(timeoutReader{p.conn, p.t.cfg.heartbeatTimeout}, ioBufferSize)
+	fr := newFrameReader(br, p.t.cfg.maxFrame)
+	for {
+		kind, body, err := fr.next()
+		if err != nil {
+			p.qmu.Lock()
+			stopping := p.stopping
+			p.qmu.Unlock()
+			if errors.Is(err, os.ErrDeadlineExceeded) && !stopping {
+				return fmt.Errorf("%w: peer silent for %v", ErrHeartbeatTimeout, p.t.cfg.heartbeatTimeout)
+			}
+			return err
+		}
+		p.bytesReceived.Add(uint64(frameHeaderSize + len(body)))
+		switch kind {
+		case kindData:
+			e, err := envelope.Decode(body)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrProtocol, err)
+			}
+			if p.t.life.Err() != nil {
+				continue // closing: deliver nothing more
+			}
+			p.received.Add(1)
+			p.msg = plexo.Message{Topic: p.intern(e.Topic), Payload: e.Payload, Origin: e.Origin, Sequence: e.Sequence, Source: p}
+			h.Deliver(&p.msg)
+			p.msg = plexo.Message{}
+		case kindSubscribe, kindUnsubscribe:
+			if len(body) == 0 || !utf8.Valid(body) {
+				return fmt.Errorf("%w: %s with an invalid topic %q", ErrProtocol, kindName(kind), body)
+			}
+			if err := p.t.peerInterest(h, p, p.intern(body), kind == kindSubscribe); err != nil {
+				return err
+			}
+		case kindPing:
+			p.control(kindPong, "")
+		case kindPong:
+		case kindClose:
+			return &PeerClosedError{Reason: string(body)}
+		default:
+			return fmt.Errorf("%w: unknown frame kind %s", ErrProtocol, kindName(kind))
+		}
+	}
+}
+
+// intern returns b as a string, without allocating for names seen before.
+func (p *peer) intern(b []byte) string {
+	if s, ok := p.topics[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(p.topics) < maxInterned {
+		p.topics[s] = s
+	}
+	return s
+}
+
+// counters returns the peer's counters.
+func (p *peer) counters() Counters {
+	return Counters{
+		Sent:          p.sent.Load(),
+		Received:      p.received.Load(),
+		Dropped:       p.dropped.Load(),
+		BytesSent:     p.bytesSent.Load(),
+		BytesReceived: p.bytesReceived.Load(),
+	}
+}
+
+// A timeoutReader sets the read deadline before each read, so that a
+// connection silent for longer than the heartbeat timeout fails.
+type timeoutReader struct {
+	c net.Conn
+	d time.Duration
+}
+
+func (r timeoutReader) Read(b []byte) (int, error) {
+	if err := r.c.SetReadDeadline(time.Now().Add(r.d)); err != nil {
+		return 0, err
+	}
+	return r.c.Read(b)
+}

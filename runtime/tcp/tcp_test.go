@@ -1,0 +1,166 @@
+package tcp_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/runtime/tcp"
+)
+
+func TestTypedDeliveryBothWays(t *testing.T) {
+	for _, network := range []string{"127.0.0.1:0", "[::1]:0"} {
+		t.Run(network, func(t *testing.T) {
+			ctx := t.Context()
+			a, b := newPlexus(t), newPlexus(t)
+			l, err := tcp.Listen(timeout(t), network, fast...)
+			if err != nil {
+				t.Skipf("cannot listen on %s: %v", network, err)
+			}
+			if err := a.Attach(l); err != nil {
+				t.Fatal(err)
+			}
+			dial(t, b, l)
+			atA, atB := newCollector[string](), newCollector[string]()
+			for _, x := range []struct {
+				p *plexo.Plexus
+				c *collector[string]
+			}{{a, atA}, {b, atB}} {
+				c := x.c
+				if _, err := stringTopic.Subscribe(ctx, x.p, func(_ context.Context, m *wrapperspb.StringValue) { c.add(m.Value) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitForInterest(t, a, stringTopic.Name())
+			waitForInterest(t, b, stringTopic.Name())
+			if err := stringTopic.Publish(ctx, a, wrapperspb.String("from a")); err != nil {
+				t.Fatal(err)
+			}
+			if err := stringTopic.Publish(ctx, b, wrapperspb.String("from b")); err != nil {
+				t.Fatal(err)
+			}
+			for name, c := range map[string]*collector[string]{"a": atA, "b": atB} {
+				got := c.waitFor(t, 2)
+				slices.Sort(got)
+				if !slices.Equal(got, []string{"from a", "from b"}) {
+					t.Errorf("%s received %q, want one message from each side", name, got)
+				}
+			}
+		})
+	}
+}
+
+func TestNothingIsSentForUnwantedTopics(t *testing.T) {
+	a, b := newPlexus(t), newPlexus(t)
+	l := listen(t, a)
+	d := dial(t, b, l)
+	publish(t, a, 1, 2, 3) // nobody wants it yet
+	c := subscribeInt64(t, b)
+	waitForInterest(t, a, int64Topic.Name())
+	publish(t, a, 4, 5)
+	if got := c.waitFor(t, 2); !slices.Equal(got, []int64{4, 5}) {
+		t.Fatalf("received %v, want [4 5]", got)
+	}
+	if s := l.Stats(); s.Sent != 2 {
+		t.Fatalf("listener sent %d messages, want 2 (only those published after the peer subscribed)", s.Sent)
+	}
+	if s := d.Stats(); len(s.Peers) != 1 || !slices.Equal(s.Peers[0].Topics, nil) {
+		t.Fatalf("dialer's peer wants %v, want nothing", s.Peers)
+	}
+	if s := l.Stats(); len(s.Peers) != 1 || !slices.Equal(s.Peers[0].Topics, []string{int64Topic.Name()}) || s.Peers[0].ID != b.ID() {
+		t.Fatalf("listener sees peers %+v, want b wanting %s", s.Peers, int64Topic.Name())
+	}
+}
+
+func TestLineAndTriangleDeliverExactlyOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		triangle bool
+	}{{"line", false}, {"triangle", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := []*plexo.Plexus{newPlexus(t), newPlexus(t), newPlexus(t)}
+			// A–B, B–C, and C–A for the triangle.
+			lb := listen(t, ps[1])
+			dial(t, ps[0], lb)
+			lc := listen(t, ps[2])
+			dial(t, ps[1], lc)
+			if tc.triangle {
+				la := listen(t, ps[0])
+				dial(t, ps[2], la)
+			}
+			cs := make([]*collector[int64], len(ps))
+			for i, p := range ps {
+				cs[i] = subscribeInt64(t, p)
+			}
+			for _, p := range ps {
+				waitForInterest(t, p, int64Topic.Name())
+			}
+			// Interest of the far end must have crossed the middle too.
+			eventually(t, "interest crosses the middle", func() bool {
+				return ps[0].Stats().Topics[int64Topic.Name()].InterestedTransports >= 1 &&
+					ps[2].Stats().Topics[int64Topic.Name()].InterestedTransports >= 1
+			})
+			const per = 100
+			for i, p := range ps {
+				publish(t, p, seq(int64(i*1000), per)...)
+			}
+			want := len(ps) * per
+			for i, c := range cs {
+				c.waitFor(t, want)
+				eventually(t, "traffic settles", func() bool { return quiet(ps...) })
+				got := c.snapshot()
+				if len(got) != want {
+					t.Fatalf("subscriber %d received %d messages, want exactly %d", i, len(got), want)
+				}
+				slices.Sort(got)
+				for j := 1; j < len(got); j++ {
+					if got[j] == got[j-1] {
+						t.Fatalf("subscriber %d received %d twice", i, got[j])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPeersOfOneListenerReachEachOther(t *testing.T) {
+	a, b, c := newPlexus(t), newPlexus(t), newPlexus(t)
+	l := listen(t, a)
+	dial(t, b, l)
+	dial(t, c, l)
+	atC := subscribeInt64(t, c)
+	waitForInterest(t, b, int64Topic.Name()) // C's interest reached B through A
+	publish(t, b, seq(0, 50)...)
+	if got := atC.waitFor(t, 50); !slices.Equal(got, seq(0, 50)) {
+		t.Fatalf("C received %v, want 0..49 in order", got)
+	}
+	if s := a.Stats().Topics[int64Topic.Name()]; s.Received != 50 || s.Forwarded != 50 || s.DecodeErrors != 0 {
+		t.Fatalf("A's stats %+v, want 50 received and forwarded", s)
+	}
+	// B is never sent its own messages back.
+	for _, p := range l.Stats().Peers {
+		if p.ID == b.ID() && p.Sent != 0 {
+			t.Fatalf("A sent %d messages back to B", p.Sent)
+		}
+	}
+}
+
+func TestDepartedPeerWithdrawsInterest(t *testing.T) {
+	a, b := newPlexus(t), newPlexus(t)
+	l := listen(t, a)
+	d := dial(t, b, l)
+	subscribeInt64(t, b)
+	waitForInterest(t, a, int64Topic.Name())
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "interest is withdrawn", func() bool {
+		return a.Stats().Topics[int64Topic.Name()].InterestedTransports == 0 && len(l.Stats().Peers) == 0
+	})
+	if err := d.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}

@@ -1,0 +1,606 @@
+package tcp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plexo-go/plexo"
+)
+
+// maxTopicsPerPeer bounds the topics one peer may subscribe to; a peer
+// asking for more is disconnected.
+const maxTopicsPerPeer = 1 << 14
+
+// A Transport carries a Plexus's messages over TCP. [Listen] makes one that
+// accepts any number of peers; [Dial] makes one connected to a single peer,
+// reconnecting when the connection drops. Attach it to one Plexus with
+// [plexo.Plexus.Attach]; the Plexus closes it.
+//
+// Each peer has its own send queue and writer goroutine, so a slow peer
+// never holds up the others (see [WithOverflow]). Delivery is at most once:
+// messages queued for, or in flight to, a peer whose connection drops are
+// lost and counted in [Transport.Stats].
+type Transport struct {
+	cfg  config
+	ln   net.Listener // listeners only
+	addr string       // dialers only: the dialed address
+
+	life    context.Context // cancelled by Close
+	cancel  context.CancelFunc
+	started chan struct{} // closed by Start
+	done    chan struct{} // closed when Close has finished
+	wg      sync.WaitGroup
+
+	// imu serialises the interest reports to the Host, so that they arrive
+	// in the order of the transitions they report. It is never taken by
+	// Advertise, which the Plexus calls under its own lock.
+	imu sync.Mutex
+
+	mu       sync.Mutex
+	host     plexo.Host
+	closed   bool
+	first    net.Conn        // dialers: the connection Dial made, until Start
+	adv      map[string]bool // topics the Plexus advertised
+	count    map[string]int  // peers wanting each topic
+	peers    map[*peer]struct{}
+	retired  Counters // counters of peers gone
+	lastErr  error
+	connects uint64
+
+	// tmu guards table: for each topic, the peers that want it. The slices
+	// are replaced, never modified, so Send may use them after unlocking.
+	tmu   sync.RWMutex
+	table map[string][]*peer
+
+	disconnects atomic.Uint64
+}
+
+func newTransport(cfg config) *Transport {
+	life, cancel := context.WithCancel(context.Background())
+	return &Transport{
+		cfg:     cfg,
+		life:    life,
+		cancel:  cancel,
+		started: make(chan struct{}),
+		done:    make(chan struct{}),
+		adv:     make(map[string]bool),
+		count:   make(map[string]int),
+		peers:   make(map[*peer]struct{}),
+		table:   make(map[string][]*peer),
+	}
+}
+
+// Listen returns a Transport accepting peers on addr, such as
+// "127.0.0.1:0" (see [net.Listen]). It listens at once, so [Transport.Addr]
+// is known and peers can connect; they are served once the Transport is
+// attached to a Plexus.
+func Listen(ctx context.Context, addr string, opts ...Option) (*Transport, error) {
+	cfg := newConfig(opts)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("tcp: listen %s: %w", addr, err)
+	}
+	t := newTransport(cfg)
+	t.ln = ln
+	t.wg.Add(1)
+	go t.accept()
+	return t, nil
+}
+
+// Dial returns a Transport connected to the peer listening at addr. It
+// retries with backoff (see [WithBackoff]) until a TCP connection, and the
+// TLS handshake if [WithTLS] is given, succeed or ctx is done; a TLS
+// refusal, such as an untrusted certificate, fails at once. The plexo
+// handshake follows when the Transport is attached to a Plexus. After that
+// the Transport reconnects by itself whenever the connection drops, until
+// it is closed, and restores its interest on each new connection.
+func Dial(ctx context.Context, addr string, opts ...Option) (*Transport, error) {
+	cfg := newConfig(opts)
+	t := newTransport(cfg)
+	t.addr = addr
+	b := backoff{min: cfg.backoffMin, max: cfg.backoffMax}
+	for {
+		conn, err := t.connect(ctx)
+		if err == nil {
+			t.first = conn
+			return t, nil
+		}
+		if permanent(err) || ctx.Err() != nil {
+			t.cancel()
+			return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
+		}
+		select {
+		case <-time.After(b.next()):
+		case <-ctx.Done():
+			t.cancel()
+			return nil, fmt.Errorf("tcp: dial %s: %w", addr, errors.Join(ctx.Err(), err))
+		}
+	}
+}
+
+// Addr returns the address a listener listens on, or the address a dialer
+// dials.
+func (t *Transport) Addr() net.Addr {
+	if t.ln != nil {
+		return t.ln.Addr()
+	}
+	a, err := net.ResolveTCPAddr("tcp", t.addr)
+	if err != nil {
+		return dialAddr(t.addr)
+	}
+	return a
+}
+
+type dialAddr string
+
+func (a dialAddr) Network() string { return "tcp" }
+func (a dialAddr) String() string  { return string(a) }
+
+// Start implements [plexo.Transport]: it begins the plexo handshake with
+// the peers connected so far and those to come.
+func (t *Transport) Start(h plexo.Host) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.closed:
+		return fmt.Errorf("tcp: start: %w", plexo.ErrClosed)
+	case t.host != nil:
+		return fmt.Errorf("tcp: start: %w", plexo.ErrAttached)
+	}
+	t.host = h
+	close(t.started)
+	if t.ln == nil {
+		t.wg.Add(1)
+		go t.dialLoop(t.first)
+		t.first = nil
+	}
+	return nil
+}
+
+// Advertise implements [plexo.Transport]: it tells each peer whether this
+// side wants the topic, counting what the Plexus wants and what the other
+// peers of this Transport want.
+func (t *Transport) Advertise(topic string, wanted bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if wanted {
+		t.adv[topic] = true
+	} else {
+		delete(t.adv, topic)
+	}
+	t.syncTopicLocked(topic)
+}
+
+// Send implements [plexo.Transport]: it queues msg for every peer that
+// wants its topic, except msg.Source, and returns without waiting for the
+// network unless the overflow policy is [plexo.OverflowBlock] and a queue
+// is full. A message larger than a peer's maximum frame size is not sent
+// and reported as [plexo.ErrMessageTooLarge].
+func (t *Transport) Send(ctx context.Context, msg *plexo.Message) error {
+	t.tmu.RLock()
+	peers := t.table[msg.Topic]
+	t.tmu.RUnlock()
+	var first error
+	for _, p := range peers {
+		if msg.Source == any(p) {
+			continue
+		}
+		if err := p.enqueue(ctx, msg); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Close implements [plexo.Transport]: it stops accepting or redialling,
+// tells each peer it is closing (sending what is still queued, within about
+// a second), closes the connections and waits for every goroutine. It is
+// safe to call more than once and concurrently.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		<-t.done
+		return nil
+	}
+	t.closed = true
+	peers := make([]*peer, 0, len(t.peers))
+	for p := range t.peers {
+		peers = append(peers, p)
+	}
+	first := t.first
+	t.first = nil
+	t.mu.Unlock()
+
+	t.cancel()
+	var err error
+	if t.ln != nil {
+		if e := t.ln.Close(); e != nil && !errors.Is(e, net.ErrClosed) {
+			err = fmt.Errorf("tcp: close: %w", e)
+		}
+	}
+	if first != nil {
+		_ = first.Close()
+	}
+	for _, p := range peers {
+		p.stop(errTransportClosed, true)
+	}
+	t.wg.Wait()
+	close(t.done)
+	return err
+}
+
+var errTransportClosed = fmt.Errorf("tcp: transport closed: %w", plexo.ErrClosed)
+
+// logger returns the Host's logger, or the default one before Start.
+func (t *Transport) logger() *slog.Logger {
+	t.mu.Lock()
+	h := t.host
+	t.mu.Unlock()
+	if h != nil {
+		return h.Logger()
+	}
+	return slog.Default()
+}
+
+func (t *Transport) setLastErr(err error) {
+	t.mu.Lock()
+	t.lastErr = err
+	t.mu.Unlock()
+}
+
+// accept serves a listener's incoming connections.
+func (t *Transport) accept() {
+	defer t.wg.Done()
+	var delay time.Duration
+	for {
+		c, err := t.ln.Accept()
+		if err != nil {
+			if t.life.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait and retry.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			t.logger().Warn("tcp: accept failed", "addr", t.ln.Addr(), "error", err)
+			select {
+			case <-time.After(delay):
+				continue
+			case <-t.life.Done():
+				return
+			}
+		}
+		delay = 0
+		t.wg.Add(1)
+		go func() {
+			defer t.wg.Done()
+			if t.cfg.tls != nil {
+				c = tls.Server(c, t.cfg.tls)
+			}
+			if _, err := t.serve(c); err != nil {
+				t.logEnd(c, err)
+			}
+		}()
+	}
+}
+
+// dialLoop serves a dialer's connection and redials when it drops.
+func (t *Transport) dialLoop(conn net.Conn) {
+	defer t.wg.Done()
+	b := backoff{min: t.cfg.backoffMin, max: t.cfg.backoffMax}
+	for {
+		if conn != nil {
+			established, err := t.serve(conn)
+			if established {
+				b.reset()
+			}
+			if err != nil {
+				t.logEnd(conn, err)
+			}
+		}
+		select {
+		case <-time.After(b.next()):
+		case <-t.life.Done():
+			return
+		}
+		var err error
+		conn, err = t.connect(t.life)
+		if err != nil {
+			if t.life.Err() != nil {
+				return
+			}
+			t.setLastErr(err)
+			t.logger().Debug("tcp: redial failed", "addr", t.addr, "error", err)
+		}
+	}
+}
+
+// logEnd logs why a connection ended, unless the Transport is closing.
+func (t *Transport) logEnd(c net.Conn, err error) {
+	t.setLastErr(err)
+	if t.life.Err() != nil {
+		return
+	}
+	level := slog.LevelWarn
+	if errors.Is(err, ErrPeerClosed) {
+		level = slog.LevelInfo
+	}
+	t.logger().Log(context.Background(), level, "tcp: connection ended", "remote", c.RemoteAddr(), "error", err)
+}
+
+// connect dials t.addr and completes the TLS handshake, within ctx.
+func (t *Transport) connect(ctx context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.handshakeTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", t.addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	if t.cfg.tls == nil {
+		return conn, nil
+	}
+	cfg := t.cfg.tls
+	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+		cfg = cfg.Clone()
+		if host, _, err := net.SplitHostPort(t.addr); err == nil {
+			cfg.ServerName = host
+		}
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// permanent reports whether a connection attempt failed for a reason that
+// retrying will not fix, such as an untrusted certificate.
+func permanent(err error) bool {
+	var (
+		verify  *tls.CertificateVerificationError
+		alert   tls.AlertError
+		header  tls.RecordHeaderError
+		errHand = ErrHandshake
+	)
+	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &header) || errors.Is(err, errHand)
+}
+
+// serve runs the plexo handshake on conn once the Transport is started,
+// then serves it as a peer until it ends. It closes conn, and reports
+// whether the handshake succeeded and why the connection ended (nil when
+// the Transport closed it).
+func (t *Transport) serve(conn net.Conn) (established bool, err error) {
+	defer conn.Close()
+	// Until the handshake is over, closing the Transport unblocks it.
+	unblock := context.AfterFunc(t.life, func() { _ = conn.SetDeadline(time.Now()) })
+	_ = conn.SetDeadline(time.Now().Add(t.cfg.handshakeTimeout))
+	if tc, ok := conn.(*tls.Conn); ok {
+		if err := tc.HandshakeContext(t.life); err != nil {
+			unblock()
+			return false, err
+		}
+	}
+	select {
+	case <-t.started:
+	case <-t.life.Done():
+		unblock()
+		return false, nil
+	}
+	t.mu.Lock()
+	h := t.host
+	t.mu.Unlock()
+	hl, err := t.handshake(conn, h.ID())
+	if !unblock() || t.life.Err() != nil {
+		return false, nil
+	}
+	if err != nil {
+		if errors.Is(err, ErrHandshake) {
+			// Tell the peer why, in case it can read it.
+			_ = conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			_, _ = conn.Write(appendStringFrame(nil, kindClose, err.Error()))
+		}
+		return false, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+
+	p := newPeer(t, conn, hl)
+	if !t.register(p) {
+		return true, nil
+	}
+	err = p.run(h)
+	t.unregister(p)
+	if t.life.Err() != nil {
+		err = nil
+	}
+	return true, err
+}
+
+// handshake exchanges hellos on conn.
+func (t *Transport) handshake(conn net.Conn, id uint64) (hello, error) {
+	out := appendHello(make([]byte, 0, helloSize), hello{version: protocolVersion, peerID: id, maxFrame: uint32(t.cfg.maxFrame)})
+	werr := make(chan error, 1)
+	go func() { _, err := conn.Write(out); werr <- err }()
+	var in [helloSize]byte
+	_, rerr := io.ReadFull(conn, in[:])
+	if rerr != nil {
+		_ = conn.SetDeadline(time.Now()) // unblock the write
+	}
+	if err := <-werr; err != nil && rerr == nil {
+		return hello{}, fmt.Errorf("tcp: handshake: %w", err)
+	}
+	if rerr != nil {
+		return hello{}, fmt.Errorf("tcp: handshake: %w", rerr)
+	}
+	h, err := decodeHello(in[:])
+	if err != nil {
+		return hello{}, err
+	}
+	if h.peerID == id {
+		return hello{}, fmt.Errorf("%w: connected to itself", ErrHandshake)
+	}
+	return h, nil
+}
+
+// register adds a handshaken peer and tells it what this side wants. It
+// reports false when the Transport is closed.
+func (t *Transport) register(p *peer) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.peers[p] = struct{}{}
+	t.connects++
+	for topic := range t.adv {
+		t.syncPeerLocked(p, topic)
+	}
+	for topic := range t.count {
+		if !t.adv[topic] {
+			t.syncPeerLocked(p, topic)
+		}
+	}
+	return true
+}
+
+// unregister removes a peer whose connection ended and withdraws its
+// interest.
+func (t *Transport) unregister(p *peer) {
+	t.imu.Lock()
+	defer t.imu.Unlock()
+	t.mu.Lock()
+	delete(t.peers, p)
+	p.removed = true
+	var gone []string
+	for topic := range p.wants {
+		if t.count[topic]--; t.count[topic] == 0 {
+			delete(t.count, topic)
+			gone = append(gone, topic)
+		}
+		t.setTableLocked(topic, p, false)
+	}
+	for topic := range p.wants {
+		t.syncTopicLocked(topic)
+	}
+	t.retired.add(p.counters())
+	h := t.host
+	t.mu.Unlock()
+	t.disconnects.Add(1)
+	for _, topic := range gone {
+		h.SetInterest(topic, false)
+	}
+}
+
+// peerInterest records that p does or does not want topic.
+func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, wanted bool) error {
+	t.imu.Lock()
+	defer t.imu.Unlock()
+	t.mu.Lock()
+	if p.removed || p.wants[topic] == wanted {
+		t.mu.Unlock()
+		return nil
+	}
+	if wanted && len(p.wants) >= maxTopicsPerPeer {
+		t.mu.Unlock()
+		return fmt.Errorf("%w: peer subscribed to more than %d topics", ErrProtocol, maxTopicsPerPeer)
+	}
+	transition := false
+	if wanted {
+		p.wants[topic] = true
+		t.count[topic]++
+		transition = t.count[topic] == 1
+	} else {
+		delete(p.wants, topic)
+		if t.count[topic]--; t.count[topic] == 0 {
+			delete(t.count, topic)
+			transition = true
+		}
+	}
+	t.setTableLocked(topic, p, wanted)
+	t.syncTopicLocked(topic)
+	t.mu.Unlock()
+	if transition {
+		h.SetInterest(topic, wanted)
+	}
+	return nil
+}
+
+// setTableLocked adds p to, or removes it from, the peers Send gives
+// topic's messages to. t.mu must be held.
+func (t *Transport) setTableLocked(topic string, p *peer, wanted bool) {
+	t.tmu.Lock()
+	defer t.tmu.Unlock()
+	old := t.table[topic]
+	next := make([]*peer, 0, len(old)+1)
+	for _, q := range old {
+		if q != p {
+			next = append(next, q)
+		}
+	}
+	if wanted {
+		next = append(next, p)
+	}
+	if len(next) == 0 {
+		delete(t.table, topic)
+	} else {
+		t.table[topic] = next
+	}
+}
+
+// syncTopicLocked brings what every peer was told about topic up to date.
+// t.mu must be held.
+func (t *Transport) syncTopicLocked(topic string) {
+	for p := range t.peers {
+		t.syncPeerLocked(p, topic)
+	}
+}
+
+// syncPeerLocked tells p whether this side wants topic, if that changed:
+// it does when the Plexus advertised it or another peer wants it.
+func (t *Transport) syncPeerLocked(p *peer, topic string) {
+	others := t.count[topic]
+	if p.wants[topic] {
+		others--
+	}
+	want := t.adv[topic] || others > 0
+	if want == p.told[topic] {
+		return
+	}
+	if want {
+		p.told[topic] = true
+		p.control(kindSubscribe, topic)
+	} else {
+		delete(p.told, topic)
+		p.control(kindUnsubscribe, topic)
+	}
+}
+
+// A backoff computes jittered exponential delays.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+func (b *backoff) next() time.Duration {
+	if b.cur == 0 {
+		b.cur = b.min
+	}
+	d := b.cur
+	b.cur = min(2*b.cur, b.max)
+	half := int64(d / 2)
+	return time.Duration(half + rand.Int64N(half+1))
+}
+
+func (b *backoff) reset() { b.cur = 0 }
