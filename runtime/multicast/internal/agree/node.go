@@ -1,0 +1,563 @@
+package agree
+
+import (
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// Defaults for the zero fields of [Config].
+const (
+	DefaultHeartbeat    = time.Second
+	DefaultRoundTimeout = 50 * time.Millisecond
+	DefaultBackoff      = 5 * time.Millisecond
+	DefaultExpiry       = 2 * time.Minute
+	DefaultSyncDelay    = 10 * time.Millisecond
+)
+
+// missedHeartbeats is how many heartbeats a peer may miss before it leaves
+// the membership view.
+const missedHeartbeats = 3
+
+// Config configures a [Node].
+type Config struct {
+	Self    uint64 // this node's random id; must not be 0
+	Size    uint32 // groups in the range; must be at least 2
+	Control uint32 // index of the control group in the range; >= Size when outside it
+
+	Heartbeat    time.Duration // HELLO interval, jittered ±25%; default DefaultHeartbeat
+	RoundTimeout time.Duration // a Paxos phase's deadline; default DefaultRoundTimeout
+	Backoff      time.Duration // base of the jittered exponential retry backoff; default DefaultBackoff
+	Expiry       time.Duration // an assignment nobody mentions this long is dropped; default DefaultExpiry
+	SyncDelay    time.Duration // per rank in the view, before answering a SYNC; default DefaultSyncDelay
+	Seed         uint64        // seeds the jitter
+
+	bugs bugs // test-only mutations re-introducing pyplexo's bugs
+}
+
+// bugs switch on pyplexo's Paxos bugs, so that tests can show the checks
+// catch them. They are never set outside this package's tests.
+type bugs struct {
+	promiseNowhere   bool // PROMISE addressed where the proposer does not listen
+	sharedBallot     bool // one ballot shared by proposer and acceptor state
+	quorumByMessages bool // votes counted by messages, not distinct nodes
+}
+
+// An EventKind tells what an [Event] reports.
+type EventKind uint8
+
+// The event kinds.
+const (
+	// EventGroup: the group carrying a topic of local interest changed.
+	EventGroup EventKind = 1 + iota
+	// EventInterest: peers started or stopped subscribing to a topic.
+	EventInterest
+)
+
+// An Event is a change the transport acts on.
+type Event struct {
+	Kind   EventKind
+	Topic  TopicID
+	Name   string // EventInterest
+	Group  uint32 // EventGroup: the new group
+	Old    uint32 // EventGroup: the previous group
+	Wanted bool   // EventInterest
+}
+
+type peer struct {
+	lastHeard time.Duration
+	topics    []Topic
+	viewSize  uint32
+	digest    uint64
+}
+
+type acceptor struct {
+	gen      uint32
+	promised Ballot
+	accepted Ballot
+	value    TopicID
+}
+
+type proposer struct {
+	topic        TopicID // the topic being relocated
+	value        TopicID // the value of this instance: topic, or a revealed one
+	group, gen   uint32
+	ballot       Ballot
+	phase        int
+	votes        map[uint64]struct{}
+	messages     int
+	best         Ballot
+	bestValue    TopicID
+	maxView      uint32
+	quorum       int
+	deadline     time.Duration
+	startedAt    time.Duration
+	revealedUsed bool
+}
+
+// A Node is one participant of the agreement protocol. It is not safe for
+// concurrent use: the transport serialises calls.
+type Node struct {
+	cfg Config
+	rng *rand.Rand
+
+	started   bool
+	startedAt time.Duration
+	now       time.Duration
+	nextHello time.Duration
+
+	peers map[uint64]*peer
+	local map[TopicID]Topic
+
+	table       map[uint32]Entry // by group
+	byTopic     map[TopicID]uint32
+	tomb        map[uint32]uint32 // lowest live generation per group
+	lastMention map[TopicID]time.Duration
+	digest      uint64
+
+	acc      map[uint32]*acceptor
+	maxRound map[uint32]uint32
+
+	prop         *proposer
+	attempts     int
+	backoffUntil time.Duration
+
+	syncAnswer  map[uint64]time.Duration // requester -> when this node answers
+	lastSyncReq time.Duration
+
+	selfQ  []Msg
+	out    []Msg
+	events []Event
+
+	reportedGroup    map[TopicID]uint32
+	reportedInterest map[string]bool
+	interestDirty    bool
+
+	// Stats.
+	Commits     uint64 // COMMITs this node sent as proposer
+	Relocations uint64 // commits that moved a topic of local interest
+}
+
+// New returns a node. It does nothing until its first [Node.Tick].
+func New(cfg Config) *Node {
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.RoundTimeout <= 0 {
+		cfg.RoundTimeout = DefaultRoundTimeout
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = DefaultBackoff
+	}
+	if cfg.Expiry <= 0 {
+		cfg.Expiry = DefaultExpiry
+	}
+	if cfg.SyncDelay <= 0 {
+		cfg.SyncDelay = DefaultSyncDelay
+	}
+	if cfg.Size < 2 {
+		cfg.Size = 2
+	}
+	return &Node{
+		cfg:              cfg,
+		rng:              rand.New(rand.NewPCG(cfg.Seed, cfg.Self)),
+		peers:            make(map[uint64]*peer),
+		local:            make(map[TopicID]Topic),
+		table:            make(map[uint32]Entry),
+		byTopic:          make(map[TopicID]uint32),
+		tomb:             make(map[uint32]uint32),
+		lastMention:      make(map[TopicID]time.Duration),
+		acc:              make(map[uint32]*acceptor),
+		maxRound:         make(map[uint32]uint32),
+		syncAnswer:       make(map[uint64]time.Duration),
+		reportedGroup:    make(map[TopicID]uint32),
+		reportedInterest: make(map[string]bool),
+	}
+}
+
+// Self returns the node's id.
+func (n *Node) Self() uint64 { return n.cfg.Self }
+
+// Outbox returns the messages to multicast on the control group since the
+// last call, and forgets them. The caller owns the slice.
+func (n *Node) Outbox() []Msg {
+	out := n.out
+	n.out = nil
+	return out
+}
+
+// Events returns the changes since the last call, and forgets them.
+func (n *Node) Events() []Event {
+	ev := n.events
+	n.events = nil
+	return ev
+}
+
+// SetInterest records whether this node publishes or subscribes to a topic
+// (subscribed tells which). A topic of local interest is mentioned in HELLOs
+// and may be relocated by this node.
+func (n *Node) SetInterest(now time.Duration, t Topic, on bool) {
+	n.now = now
+	if on {
+		n.local[t.ID] = t
+		n.lastMention[t.ID] = now
+	} else {
+		delete(n.local, t.ID)
+		delete(n.reportedGroup, t.ID)
+		if n.prop != nil && n.prop.topic == t.ID {
+			n.prop = nil
+		}
+	}
+	n.settle()
+}
+
+// Group returns the group currently carrying a topic: its assignment, or
+// its home group.
+func (n *Node) Group(t TopicID) uint32 {
+	if g, ok := n.byTopic[t]; ok {
+		return g
+	}
+	return Home(t, n.cfg.Size, n.cfg.Control)
+}
+
+// Table returns the assignments, ordered by group.
+func (n *Node) Table() []Entry {
+	t := make([]Entry, 0, len(n.table))
+	for _, e := range n.table {
+		t = append(t, e)
+	}
+	slices.SortFunc(t, func(a, b Entry) int { return int(int64(a.Group) - int64(b.Group)) })
+	return t
+}
+
+// Digest returns an order-independent hash of the table.
+func (n *Node) Digest() uint64 { return n.digest }
+
+// ViewSize returns how many nodes this node hears, itself included.
+func (n *Node) ViewSize() int { return len(n.peers) + 1 }
+
+// Busy reports whether a relocation is in progress here.
+func (n *Node) Busy() bool { return n.prop != nil }
+
+// NextTick returns when the node next needs a [Node.Tick].
+func (n *Node) NextTick() time.Duration {
+	if !n.started {
+		return n.now
+	}
+	t := n.nextHello
+	if n.prop != nil && n.prop.deadline < t {
+		t = n.prop.deadline
+	}
+	if n.prop == nil && n.backoffUntil > n.now && n.backoffUntil < t && len(n.local) > 0 {
+		t = n.backoffUntil
+	}
+	if s := n.startedAt + n.grace(); s > n.now && s < t {
+		t = s
+	}
+	for _, at := range n.syncAnswer {
+		if at < t {
+			t = at
+		}
+	}
+	return t
+}
+
+func (n *Node) grace() time.Duration { return n.cfg.Heartbeat * 3 / 2 }
+
+func (n *Node) jitter(d time.Duration) time.Duration {
+	return d*3/4 + time.Duration(n.rng.Int64N(int64(d)/2+1))
+}
+
+// Tick advances the node's timers to now.
+func (n *Node) Tick(now time.Duration) {
+	n.now = now
+	if !n.started {
+		n.started = true
+		n.startedAt = now
+		n.nextHello = now
+		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.digest})
+		n.lastSyncReq = now
+	}
+	if now >= n.nextHello {
+		n.hello()
+	}
+	if n.prop != nil && now >= n.prop.deadline {
+		n.abort(true)
+	}
+	for req, at := range n.syncAnswer {
+		if now >= at {
+			delete(n.syncAnswer, req)
+			n.sendSnapshot(req)
+		}
+	}
+	n.settle()
+}
+
+func (n *Node) hello() {
+	now := n.now
+	n.nextHello = now + n.jitter(n.cfg.Heartbeat)
+	for id, p := range n.peers {
+		if now-p.lastHeard > missedHeartbeats*n.cfg.Heartbeat {
+			delete(n.peers, id)
+			n.interestDirty = true
+		}
+	}
+	topics := make([]Topic, 0, len(n.local))
+	for _, t := range n.local {
+		topics = append(topics, t)
+		n.lastMention[t.ID] = now
+	}
+	slices.SortFunc(topics, func(a, b Topic) int { return cmpID(a.ID, b.ID) })
+	n.expire()
+	n.send(Msg{Kind: KindHello, From: n.cfg.Self, ViewSize: uint32(n.ViewSize()), Digest: n.digest, Topics: topics})
+}
+
+func cmpID(a, b TopicID) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (n *Node) expire() {
+	for g, e := range n.table {
+		if last, ok := n.lastMention[e.Topic]; !ok || n.now-last > n.cfg.Expiry {
+			n.remove(e)
+			n.tomb[g] = e.Gen + 1
+		}
+	}
+	for t, last := range n.lastMention {
+		if _, ok := n.local[t]; !ok && n.now-last > n.cfg.Expiry {
+			delete(n.lastMention, t)
+		}
+	}
+}
+
+// Handle processes a control message received at now. Messages from the
+// node itself are ignored.
+func (n *Node) Handle(now time.Duration, m *Msg) {
+	n.now = now
+	if m.From == n.cfg.Self || m.From == 0 {
+		return
+	}
+	n.handle(m)
+	n.settle()
+}
+
+func (n *Node) handle(m *Msg) {
+	switch m.Kind {
+	case KindHello:
+		n.onHello(m)
+	case KindSync:
+		n.onSync(m)
+	case KindSnapshot:
+		n.onSnapshot(m)
+	case KindPrepare:
+		n.onPrepare(m)
+	case KindAccept:
+		n.onAccept(m)
+	case KindPromise:
+		if m.To == n.cfg.Self {
+			n.onPromise(m)
+		}
+	case KindAccepted:
+		if m.To == n.cfg.Self {
+			n.onAccepted(m)
+		}
+	case KindNack:
+		if m.To == n.cfg.Self {
+			n.onNack(m)
+		}
+	case KindCommit:
+		n.onCommit(m)
+	}
+}
+
+// send queues m for the network, and for this node's own acceptor and
+// proposer when it concerns them.
+func (n *Node) send(m Msg) {
+	if m.To != n.cfg.Self {
+		n.out = append(n.out, m)
+	}
+	if m.To == n.cfg.Self || (m.To == 0 && (m.Kind == KindPrepare || m.Kind == KindAccept || m.Kind == KindCommit)) {
+		n.selfQ = append(n.selfQ, m)
+	}
+}
+
+// settle runs what the node sent itself, starts relocations, and reports
+// changes.
+func (n *Node) settle() {
+	for {
+		for len(n.selfQ) > 0 {
+			m := n.selfQ[0]
+			n.selfQ = n.selfQ[1:]
+			n.handle(&m)
+		}
+		n.maybePropose()
+		if len(n.selfQ) == 0 {
+			break
+		}
+	}
+	n.selfQ = n.selfQ[:0]
+	n.report()
+}
+
+func (n *Node) report() {
+	for id := range n.local {
+		g := n.Group(id)
+		old, ok := n.reportedGroup[id]
+		if !ok {
+			n.reportedGroup[id] = g
+			continue
+		}
+		if old != g {
+			n.reportedGroup[id] = g
+			n.events = append(n.events, Event{Kind: EventGroup, Topic: id, Group: g, Old: old})
+		}
+	}
+	if !n.interestDirty {
+		return
+	}
+	n.interestDirty = false
+	want := make(map[string]bool)
+	for _, p := range n.peers {
+		for _, t := range p.topics {
+			if t.Subscribed && t.Name != "" {
+				want[t.Name] = true
+			}
+		}
+	}
+	for name := range n.reportedInterest {
+		if !want[name] {
+			delete(n.reportedInterest, name)
+			n.events = append(n.events, Event{Kind: EventInterest, Topic: IDOf(name), Name: name})
+		}
+	}
+	names := make([]string, 0)
+	for name := range want {
+		if !n.reportedInterest[name] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		n.reportedInterest[name] = true
+		n.events = append(n.events, Event{Kind: EventInterest, Topic: IDOf(name), Name: name, Wanted: true})
+	}
+}
+
+func (n *Node) onHello(m *Msg) {
+	p := n.peers[m.From]
+	if p == nil {
+		p = &peer{}
+		n.peers[m.From] = p
+	}
+	if !slices.Equal(p.topics, m.Topics) {
+		p.topics = slices.Clone(m.Topics)
+		n.interestDirty = true
+	}
+	p.lastHeard = n.now
+	p.viewSize = m.ViewSize
+	p.digest = m.Digest
+	for _, t := range m.Topics {
+		n.lastMention[t.ID] = n.now
+	}
+	if m.Digest != n.digest && n.now-n.lastSyncReq >= n.cfg.Heartbeat/2 {
+		n.lastSyncReq = n.now
+		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.digest})
+	}
+}
+
+func (n *Node) onSync(m *Msg) {
+	if m.Digest == n.digest || len(n.table) == 0 {
+		return // nothing the requester lacks
+	}
+	if _, ok := n.syncAnswer[m.From]; ok {
+		return
+	}
+	rank := 0
+	for id := range n.peers {
+		if id < n.cfg.Self && id != m.From {
+			rank++
+		}
+	}
+	if rank == 0 {
+		n.sendSnapshot(m.From)
+		return
+	}
+	n.syncAnswer[m.From] = n.now + time.Duration(rank)*n.cfg.SyncDelay
+}
+
+func (n *Node) sendSnapshot(to uint64) {
+	n.send(Msg{Kind: KindSnapshot, From: n.cfg.Self, To: to, Entries: n.Table()})
+}
+
+func (n *Node) onSnapshot(m *Msg) {
+	delete(n.syncAnswer, m.To) // another node answered: suppress ours
+	if m.To != n.cfg.Self && m.To != 0 {
+		return
+	}
+	for _, e := range m.Entries {
+		n.apply(e)
+	}
+}
+
+// apply merges an assignment into the table: per group, and per topic, the
+// entry that beats the other wins; a loser's group is freed for a later
+// generation.
+func (n *Node) apply(e Entry) bool {
+	if e.Group >= n.cfg.Size || e.Group == n.cfg.Control || e.Topic == 0 {
+		return false
+	}
+	if e.Gen < n.tomb[e.Group] {
+		return false
+	}
+	if old, ok := n.table[e.Group]; ok {
+		if old == e || !e.beats(old) {
+			return false
+		}
+		n.remove(old)
+	}
+	if og, ok := n.byTopic[e.Topic]; ok {
+		other := n.table[og]
+		if other.beats(e) {
+			n.tomb[e.Group] = max(n.tomb[e.Group], e.Gen+1)
+			return false
+		}
+		n.remove(other)
+		n.tomb[og] = max(n.tomb[og], other.Gen+1)
+	}
+	n.table[e.Group] = e
+	n.byTopic[e.Topic] = e.Group
+	n.digest ^= mix(e)
+	if _, ok := n.lastMention[e.Topic]; !ok {
+		n.lastMention[e.Topic] = n.now
+	}
+	if r := n.maxRound[e.Group]; e.Ballot.Round > r {
+		n.maxRound[e.Group] = e.Ballot.Round
+	}
+	if n.prop != nil && n.prop.group == e.Group {
+		n.prop = nil // the instance is decided, by us or someone else
+	}
+	return true
+}
+
+func (n *Node) remove(e Entry) {
+	delete(n.table, e.Group)
+	delete(n.byTopic, e.Topic)
+	n.digest ^= mix(e)
+}
+
+// mix hashes an entry for the table digest (splitmix64 finaliser).
+func mix(e Entry) uint64 {
+	x := uint64(e.Topic) ^ uint64(e.Group)<<32 ^ uint64(e.Gen)*0x9e3779b97f4a7c15 ^ uint64(e.Ballot.Round)<<16 ^ e.Ballot.Node*0xbf58476d1ce4e5b9
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
