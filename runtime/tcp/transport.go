@@ -409,9 +409,7 @@ func (t *Transport) serve(conn net.Conn) (established bool, err error) {
 	}
 	if err != nil {
 		if errors.Is(err, ErrHandshake) {
-			// Tell the peer why, in case it can read it.
-			_ = conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-			_, _ = conn.Write(appendStringFrame(nil, kindClose, err.Error()))
+			refuse(conn, err)
 		}
 		return false, err
 	}
@@ -453,6 +451,20 @@ func (t *Transport) handshake(conn net.Conn, id uint64) (hello, error) {
 		return hello{}, fmt.Errorf("%w: connected to itself", ErrHandshake)
 	}
 	return h, nil
+}
+
+// refuse tells a peer why its handshake failed, in case it can read it,
+// and lingers briefly so that closing does not reset the connection before
+// the peer reads the reason.
+func refuse(conn net.Conn, err error) {
+	_ = conn.SetDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, werr := conn.Write(appendStringFrame(nil, kindClose, err.Error())); werr != nil {
+		return
+	}
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(conn, 1<<20))
 }
 
 // register adds a handshaken peer and tells it what this side wants. It
