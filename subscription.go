@@ -27,6 +27,9 @@ type Subscription struct {
 	once     sync.Once
 	stopping atomic.Bool
 
+	// The handler's goroutine writes the counters for every message; the
+	// padding keeps them off the cache line that publishers read.
+	_        [64]byte
 	counters subscriptionCounters
 }
 
