@@ -331,8 +331,9 @@ func (t *Transport) logEnd(c net.Conn, err error) {
 		return
 	}
 	level := slog.LevelWarn
-	if errors.Is(err, ErrPeerClosed) {
-		level = slog.LevelInfo
+	var closed *PeerClosedError
+	if errors.As(err, &closed) {
+		level = slog.LevelDebug // an orderly close
 	}
 	t.logger().Log(context.Background(), level, "tcp: connection ended", "remote", c.RemoteAddr(), "error", err)
 }

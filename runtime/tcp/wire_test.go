@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -175,4 +177,28 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// TestProtocolExamples checks the byte examples in PROTOCOL.md.
+func TestProtocolExamples(t *testing.T) {
+	hexOf := func(b []byte) string {
+		var s []string
+		for _, c := range b {
+			s = append(s, fmt.Sprintf("%02x", c))
+		}
+		return strings.Join(s, " ")
+	}
+	doc, err := os.ReadFile("PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range [][]byte{
+		appendHello(nil, hello{version: 1, peerID: 0x0102030405060708, maxFrame: 16 << 20}),
+		appendStringFrame(nil, kindSubscribe, "a.B.proto"),
+		appendFrame(nil, kindData, envelope.Append(nil, "a.B.proto", []byte{8, 1}, 1, 1)),
+	} {
+		if flat := strings.Join(strings.Fields(string(doc)), " "); !strings.Contains(flat, hexOf(b)) {
+			t.Errorf("PROTOCOL.md lacks the example %s", hexOf(b))
+		}
+	}
 }

@@ -1,0 +1,32 @@
+// Package tcp is plexo's TCP transport: typed publish/subscribe between
+// processes and machines, interest-filtered and bridged.
+//
+// [Listen] accepts any number of peers; [Dial] connects to one peer and
+// reconnects with jittered exponential backoff whenever the connection
+// drops. Both return a [Transport] to attach to a [plexo.Plexus]:
+//
+//	l, err := tcp.Listen(ctx, "127.0.0.1:7400")
+//	...
+//	err = p.Attach(l)
+//
+//	d, err := tcp.Dial(ctx, "127.0.0.1:7400")
+//	...
+//	err = q.Attach(d)
+//
+// Any mix of listeners and dialers forms a mesh: if B and C dial A, a
+// message B publishes reaches C's handlers through A, and a cycle of
+// connections delivers each message once, because every Plexus drops the
+// copies it has already seen.
+//
+// Peers tell each other which topics they want, and nothing else is sent.
+// Each peer has a bounded send queue drained by its own writer goroutine, so
+// a slow peer never holds up the others ([WithSendQueueSize],
+// [WithOverflow]); heartbeats detect a dead peer ([WithHeartbeat]);
+// [WithTLS] secures the connections, with mutual TLS if the listener's
+// configuration requires client certificates. Delivery is at most once: a
+// message queued for, or in flight to, a peer whose connection drops is lost
+// and counted in [Transport.Stats].
+//
+// The wire protocol is described in PROTOCOL.md beside this file, so that
+// other languages can speak it.
+package tcp
