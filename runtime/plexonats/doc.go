@@ -1,0 +1,68 @@
+// Package plexonats is a [plexo.Transport] over NATS: a Plexus attached to
+// it reaches every plexo program, and every plain NATS client, on the same
+// NATS system, across as many servers, clusters and sites as NATS spans.
+//
+//	nc, err := nats.Connect(url /* and NATS's own options: TLS, credentials... */)
+//	t, err := plexonats.New(nc)
+//	err = p.Attach(t)
+//
+// The transport works over a connection the program configured and owns:
+// it never closes it and never replaces its handlers.
+//
+// # Subjects
+//
+// A topic travels on the subject prefix + topic name, by default
+// "plexo." + name, as in plexo.brewery.sensors.v1.Temperature.proto, so that
+// plain NATS tools can subscribe to plexo.brewery.> and the like. A prefix or
+// topic name that does not make a valid NATS subject (whitespace, '*' or '>',
+// an empty token) is rejected with [ErrInvalidSubject]. The transport
+// subscribes on exactly the subjects its Plexus wants, and unsubscribes when
+// the Plexus stops wanting them; with [WithQueueGroup] the subscriptions join
+// a queue group, so that each message is handled by one member of the group.
+//
+// # Wire format
+//
+// The message data is exactly the bytes of the topic's codec (binary
+// protobuf for ".proto" topics), so a plain NATS client can proto.Unmarshal
+// what plexo publishes and publish what plexo programs read. Two NATS
+// headers carry what plexo needs to suppress duplicates when Plexus values
+// bridge NATS with other transports:
+//
+//	Plexo-Origin:   the publishing Plexus's 64-bit ID, in lowercase hexadecimal
+//	Plexo-Sequence: the message's sequence number from that origin, in decimal
+//
+// A message without these headers, such as one from a plain NATS client, is
+// delivered too. It has no identity, so the transport gives it one: each of
+// its NATS subscriptions has a random origin of its own and numbers the
+// plain messages it receives 1, 2, 3... in arrival order. A message that
+// has only one of the headers, or an unparsable one, is dropped and counted
+// as malformed.
+//
+// NATS echoes a connection's own publishes to its subscriptions; the
+// transport drops what arrives with its own Plexus's origin, so a Plexus
+// that subscribes to what it publishes handles each message once.
+//
+// # Interest
+//
+// NATS does not tell a client which subjects other clients subscribe to, so
+// the transport is a [plexo.UnfilteredTransport]: its Plexus hands it every
+// message published or bridged, and NATS's own interest routing delivers
+// each only where a subscription wants it. So that [plexo.Plexus.WaitForInterest]
+// works and a Plexus bridging NATS with other transports pulls from them
+// what NATS consumers want, plexonats transports also tell each other which
+// topics they subscribe to, on the subject _PLEXO.INTEREST.<prefix without
+// its trailing dot>, with a periodic refresh (see [WithInterestRefresh]).
+// Plain NATS consumers do not take part: declare the topics they want with
+// [WithRemoteInterest] on a bridging Plexus. [WithInterestExchange] turns
+// the exchange off, for accounts not allowed to use that subject.
+//
+// # Delivery and faults
+//
+// Delivery is at most once, and one publisher's messages reach a
+// subscription in publish order. When the connection drops, nats.go
+// reconnects and restores the subscriptions by itself; messages published
+// meanwhile are buffered by nats.go up to its reconnect buffer, and lost
+// beyond it. Messages that NATS drops because a subscription fell behind its
+// pending limits ([WithPendingLimits]), a "slow consumer", are counted in
+// [Stats] and logged through the Plexus's logger.
+package plexonats

@@ -1,0 +1,137 @@
+package plexonats
+
+import (
+	"slices"
+	"time"
+)
+
+// DefaultSubjectPrefix is the subject prefix unless [WithSubjectPrefix] says
+// otherwise: topic brewery.sensors.v1.Temperature.proto travels on
+// plexo.brewery.sensors.v1.Temperature.proto.
+const DefaultSubjectPrefix = "plexo."
+
+// Default pending limits of the transport's NATS subscriptions; see
+// [WithPendingLimits].
+const (
+	DefaultPendingMessages = 65536
+	DefaultPendingBytes    = 64 << 20
+)
+
+// DefaultInterestRefresh is how often a transport repeats the topics it
+// subscribes to unless [WithInterestRefresh] says otherwise.
+const DefaultInterestRefresh = 10 * time.Second
+
+// An Option configures a [Transport].
+type Option interface {
+	apply(*config)
+}
+
+// WithSubjectPrefix sets the prefix that makes a topic name a NATS subject:
+// subject = prefix + topic name. Every program sharing topics over NATS must
+// use the same prefix. A prefix usually ends with '.'; it must not contain
+// whitespace, '*' or '>', or empty tokens. The default is
+// [DefaultSubjectPrefix]; "" keeps the default.
+func WithSubjectPrefix(prefix string) Option { return prefixOption(prefix) }
+
+// WithQueueGroup makes the transport's subscriptions join the NATS queue
+// group name, so that each message reaches one member of the group instead
+// of all of them: Plexus values in the same group share the load of the
+// topics they subscribe to. A Plexus that publishes a topic handles its own
+// messages in-process, whatever NATS chooses, so subscribe in the group
+// from processes that do not also publish the topic. The default, "", is no
+// queue group.
+func WithQueueGroup(name string) Option { return queueGroupOption(name) }
+
+// WithPendingLimits bounds how many messages, and how many bytes, NATS
+// buffers for each of the transport's subscriptions while the Plexus is busy
+// (only a subscription with [plexo.OverflowBlock] makes it wait). Past
+// either limit NATS drops what arrives, a "slow consumer"; the transport
+// counts the drops in [Stats.Dropped] and logs them. The defaults are
+// [DefaultPendingMessages] and [DefaultPendingBytes]; values below 1 keep
+// the default.
+func WithPendingLimits(messages, bytes int) Option { return pendingLimitsOption{messages, bytes} }
+
+// WithRemoteInterest declares topics that consumers on NATS want whatever
+// plexo transports announce, typically plain NATS clients: the transport
+// reports them as wanted from the start, so a Plexus bridging NATS with
+// other transports forwards them to NATS, and [plexo.Plexus.WaitForInterest]
+// returns for them at once. Options accumulate.
+func WithRemoteInterest(topics ...string) Option { return remoteInterestOption(slices.Clone(topics)) }
+
+// WithInterestExchange turns on or off the exchange of interest between
+// plexonats transports (see the package documentation). Without it, a
+// transport knows only the topics of [WithRemoteInterest]. The default is
+// on.
+func WithInterestExchange(enabled bool) Option { return interestExchangeOption(enabled) }
+
+// WithInterestRefresh sets how often the transport repeats, to the other
+// plexonats transports, the topics it subscribes to; they forget the
+// interest of a transport they have not heard from for three of its
+// intervals (one that crashed). The default is [DefaultInterestRefresh];
+// values below 10 ms keep the default.
+func WithInterestRefresh(d time.Duration) Option { return interestRefreshOption(d) }
+
+type config struct {
+	prefix          string
+	queueGroup      string
+	pendingMessages int
+	pendingBytes    int
+	remoteInterest  []string
+	exchange        bool
+	refresh         time.Duration
+}
+
+func newConfig(opts []Option) config {
+	cfg := config{
+		prefix:          DefaultSubjectPrefix,
+		pendingMessages: DefaultPendingMessages,
+		pendingBytes:    DefaultPendingBytes,
+		exchange:        true,
+		refresh:         DefaultInterestRefresh,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	return cfg
+}
+
+type prefixOption string
+
+func (o prefixOption) apply(c *config) {
+	if o != "" {
+		c.prefix = string(o)
+	}
+}
+
+type queueGroupOption string
+
+func (o queueGroupOption) apply(c *config) { c.queueGroup = string(o) }
+
+type pendingLimitsOption struct{ messages, bytes int }
+
+func (o pendingLimitsOption) apply(c *config) {
+	if o.messages >= 1 {
+		c.pendingMessages = o.messages
+	}
+	if o.bytes >= 1 {
+		c.pendingBytes = o.bytes
+	}
+}
+
+type remoteInterestOption []string
+
+func (o remoteInterestOption) apply(c *config) { c.remoteInterest = append(c.remoteInterest, o...) }
+
+type interestExchangeOption bool
+
+func (o interestExchangeOption) apply(c *config) { c.exchange = bool(o) }
+
+type interestRefreshOption time.Duration
+
+func (o interestRefreshOption) apply(c *config) {
+	if time.Duration(o) >= 10*time.Millisecond {
+		c.refresh = time.Duration(o)
+	}
+}

@@ -1,0 +1,532 @@
+package plexonats
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/plexo-go/plexo"
+)
+
+// maintenancePeriod is how often the transport looks for slow-consumer
+// drops, expired peers and refreshes due.
+const maintenancePeriod = time.Second
+
+// queryBackoff is when, after starting or reconnecting, the transport asks
+// the other transports again for their interest: in a cluster, a server
+// learns of a new subscription a little after the client made it, so the
+// first announcements between new transports may reach nobody.
+var queryBackoff = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, time.Second, 3 * time.Second}
+
+// A Transport is a [plexo.Transport] over a NATS connection. Create it with
+// [New] and attach it to one Plexus; [plexo.Plexus.Close] closes it. It
+// never closes the connection.
+type Transport struct {
+	nc  *nats.Conn
+	cfg config
+
+	interestSubject string
+	remote          *remoteInterest
+
+	// subjects caches the subject of each topic name sent, or why it has none.
+	subjectsMu sync.RWMutex
+	subjects   map[string]subjectEntry
+
+	closed atomic.Bool
+	dropMu sync.Mutex // serialises the counting of slow-consumer drops
+
+	mu      sync.Mutex
+	host    plexo.Host
+	id      uint64
+	log     *slog.Logger
+	started bool
+	closing bool
+	ops     []advertiseOp
+	subs    map[string]*subscription // by topic; written by the worker only
+	wake    chan struct{}            // capacity 1
+	quit    chan struct{}
+	done    chan struct{}
+
+	sent, sendErrors, received, plain, echoes, malformed, invalid, dropped atomic.Uint64
+}
+
+type subjectEntry struct {
+	subject string
+	err     error
+}
+
+// An advertiseOp is a change of interest for the worker to carry out, or,
+// with sync set, a request to announce every subscription.
+type advertiseOp struct {
+	topic  string
+	wanted bool
+	sync   bool
+}
+
+// New returns a transport over nc, which the caller keeps configuring and
+// owning: the transport never closes it. It fails on a nil or closed
+// connection, or an option value NATS would not accept.
+func New(nc *nats.Conn, opts ...Option) (*Transport, error) {
+	if nc == nil {
+		return nil, fmt.Errorf("plexonats: new: %w", ErrNilConn)
+	}
+	if nc.IsClosed() {
+		return nil, fmt.Errorf("plexonats: new: %w", plexo.ErrClosed)
+	}
+	cfg := newConfig(opts)
+	if err := checkPrefix(cfg.prefix); err != nil {
+		return nil, fmt.Errorf("plexonats: new: subject prefix: %w", err)
+	}
+	if err := checkQueueGroup(cfg.queueGroup); err != nil {
+		return nil, fmt.Errorf("plexonats: new: %w", err)
+	}
+	for _, topic := range cfg.remoteInterest {
+		if err := checkSubject(cfg.prefix + topic); err != nil {
+			return nil, fmt.Errorf("plexonats: new: remote interest %s: %w", topic, err)
+		}
+	}
+	return &Transport{
+		nc:              nc,
+		cfg:             cfg,
+		interestSubject: interestSubject(cfg.prefix),
+		remote:          newRemoteInterest(cfg.prefix),
+		subjects:        make(map[string]subjectEntry),
+		subs:            make(map[string]*subscription),
+		wake:            make(chan struct{}, 1),
+		quit:            make(chan struct{}),
+		done:            make(chan struct{}),
+	}, nil
+}
+
+// Unfiltered implements [plexo.UnfilteredTransport]: it reports true, as
+// NATS routes each message only to the subscriptions that want it.
+func (t *Transport) Unfiltered() bool { return true }
+
+// Start implements [plexo.Transport]. It reports the topics of
+// [WithRemoteInterest] as wanted and starts the goroutine that subscribes
+// and exchanges interest.
+func (t *Transport) Start(h plexo.Host) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.closing:
+		return fmt.Errorf("plexonats: start: %w", plexo.ErrClosed)
+	case t.started:
+		return fmt.Errorf("plexonats: start: %w", plexo.ErrAttached)
+	}
+	t.started = true
+	t.host = h
+	t.id = h.ID()
+	t.log = h.Logger()
+	t.remote.start(h, t.cfg.remoteInterest)
+	go t.run()
+	return nil
+}
+
+// Advertise implements [plexo.Transport]: the transport subscribes to the
+// topic's subject, or unsubscribes, from its own goroutine, in order.
+func (t *Transport) Advertise(topic string, wanted bool) {
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		return
+	}
+	t.ops = append(t.ops, advertiseOp{topic: topic, wanted: wanted})
+	t.mu.Unlock()
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Send implements [plexo.Transport]: it publishes msg on its topic's subject
+// with the plexo headers. The payload is published as is.
+func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
+	if msg.Source == t {
+		return nil // it came from NATS
+	}
+	if t.closed.Load() {
+		return fmt.Errorf("plexonats: send %s: %w", msg.Topic, plexo.ErrClosed)
+	}
+	subject, err := t.subject(msg.Topic)
+	if err != nil {
+		t.invalid.Add(1)
+		return fmt.Errorf("plexonats: send %s: %w", msg.Topic, err)
+	}
+	o := getOutMsg(subject, msg.Origin, msg.Sequence, msg.Payload)
+	err = t.nc.PublishMsg(&o.m)
+	putOutMsg(o)
+	if err != nil {
+		t.sendErrors.Add(1)
+		if errors.Is(err, nats.ErrMaxPayload) {
+			return fmt.Errorf("plexonats: send %s: %w: %w", msg.Topic, plexo.ErrMessageTooLarge, err)
+		}
+		return fmt.Errorf("plexonats: send %s: %w", msg.Topic, err)
+	}
+	t.sent.Add(1)
+	return nil
+}
+
+// Close implements [plexo.Transport]: it unsubscribes, tells the other
+// plexonats transports it is gone, and waits for its goroutines and for the
+// handlers of its subscriptions to return. The connection stays open.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		<-t.done
+		return nil
+	}
+	t.closing = true
+	started := t.started
+	t.mu.Unlock()
+	t.closed.Store(true)
+	if !started {
+		close(t.done)
+		return nil
+	}
+	close(t.quit)
+	<-t.done
+	return nil
+}
+
+// subject returns the subject of a topic, or why it has none, and logs an
+// invalid topic the first time it sees it.
+func (t *Transport) subject(topic string) (string, error) {
+	t.subjectsMu.RLock()
+	e, ok := t.subjects[topic]
+	t.subjectsMu.RUnlock()
+	if ok {
+		return e.subject, e.err
+	}
+	e.subject = t.cfg.prefix + topic
+	if e.err = checkSubject(e.subject); e.err != nil {
+		e.subject = ""
+		t.logger().Warn("plexonats: topic does not make a valid NATS subject", "topic", topic, "error", e.err)
+	}
+	t.subjectsMu.Lock()
+	if len(t.subjects) < 1<<16 { // bound what bogus names can pin
+		t.subjects[topic] = e
+	}
+	t.subjectsMu.Unlock()
+	return e.subject, e.err
+}
+
+func (t *Transport) logger() *slog.Logger {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.log == nil {
+		return slog.Default()
+	}
+	return t.log
+}
+
+// run subscribes and unsubscribes as the Plexus advertises, exchanges
+// interest, and watches for drops, until Close.
+func (t *Transport) run() {
+	defer close(t.done)
+	var (
+		ctrl    *subscription
+		status  chan nats.Status
+		queries int // how many of queryBackoff are done
+	)
+	query := time.NewTimer(0)
+	defer query.Stop()
+	if t.cfg.exchange {
+		status = t.nc.StatusChanged(nats.CONNECTED)
+		ctrl = t.subscribeInterest()
+	} else {
+		query.Stop()
+	}
+	tick := time.NewTicker(maintenancePeriod)
+	defer tick.Stop()
+	nextSync := time.Now().Add(t.cfg.refresh)
+	for {
+		select {
+		case <-t.wake:
+			t.applyOps()
+		case <-tick.C:
+			now := time.Now()
+			t.pollDrops()
+			if t.cfg.exchange {
+				t.remote.expire(now)
+				if !now.Before(nextSync) {
+					nextSync = now.Add(t.cfg.refresh)
+					if len(t.subs) > 0 {
+						t.announce(kindSync, t.subscribedSubjects())
+					}
+				}
+			}
+		case <-query.C:
+			t.announce(kindQuery, nil)
+			if queries < len(queryBackoff) {
+				query.Reset(queryBackoff[queries])
+				queries++
+			}
+		case <-status:
+			// Reconnected: what was announced meanwhile may be lost.
+			if len(t.subs) > 0 {
+				t.announce(kindSync, t.subscribedSubjects())
+			}
+			queries = 0
+			query.Reset(0)
+		case <-t.quit:
+			t.shutdown(ctrl, status)
+			return
+		}
+	}
+}
+
+func (t *Transport) shutdown(ctrl *subscription, status chan nats.Status) {
+	t.mu.Lock()
+	t.ops = nil
+	t.mu.Unlock()
+	hadSubs := len(t.subs) > 0
+	for _, s := range t.subs {
+		t.unsubscribe(s)
+	}
+	t.mu.Lock()
+	clear(t.subs)
+	t.mu.Unlock()
+	if ctrl != nil {
+		ctrl.close()
+	}
+	if status != nil {
+		t.nc.RemoveStatusListener(status)
+		if hadSubs {
+			t.announce(kindBye, nil)
+		}
+	}
+}
+
+// applyOps carries out the advertisements queued so far, in order.
+func (t *Transport) applyOps() {
+	t.mu.Lock()
+	ops := t.ops
+	t.ops = nil
+	t.mu.Unlock()
+	for _, op := range ops {
+		s := t.subs[op.topic]
+		switch {
+		case op.sync:
+			if len(t.subs) > 0 {
+				t.announce(kindSync, t.subscribedSubjects())
+			}
+		case op.wanted && s == nil:
+			subject, err := t.subject(op.topic)
+			if err != nil {
+				t.invalid.Add(1)
+				continue
+			}
+			s, err = t.subscribe(op.topic, subject, t.cfg.queueGroup)
+			if err != nil {
+				t.logger().Warn("plexonats: subscribe failed", "subject", subject, "error", err)
+				continue
+			}
+			t.mu.Lock()
+			t.subs[op.topic] = s
+			t.mu.Unlock()
+			t.announce(kindAdd, []string{subject})
+		case !op.wanted && s != nil:
+			t.mu.Lock()
+			delete(t.subs, op.topic)
+			t.mu.Unlock()
+			t.unsubscribe(s)
+			t.announce(kindRemove, []string{s.subject})
+		}
+	}
+}
+
+// unsubscribe closes a data subscription, counting its last drops.
+func (t *Transport) unsubscribe(s *subscription) {
+	t.pollDrop(s)
+	s.close()
+}
+
+// pollDrops counts what NATS dropped for the subscriptions since last time.
+func (t *Transport) pollDrops() {
+	t.mu.Lock()
+	subs := make([]*subscription, 0, len(t.subs))
+	for _, s := range t.subs {
+		subs = append(subs, s)
+	}
+	t.mu.Unlock()
+	for _, s := range subs {
+		t.pollDrop(s)
+	}
+}
+
+func (t *Transport) pollDrop(s *subscription) {
+	t.dropMu.Lock()
+	defer t.dropMu.Unlock()
+	n, err := s.sub.Dropped()
+	if err != nil || n <= s.reported {
+		return
+	}
+	t.dropped.Add(uint64(n - s.reported))
+	t.logger().Warn("plexonats: slow consumer: NATS dropped messages", "subject", s.subject, "dropped", n-s.reported, "total", n)
+	s.reported = n
+}
+
+// subscribedSubjects returns the subjects of the data subscriptions.
+func (t *Transport) subscribedSubjects() []string {
+	subjects := make([]string, 0, len(t.subs))
+	for _, s := range t.subs {
+		subjects = append(subjects, s.subject)
+	}
+	sort.Strings(subjects)
+	return subjects
+}
+
+// announce tells the other plexonats transports about this one's interest.
+func (t *Transport) announce(kind string, subjects []string) {
+	if !t.cfg.exchange {
+		return
+	}
+	m := newInterestMsg(t.interestSubject, t.id, kind, t.cfg.refresh, subjects)
+	if err := t.nc.PublishMsg(m); err != nil {
+		t.logger().Debug("plexonats: interest announcement failed", "kind", kind, "error", err)
+	}
+}
+
+// subscribeInterest subscribes to the interest exchange.
+func (t *Transport) subscribeInterest() *subscription {
+	s := &subscription{t: t, subject: t.interestSubject, done: make(chan struct{})}
+	sub, err := t.nc.Subscribe(s.subject, s.onInterest)
+	if err != nil {
+		t.logger().Warn("plexonats: cannot exchange interest", "subject", s.subject, "error", err)
+		return nil
+	}
+	sub.SetClosedHandler(func(string) { close(s.done) })
+	s.sub = sub
+	return s
+}
+
+// subscribe subscribes to a topic's subject.
+func (t *Transport) subscribe(topic, subject, queue string) (*subscription, error) {
+	s := &subscription{t: t, topic: topic, subject: subject, origin: randomOrigin(), done: make(chan struct{})}
+	sub, err := t.nc.QueueSubscribe(subject, queue, s.onMsg)
+	if err != nil {
+		return nil, err
+	}
+	sub.SetClosedHandler(func(string) { close(s.done) })
+	if err := sub.SetPendingLimits(t.cfg.pendingMessages, t.cfg.pendingBytes); err != nil {
+		t.logger().Debug("plexonats: cannot set pending limits", "subject", subject, "error", err)
+	}
+	s.sub = sub
+	return s, nil
+}
+
+// A subscription is one NATS subscription of the transport.
+type subscription struct {
+	t       *Transport
+	topic   string
+	subject string
+	sub     *nats.Subscription
+	done    chan struct{} // closed when NATS's goroutine for sub ends
+
+	// origin and seq identify the plain messages received (those without
+	// plexo headers): each subscription is an origin of its own, numbering
+	// them in arrival order.
+	origin uint64
+
+	// mu is held while a message is handled, so that close can wait for the
+	// handler in flight.
+	mu     sync.Mutex
+	closed bool
+	seq    uint64
+	msg    plexo.Message
+
+	reported int // drops counted so far; guarded by Transport.dropMu
+}
+
+// close unsubscribes and waits until no handler runs or will run.
+func (s *subscription) close() {
+	if err := s.sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		s.t.logger().Debug("plexonats: unsubscribe failed", "subject", s.subject, "error", err)
+	}
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	<-s.done
+}
+
+// onMsg hands a message that arrived to the Plexus.
+func (s *subscription) onMsg(m *nats.Msg) {
+	t := s.t
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	origin, seq, ok, err := parseEnvelope(m.Header)
+	switch {
+	case err != nil:
+		t.malformed.Add(1)
+		t.log.Debug("plexonats: dropped a message with malformed plexo headers", "subject", m.Subject)
+		return
+	case !ok:
+		s.seq++
+		origin, seq = s.origin, s.seq
+		t.plain.Add(1)
+	case origin == t.id:
+		t.echoes.Add(1) // NATS echoes the connection's own publishes
+		return
+	}
+	t.received.Add(1)
+	s.msg = plexo.Message{Topic: s.topic, Payload: m.Data, Origin: origin, Sequence: seq, Source: t}
+	t.host.Deliver(&s.msg)
+	s.msg.Payload = nil
+}
+
+// onInterest records what another plexonats transport announced.
+func (s *subscription) onInterest(m *nats.Msg) {
+	t := s.t
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	im, err := parseInterest(m.Header, m.Data)
+	if err != nil {
+		t.log.Debug("plexonats: dropped a malformed interest message", "error", err)
+		return
+	}
+	if im.origin == t.id {
+		return
+	}
+	if im.kind == kindQuery {
+		t.requestSync()
+		return
+	}
+	t.remote.apply(im, time.Now())
+}
+
+// requestSync makes the worker announce all its subscriptions soon.
+func (t *Transport) requestSync() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return
+	}
+	t.ops = append(t.ops, advertiseOp{sync: true})
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+func randomOrigin() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return binary.LittleEndian.Uint64(b[:])
+}
