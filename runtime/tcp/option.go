@@ -19,7 +19,7 @@ const (
 
 // maxQueueBytes bounds the bytes a peer's send queue holds, whatever its
 // message count, so that a slow peer of large messages cannot exhaust memory.
-const maxQueueBytes = 64 << 20
+const maxQueueBytes = 2 << 20
 
 // An Option configures a [Transport] made by [Listen] or [Dial]. Options are
 // applied in order, the last one winning; a value out of range leaves the
@@ -81,7 +81,7 @@ func WithMaxFrameSize(n int) Option { return maxFrameOption(n) }
 
 // WithSendQueueSize sets how many messages each peer's send queue holds
 // before the [WithOverflow] policy applies. Whatever the count, a queue
-// holds at most 64 MiB. The default is [DefaultSendQueueSize]; values below
+// holds at most 2 MiB (or a single larger message). The default is [DefaultSendQueueSize]; values below
 // 1 keep it.
 func WithSendQueueSize(n int) Option { return queueSizeOption(n) }
 

@@ -25,6 +25,9 @@ const ioBufferSize = 64 << 10
 // queued and waiting for the peer to hang up.
 const closeGrace = time.Second
 
+// maxKeptBuffer bounds the queue buffer a writer keeps for reuse.
+const maxKeptBuffer = 2*maxQueueBytes + ioBufferSize
+
 // maxInterned bounds the topic names a peer's reader keeps, so that
 // receiving a message does not allocate its topic string.
 const maxInterned = 1024
@@ -168,6 +171,12 @@ func (p *peer) enqueue(ctx context.Context, msg *plexo.Message) error {
 			}
 		}
 	}
+	if need := 4 + size; cap(p.data)-len(p.data) < need {
+		// Grow within what the writer keeps for reuse, unless the frame
+		// needs more.
+		n := max(min(2*cap(p.data), maxKeptBuffer), len(p.data)+need, 4096)
+		p.data = append(make([]byte, 0, n), p.data...)
+	}
 	p.data = binary.BigEndian.AppendUint32(p.data, uint32(size))
 	p.data = append(p.data, kindData)
 	p.data = envelope.Append(p.data, msg.Topic, msg.Payload, msg.Origin, msg.Sequence)
@@ -256,7 +265,7 @@ func (p *peer) writer() {
 		p.sent.Add(uint64(n))
 		p.bytesSent.Add(uint64(len(ctrl) + len(batch)))
 		wrote = true
-		if cap(data) > 4*ioBufferSize {
+		if cap(data) > maxKeptBuffer {
 			data = nil // do not pin a burst's memory
 		}
 	}

@@ -1,0 +1,384 @@
+package benchmarks
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/runtime/tcp"
+)
+
+var (
+	payloadTopic = plexo.NewTopic[*wrapperspb.BytesValue]("bench.v1.Payload.proto")
+	pingTopic    = plexo.NewTopic[*wrapperspb.BytesValue]("bench.v1.Ping.proto")
+	pongTopic    = plexo.NewTopic[*wrapperspb.BytesValue]("bench.v1.Pong.proto")
+)
+
+var sizes = []struct {
+	name string
+	n    int
+}{{"128B", 128}, {"4KiB", 4096}}
+
+// waitTimeout bounds every wait in these benchmarks.
+const waitTimeout = 60 * time.Second
+
+// reportRate reports messages per second over the timed part of the run.
+func reportRate(b *testing.B, start time.Time) {
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// BenchmarkThroughput publishes b.N messages to a handler in another Plexus
+// over TCP loopback, beside NATS and raw framed TCP.
+func BenchmarkThroughput(b *testing.B) {
+	for _, size := range sizes {
+		b.Run(size.name+"/plexo", func(b *testing.B) { benchPlexoThroughput(b, size.n) })
+		b.Run(size.name+"/nats", func(b *testing.B) { benchNATSThroughput(b, size.n) })
+		b.Run(size.name+"/raw", func(b *testing.B) { benchRawThroughput(b, size.n) })
+	}
+}
+
+// pair connects two Plexus values over TCP loopback, lossless: a full
+// queue makes the publisher wait.
+func pair(b *testing.B) (pub, sub *plexo.Plexus) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pub = plexo.New(plexo.WithOverflow(plexo.OverflowBlock))
+	sub = plexo.New(plexo.WithOverflow(plexo.OverflowBlock), plexo.WithQueueSize(8192))
+	b.Cleanup(func() { _ = pub.Close(); _ = sub.Close() })
+	l, err := tcp.Listen(ctx, "127.0.0.1:0", tcp.WithOverflow(plexo.OverflowBlock))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pub.Attach(l); err != nil {
+		b.Fatal(err)
+	}
+	d, err := tcp.Dial(ctx, l.Addr().String(), tcp.WithOverflow(plexo.OverflowBlock))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := sub.Attach(d); err != nil {
+		b.Fatal(err)
+	}
+	return pub, sub
+}
+
+func benchPlexoThroughput(b *testing.B, size int) {
+	pub, sub := pair(b)
+	var got atomic.Int64
+	var target atomic.Int64
+	target.Store(-1)
+	done := make(chan struct{}, 1)
+	ctx := context.Background()
+	if _, err := payloadTopic.Subscribe(ctx, sub, func(_ context.Context, m *wrapperspb.BytesValue) {
+		if got.Add(1) == target.Load() {
+			done <- struct{}{}
+		}
+	}); err != nil {
+		b.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pub.WaitForInterest(wctx, payloadTopic.Name()); err != nil {
+		b.Fatal(err)
+	}
+	msg := wrapperspb.Bytes(make([]byte, size))
+	target.Store(int64(b.N))
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if err := payloadTopic.Publish(ctx, pub, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(waitTimeout):
+		b.Fatalf("received %d of %d", got.Load(), b.N)
+	}
+	reportRate(b, start)
+}
+
+// startNATS runs an embedded NATS server on a random loopback port.
+func startNATS(b *testing.B) string {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		b.Fatal("nats server not ready")
+	}
+	b.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return s.ClientURL()
+}
+
+func natsConn(b *testing.B, url string) *nats.Conn {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	return nc
+}
+
+func benchNATSThroughput(b *testing.B, size int) {
+	url := startNATS(b)
+	pub, subc := natsConn(b, url), natsConn(b, url)
+	var got atomic.Int64
+	var target atomic.Int64
+	target.Store(-1)
+	done := make(chan struct{}, 1)
+	sub, err := subc.Subscribe("bench", func(*nats.Msg) {
+		if got.Add(1) == target.Load() {
+			done <- struct{}{}
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	if err := subc.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, size)
+	target.Store(int64(b.N))
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if err := pub.Publish("bench", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := pub.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(waitTimeout):
+		b.Fatalf("received %d of %d (dropped %d)", got.Load(), b.N, must(sub.Dropped()))
+	}
+	reportRate(b, start)
+}
+
+func must(n int, _ error) int { return n }
+
+// rawPair returns both ends of a loopback TCP connection.
+func rawPair(b *testing.B) (client, server net.Conn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	server, ok := <-accepted
+	if !ok {
+		b.Fatal("accept failed")
+	}
+	b.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// readFrame reads a u32-length-prefixed frame into buf.
+func readFrame(r *bufio.Reader, buf []byte) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := int(binary.BigEndian.Uint32(hdr[:]))
+	buf = slices.Grow(buf[:0], n)[:n]
+	_, err := io.ReadFull(r, buf)
+	return buf, err
+}
+
+func benchRawThroughput(b *testing.B, size int) {
+	client, server := rawPair(b)
+	done := make(chan int, 1)
+	n := b.N
+	go func() {
+		r := bufio.NewReaderSize(server, 64<<10)
+		var buf []byte
+		count := 0
+		for count < n {
+			var err error
+			if buf, err = readFrame(r, buf); err != nil {
+				break
+			}
+			count++
+		}
+		done <- count
+	}()
+	w := bufio.NewWriterSize(client, 64<<10)
+	data := make([]byte, size)
+	frame := make([]byte, 0, 4+size)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		frame = binary.BigEndian.AppendUint32(frame[:0], uint32(size))
+		frame = append(frame, data...)
+		if _, err := w.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case got := <-done:
+		if got != n {
+			b.Fatalf("received %d of %d", got, n)
+		}
+	case <-time.After(waitTimeout):
+		b.Fatal("raw reader stuck")
+	}
+	reportRate(b, start)
+}
+
+// BenchmarkRoundTrip measures a 128-byte request answered by a handler in
+// another process-like peer over TCP loopback, beside NATS request-reply and
+// a raw TCP ping-pong. It reports the median and 99th percentile.
+func BenchmarkRoundTrip(b *testing.B) {
+	b.Run("plexo", benchPlexoRoundTrip)
+	b.Run("nats", benchNATSRoundTrip)
+	b.Run("raw", benchRawRoundTrip)
+}
+
+func reportLatency(b *testing.B, rtts []time.Duration) {
+	slices.Sort(rtts)
+	us := func(q float64) float64 { return float64(rtts[int(q*float64(len(rtts)-1))]) / 1e3 }
+	b.ReportMetric(us(0.50), "p50-µs")
+	b.ReportMetric(us(0.99), "p99-µs")
+}
+
+func benchPlexoRoundTrip(b *testing.B) {
+	a, c := pair(b)
+	ctx := context.Background()
+	pong := make(chan struct{}, 1)
+	if _, err := pingTopic.Subscribe(ctx, c, func(ctx context.Context, m *wrapperspb.BytesValue) {
+		_ = pongTopic.Publish(ctx, c, m)
+	}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pongTopic.Subscribe(ctx, a, func(context.Context, *wrapperspb.BytesValue) { pong <- struct{}{} }); err != nil {
+		b.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.WaitForInterest(wctx, pingTopic.Name()); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.WaitForInterest(wctx, pongTopic.Name()); err != nil {
+		b.Fatal(err)
+	}
+	msg := wrapperspb.Bytes(make([]byte, 128))
+	rtts := make([]time.Duration, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		if err := pingTopic.Publish(ctx, a, msg); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-pong:
+		case <-time.After(waitTimeout):
+			b.Fatal("no pong")
+		}
+		rtts[i] = time.Since(start)
+	}
+	b.StopTimer()
+	reportLatency(b, rtts)
+}
+
+func benchNATSRoundTrip(b *testing.B) {
+	url := startNATS(b)
+	req, resp := natsConn(b, url), natsConn(b, url)
+	if _, err := resp.Subscribe("ping", func(m *nats.Msg) { _ = m.Respond(m.Data) }); err != nil {
+		b.Fatal(err)
+	}
+	if err := resp.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 128)
+	rtts := make([]time.Duration, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		if _, err := req.Request("ping", data, waitTimeout); err != nil {
+			b.Fatal(err)
+		}
+		rtts[i] = time.Since(start)
+	}
+	b.StopTimer()
+	reportLatency(b, rtts)
+}
+
+func benchRawRoundTrip(b *testing.B) {
+	client, server := rawPair(b)
+	go func() {
+		r, w := bufio.NewReader(server), bufio.NewWriter(server)
+		var buf []byte
+		for {
+			var err error
+			if buf, err = readFrame(r, buf); err != nil {
+				return
+			}
+			_ = binary.Write(w, binary.BigEndian, uint32(len(buf)))
+			_, _ = w.Write(buf)
+			if w.Flush() != nil {
+				return
+			}
+		}
+	}()
+	r, w := bufio.NewReader(client), bufio.NewWriter(client)
+	data := make([]byte, 128)
+	var buf []byte
+	rtts := make([]time.Duration, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		_ = client.SetDeadline(start.Add(waitTimeout))
+		_ = binary.Write(w, binary.BigEndian, uint32(len(data)))
+		_, _ = w.Write(data)
+		if err := w.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		var err error
+		if buf, err = readFrame(r, buf); err != nil {
+			b.Fatal(err)
+		}
+		rtts[i] = time.Since(start)
+	}
+	b.StopTimer()
+	reportLatency(b, rtts)
+}
