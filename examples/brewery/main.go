@@ -4,10 +4,19 @@
 // examples/proto/brewery/sensors/v1/sensors.proto.
 //
 //	go run ./examples/brewery
+//
+// runs it twice: first in one process, then across two processes over TCP
+// loopback (the program starts a second copy of itself as the logger and
+// alarm), and stops by itself. To run the two sides by hand, in two
+// terminals:
+//
+//	go run ./examples/brewery -listen 127.0.0.1:7400   # sensors
+//	go run ./examples/brewery -dial 127.0.0.1:7400     # logger and alarm
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"sync"
@@ -20,12 +29,33 @@ import (
 )
 
 func main() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := inProcess(ctx); err != nil {
+	listen := flag.String("listen", "", "run only the sensors, listening for the logger on this address")
+	dial := flag.String("dial", "", "run only the logger and alarm, dialing the sensors at this address")
+	flag.Parse()
+	if err := run(*listen, *dial); err != nil {
 		fmt.Fprintln(os.Stderr, "brewery:", err)
 		os.Exit(1)
 	}
+}
+
+func run(listen, dial string) error {
+	if addr := os.Getenv(childEnv); addr != "" {
+		return loggerProcess(addr, "[logger process] ")
+	}
+	switch {
+	case listen != "":
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return sensorsProcess(ctx, listen, nil)
+	case dial != "":
+		return loggerProcess(dial, "")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := inProcess(ctx); err != nil {
+		return err
+	}
+	return twoProcesses(ctx)
 }
 
 // inProcess runs sensors, a logger and an alarm in one Plexus: messages
@@ -90,9 +120,10 @@ func watchFermenters(ctx context.Context, p *plexo.Plexus, max float64) error {
 
 // logger prints every reading and alarm, and counts them.
 type logger struct {
-	mu    sync.Mutex
-	count int
-	more  chan struct{}
+	prefix string
+	mu     sync.Mutex
+	count  int
+	more   chan struct{}
 }
 
 func (l *logger) subscribe(ctx context.Context, p *plexo.Plexus) error {
@@ -115,7 +146,7 @@ func (l *logger) subscribe(ctx context.Context, p *plexo.Plexus) error {
 
 func (l *logger) print(format string, args ...any) {
 	l.mu.Lock()
-	fmt.Printf(format+"\n", args...)
+	fmt.Printf(l.prefix+format+"\n", args...)
 	l.count++
 	l.mu.Unlock()
 	select {
