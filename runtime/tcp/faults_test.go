@@ -236,6 +236,13 @@ func TestKilledPeerCostsOnlyItsMessages(t *testing.T) {
 				_ = raw.Conn.(*net.TCPConn).SetLinger(0)
 				_ = raw.Close()
 			}
+			if i%100 == 99 {
+				// Pace the publisher to the healthy peer, so that only the
+				// dead peer's queue overflows.
+				for deadline := time.Now().Add(5 * time.Second); len(atB.snapshot()) <= i && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+				}
+			}
 		}
 	}()
 	select {
