@@ -105,6 +105,9 @@ type Node struct {
 	startedAt time.Duration
 	now       time.Duration
 	nextHello time.Duration
+	// lastTriggered is when the last HELLO brought forward by an interest
+	// change went out; such HELLOs are at least Heartbeat/10 apart.
+	lastTriggered time.Duration
 
 	peers map[uint64]*peer
 	local map[TopicID]Topic
@@ -198,6 +201,11 @@ func (n *Node) Events() []Event {
 // and may be relocated by this node.
 func (n *Node) SetInterest(now time.Duration, t Topic, on bool) {
 	n.now = now
+	if old, ok := n.local[t.ID]; (ok != on || old != t) && n.started {
+		// Tell peers soon: interest is what makes publishers send.
+		n.nextHello = min(n.nextHello, max(now, n.lastTriggered+n.cfg.Heartbeat/10))
+		n.lastTriggered = n.nextHello
+	}
 	if on {
 		n.local[t.ID] = t
 		n.lastMention[t.ID] = now

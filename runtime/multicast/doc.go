@@ -1,0 +1,31 @@
+// Package multicast is a [plexo.Transport] over IP multicast for programs on
+// one LAN, with no configuration: every topic travels on its own multicast
+// group, so a receiver's kernel drops the datagrams of topics nobody in the
+// process subscribed to.
+//
+//	m, err := multicast.New(ctx, multicast.WithInterface("eth0"))
+//	if err != nil { ... }
+//	err = p.Attach(m)
+//
+// A topic's home group is a pure function of its name, so the first message
+// of a new topic goes out at once. Peers exchange HELLO heartbeats on a
+// control group; when two active topics share a group, the one with the
+// larger id moves to a free group chosen by a Paxos instance, make before
+// break. Delivery never depends on groups being unique: every datagram
+// carries the topic id and the first fragment the full name, checked before
+// delivery. Delivery is at most once; losses are counted ([Transport.Stats]).
+//
+// IPv4 is the default: data groups in 239.255.0.0/16, control group
+// 239.255.0.80 port 5560, data port 5561, TTL 1. [WithIPv6] selects ff15::/16
+// with the same layout (ff15::efff:0/112). On loopback, multicast needs a
+// route (ip route add 224.0.0.0/4 dev lo); firewalls must let UDP to these
+// ports through.
+//
+// Without [WithKeys], nothing is authenticated: anyone on the LAN can send
+// on the groups. With keys, every datagram carries a truncated HMAC-SHA256
+// tag and control messages a timestamp checked against a replay window;
+// frames with unknown keys or bad tags are dropped and counted. Payloads are
+// never encrypted.
+//
+// The wire format is in PROTOCOL.md; the design in MULTICAST.md.
+package multicast

@@ -1,0 +1,259 @@
+package multicast
+
+import (
+	"encoding/binary"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
+)
+
+// receiver is one reading goroutine's private state.
+type receiver struct {
+	t      *Transport
+	keys   *frame.Keys
+	reasm  *frame.Reassembler
+	replay *frame.Replay
+	buf    []byte
+}
+
+func (t *Transport) newReceiver() *receiver {
+	r := &receiver{
+		t:   t,
+		buf: make([]byte, 65536),
+		reasm: frame.NewReassembler(frame.Limits{
+			MaxMessage: t.cfg.maxMessage,
+			MaxPartial: 64,
+			MaxBytes:   4 * t.cfg.maxMessage,
+			Timeout:    5 * time.Second,
+		}),
+	}
+	if t.keys != nil {
+		r.keys = t.keys.Clone()
+		r.replay = frame.NewReplay(t.cfg.replay)
+	}
+	return r
+}
+
+// accept parses and authenticates one datagram.
+func (r *receiver) accept(b []byte, h *frame.Header) ([]byte, bool) {
+	t := r.t
+	body, _, err := frame.Parse(b, h)
+	if err != nil {
+		t.st.badFrames.Add(1)
+		return nil, false
+	}
+	if h.Domain != t.cfg.domain {
+		t.st.otherDomain.Add(1)
+		return nil, false
+	}
+	if h.Sender == t.self {
+		return nil, false // our own, looped back
+	}
+	if r.keys != nil && !r.keys.Verify(b, h) {
+		t.st.authFailures.Add(1)
+		return nil, false
+	}
+	return body, true
+}
+
+func (t *Transport) readControl() {
+	defer t.wg.Done()
+	r := t.newReceiver()
+	var h frame.Header
+	var m agree.Msg
+	for {
+		n, _, err := t.ctrl.ReadFromUDPAddrPort(r.buf)
+		if err != nil {
+			if isClosed(err) {
+				return
+			}
+			continue
+		}
+		body, ok := r.accept(r.buf[:n], &h)
+		if !ok {
+			continue
+		}
+		if h.Kind < frame.ControlBase {
+			t.st.badFrames.Add(1)
+			continue
+		}
+		now := time.Now()
+		msg, err := r.reasm.Add(now, &h, body)
+		if err != nil || msg == nil {
+			continue
+		}
+		ts, err := frame.ParseControl(h.Kind, msg, &m)
+		if err != nil || m.From != h.Sender {
+			t.st.badFrames.Add(1)
+			continue
+		}
+		if r.replay != nil && !r.replay.Accept(now, h.Sender, h.Seq, ts) {
+			t.st.replays.Add(1)
+			continue
+		}
+		t.st.controlReceived.Add(1)
+		t.mu.Lock()
+		if !t.closed {
+			t.node.Handle(t.now(), &m)
+			t.afterNode()
+		}
+		t.mu.Unlock()
+	}
+}
+
+func (t *Transport) readData(conn *net.UDPConn) {
+	defer t.wg.Done()
+	r := t.newReceiver()
+	var h frame.Header
+	msg := plexo.Message{}
+	for {
+		n, _, err := conn.ReadFromUDPAddrPort(r.buf)
+		if err != nil {
+			if isClosed(err) {
+				return
+			}
+			continue
+		}
+		t.st.datagrams.Add(1)
+		body, ok := r.accept(r.buf[:n], &h)
+		if !ok {
+			continue
+		}
+		if h.Kind != frame.KindData {
+			t.st.badFrames.Add(1)
+			continue
+		}
+		t.subsMu.RLock()
+		name, wanted := t.subs[agree.TopicID(h.Topic)]
+		t.subsMu.RUnlock()
+		if !wanted {
+			t.st.unwanted.Add(1) // a topic sharing the group
+			continue
+		}
+		whole, err := r.reasm.Add(time.Now(), &h, body)
+		if err != nil {
+			t.st.reassemblyDrops.Add(1)
+			continue
+		}
+		if whole == nil {
+			continue
+		}
+		topic, rest, err := frame.ParseData(whole)
+		if err != nil || len(rest) < 16 {
+			t.st.badFrames.Add(1)
+			continue
+		}
+		if string(topic) != name {
+			t.st.unwanted.Add(1) // a 64-bit id collision: never deliver a wrong type
+			continue
+		}
+		if !t.fresh(h.Sender, h.Topic, h.Seq) {
+			t.st.duplicates.Add(1)
+			continue
+		}
+		msg = plexo.Message{
+			Topic:    name,
+			Origin:   binary.LittleEndian.Uint64(rest),
+			Sequence: binary.LittleEndian.Uint64(rest[8:]),
+			Payload:  rest[16:],
+			Source:   source{t: t, node: h.Sender},
+		}
+		t.st.received.Add(1)
+		t.host.Deliver(&msg)
+	}
+}
+
+// fresh drops duplicates (also those of make-before-break) and counts gaps.
+func (t *Transport) fresh(sender, topic, seq uint64) bool {
+	k := seqKey{sender, topic}
+	t.seqMu.Lock()
+	defer t.seqMu.Unlock()
+	last, ok := t.seqs[k]
+	if ok && seq <= last {
+		return false
+	}
+	if ok && seq > last+1 {
+		t.st.gaps.Add(seq - last - 1)
+	}
+	t.seqs[k] = seq
+	return true
+}
+
+type counters struct {
+	sent, datagramsSent, sendErrors                 atomic.Uint64
+	datagrams, received, unwanted, duplicates, gaps atomic.Uint64
+	badFrames, otherDomain, authFailures, replays   atomic.Uint64
+	reassemblyDrops, controlSent, controlReceived   atomic.Uint64
+	relocations                                     atomic.Uint64
+}
+
+// Stats counts a transport's traffic.
+type Stats struct {
+	Sent            uint64 // messages sent
+	DatagramsSent   uint64 // data datagrams sent (fragments, and copies on the old group during relocation)
+	SendErrors      uint64 // datagrams the socket refused
+	Datagrams       uint64 // data datagrams received on the joined groups' sockets
+	Received        uint64 // messages delivered to the Plexus
+	Unwanted        uint64 // datagrams of topics not subscribed here (groups shared by a collision)
+	Duplicates      uint64 // messages dropped as already received
+	Gaps            uint64 // messages lost, from sequence gaps
+	BadFrames       uint64 // malformed datagrams
+	OtherDomain     uint64 // datagrams of another domain
+	AuthFailures    uint64 // datagrams with a missing, unknown or bad tag
+	Replays         uint64 // control messages rejected by the replay window
+	ReassemblyDrops uint64 // messages dropped by the reassembly bounds
+	ControlSent     uint64 // control datagrams sent
+	ControlReceived uint64 // control messages accepted
+	Relocations     uint64 // relocations of topics of local interest
+	ReceiveBuffer   int    // receive buffer granted by the kernel (control socket), bytes
+	Groups          int    // data groups joined
+	Peers           int    // nodes heard, this one included
+	Assignments     int    // entries of the group table
+}
+
+// Stats returns the transport's counters.
+func (t *Transport) Stats() Stats {
+	s := Stats{
+		Sent:            t.st.sent.Load(),
+		DatagramsSent:   t.st.datagramsSent.Load(),
+		SendErrors:      t.st.sendErrors.Load(),
+		Datagrams:       t.st.datagrams.Load(),
+		Received:        t.st.received.Load(),
+		Unwanted:        t.st.unwanted.Load(),
+		Duplicates:      t.st.duplicates.Load(),
+		Gaps:            t.st.gaps.Load(),
+		BadFrames:       t.st.badFrames.Load(),
+		OtherDomain:     t.st.otherDomain.Load(),
+		AuthFailures:    t.st.authFailures.Load(),
+		Replays:         t.st.replays.Load(),
+		ReassemblyDrops: t.st.reassemblyDrops.Load() + 0,
+		ControlSent:     t.st.controlSent.Load(),
+		ControlReceived: t.st.controlReceived.Load(),
+		Relocations:     t.st.relocations.Load(),
+		ReceiveBuffer:   t.ctrlBuf,
+	}
+	t.mu.Lock()
+	s.Groups = len(t.socks)
+	if t.node != nil {
+		s.Peers = t.node.ViewSize()
+		s.Assignments = len(t.node.Table())
+	}
+	t.mu.Unlock()
+	return s
+}
+
+// Group returns the multicast address currently carrying topic, as this
+// transport sees it.
+func (t *Transport) Group(topic string) string {
+	id := agree.IDOf(topic)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.node == nil {
+		return t.lay.addr(agree.Home(id, t.lay.size, t.lay.control)).String()
+	}
+	return t.lay.addr(t.node.Group(id)).String()
+}

@@ -1,0 +1,178 @@
+//go:build linux
+
+package multicast
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// Linux socket options missing from package syscall.
+const (
+	ipMulticastAll   = 49 // IP_MULTICAST_ALL
+	ipv6MulticastAll = 29 // IPV6_MULTICAST_ALL
+	soReusePort      = 15 // SO_REUSEPORT
+)
+
+// layout maps group indices to addresses.
+type layout struct {
+	base    netip.Addr
+	size    uint32
+	control uint32 // index of the control group, or size when outside the range
+}
+
+func newLayout(c *config) (layout, error) {
+	if c.groups.Addr().Is4() == c.ipv6 || c.control.Is4() == c.ipv6 {
+		return layout{}, fmt.Errorf("multicast: new: group range %v and control group %v must both be IPv%d: %w",
+			c.groups, c.control, map[bool]int{false: 4, true: 6}[c.ipv6], ErrConfig)
+	}
+	bits := c.groups.Addr().BitLen() - c.groups.Bits()
+	bits = min(bits, maxRangeAddrBits)
+	if bits < 1 {
+		return layout{}, fmt.Errorf("multicast: new: group range %v too small: %w", c.groups, ErrConfig)
+	}
+	l := layout{base: c.groups.Addr(), size: 1 << bits}
+	l.control = l.size
+	for i := range l.size {
+		if l.addr(i) == c.control {
+			l.control = i
+			break
+		}
+		if i > 1<<16 {
+			break // large ranges: the control group is assumed outside the first 64K
+		}
+	}
+	return l, nil
+}
+
+// addr returns the address of group index i.
+func (l layout) addr(i uint32) netip.Addr {
+	b := l.base.As16()
+	carry := uint64(i)
+	for k := 15; k >= 0 && carry > 0; k-- {
+		s := uint64(b[k]) + carry&0xff
+		b[k] = byte(s)
+		carry = carry>>8 + s>>8
+	}
+	a := netip.AddrFrom16(b)
+	if l.base.Is4() {
+		return a.Unmap()
+	}
+	return a
+}
+
+// listenGroup opens a UDP socket bound to group:port that receives only
+// that group (IP_MULTICAST_ALL off), shares its port with other sockets and
+// processes (SO_REUSEADDR, SO_REUSEPORT), and has joined group on ifi. It
+// returns the socket and the receive buffer the kernel granted.
+func listenGroup(ctx context.Context, c *config, ifi *net.Interface, group netip.Addr, port uint16) (*net.UDPConn, int, error) {
+	v6 := group.Is6()
+	var sockErr error
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		err := rc.Control(func(fd uintptr) {
+			s := int(fd)
+			if sockErr = syscall.SetsockoptInt(s, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); sockErr != nil {
+				return
+			}
+			if sockErr = syscall.SetsockoptInt(s, syscall.SOL_SOCKET, soReusePort, 1); sockErr != nil {
+				return
+			}
+			if v6 {
+				sockErr = syscall.SetsockoptInt(s, syscall.IPPROTO_IPV6, ipv6MulticastAll, 0)
+			} else {
+				sockErr = syscall.SetsockoptInt(s, syscall.IPPROTO_IP, ipMulticastAll, 0)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return sockErr
+	}}
+	network, bind := "udp4", netip.AddrPortFrom(group, port).String()
+	if v6 {
+		network = "udp6"
+		// Bind the group with the interface as zone, as the kernel wants
+		// for scoped multicast addresses.
+		if ifi != nil {
+			bind = netip.AddrPortFrom(group.WithZone(ifi.Name), port).String()
+		}
+	}
+	pc, err := lc.ListenPacket(ctx, network, bind)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listen %s: %w", bind, err)
+	}
+	conn := pc.(*net.UDPConn)
+	ga := &net.UDPAddr{IP: group.AsSlice()}
+	if v6 {
+		err = ipv6.NewPacketConn(conn).JoinGroup(ifi, ga)
+	} else {
+		err = ipv4.NewPacketConn(conn).JoinGroup(ifi, ga)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, 0, fmt.Errorf("join %v: %w", group, err)
+	}
+	_ = conn.SetReadBuffer(c.rcvbuf)
+	return conn, grantedReadBuffer(conn), nil
+}
+
+func grantedReadBuffer(conn *net.UDPConn) int {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	_ = rc.Control(func(fd uintptr) {
+		n, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+	})
+	return n
+}
+
+// dialSender opens the socket everything is sent from, with the interface,
+// TTL and loopback options.
+func dialSender(ctx context.Context, c *config, ifi *net.Interface) (*net.UDPConn, error) {
+	network, bind := "udp4", "0.0.0.0:0"
+	if c.ipv6 {
+		network, bind = "udp6", "[::]:0"
+	}
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(ctx, network, bind)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", bind, err)
+	}
+	conn := pc.(*net.UDPConn)
+	if c.ipv6 {
+		p := ipv6.NewPacketConn(conn)
+		if ifi != nil {
+			err = p.SetMulticastInterface(ifi)
+		}
+		if err == nil {
+			err = p.SetMulticastHopLimit(c.ttl)
+		}
+		if err == nil {
+			err = p.SetMulticastLoopback(!c.noLoopback)
+		}
+	} else {
+		p := ipv4.NewPacketConn(conn)
+		if ifi != nil {
+			err = p.SetMulticastInterface(ifi)
+		}
+		if err == nil {
+			err = p.SetMulticastTTL(c.ttl)
+		}
+		if err == nil {
+			err = p.SetMulticastLoopback(!c.noLoopback)
+		}
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("sender options: %w", err)
+	}
+	return conn, nil
+}

@@ -1,0 +1,496 @@
+package multicast
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
+)
+
+// A Transport carries a Plexus's messages over IP multicast. Create it with
+// [New] and hand it to [plexo.Plexus.Attach].
+type Transport struct {
+	cfg   config
+	lay   layout
+	ifi   *net.Interface
+	start time.Time
+	keys  *frame.Keys // nil: no authentication
+
+	ctrl    *net.UDPConn
+	ctrlBuf int
+	sender  *net.UDPConn
+
+	mu       sync.Mutex // node, host, lifecycle, sockets, interest
+	node     *agree.Node
+	host     plexo.Host
+	log      *slog.Logger
+	self     uint64
+	started  bool
+	closed   bool
+	socks    map[uint32]*groupSock
+	interest map[agree.TopicID]*localTopic
+	leaves   []leave
+	notify   []agree.Event // interest changes for the Host, delivered by the loop
+
+	subsMu sync.RWMutex
+	subs   map[agree.TopicID]string // subscribed topics: id -> name
+
+	pubMu sync.RWMutex
+	pubs  map[string]*pubTopic
+
+	sendMu    sync.Mutex // writer, buffers, sequences, sender socket
+	writer    *frame.Writer
+	prefixBuf []byte
+	ctrlBody  []byte
+	ctrlSeq   uint64
+
+	seqMu sync.Mutex
+	seqs  map[seqKey]uint64 // highest DATA sequence per (sender, topic)
+
+	wake chan struct{}
+	quit chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+
+	st counters
+}
+
+type groupSock struct {
+	conn    *net.UDPConn
+	refs    int
+	granted int
+}
+
+type localTopic struct {
+	name     string
+	pub, sub bool
+}
+
+type pubTopic struct {
+	id     agree.TopicID
+	prefix []byte // DATA prefix: the length-prefixed name
+	seq    uint64 // guarded by sendMu
+	group  atomic.Uint32
+	// During make-before-break, the old group also gets every message
+	// until oldUntil (unix ns).
+	old      atomic.Uint32
+	oldUntil atomic.Int64
+}
+
+type leave struct {
+	group uint32
+	at    time.Time
+}
+
+type seqKey struct{ sender, topic uint64 }
+
+// source is the Source of messages this transport delivers: the sending
+// node, reached through t.
+type source struct {
+	t    *Transport
+	node uint64
+}
+
+// New opens a multicast transport: it joins the control group and opens
+// the sending socket. ctx bounds the setup only.
+func New(ctx context.Context, opts ...Option) (*Transport, error) {
+	cfg := newConfig(opts)
+	lay, err := newLayout(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	t := &Transport{
+		cfg:      cfg,
+		lay:      lay,
+		start:    time.Now(),
+		socks:    make(map[uint32]*groupSock),
+		interest: make(map[agree.TopicID]*localTopic),
+		subs:     make(map[agree.TopicID]string),
+		pubs:     make(map[string]*pubTopic),
+		seqs:     make(map[seqKey]uint64),
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+	}
+	if cfg.iface != "" {
+		ifi, err := net.InterfaceByName(cfg.iface)
+		if err != nil {
+			return nil, fmt.Errorf("multicast: new: interface %q: %w: %w", cfg.iface, ErrInterface, err)
+		}
+		if ifi.Flags&net.FlagMulticast == 0 {
+			return nil, fmt.Errorf("multicast: new: interface %q has multicast off: %w", cfg.iface, ErrInterface)
+		}
+		t.ifi = ifi
+	}
+	if cfg.keys != nil {
+		t.keys = frame.NewKeys(cfg.keys, cfg.sendKey)
+	}
+	ctrl, granted, err := listenGroup(ctx, &t.cfg, t.ifi, t.cfg.control, cfg.controlPort)
+	if err != nil {
+		return nil, fmt.Errorf("multicast: new control group: %w", err)
+	}
+	t.ctrl, t.ctrlBuf = ctrl, granted
+	t.sender, err = dialSender(ctx, &t.cfg, t.ifi)
+	if err != nil {
+		ctrl.Close()
+		return nil, fmt.Errorf("multicast: new sender: %w", err)
+	}
+	return t, nil
+}
+
+// Unfiltered implements [plexo.UnfilteredTransport]: the Plexus hands a
+// multicast transport every message, since receivers' kernels filter by
+// group.
+func (t *Transport) Unfiltered() bool { return true }
+
+// Start implements [plexo.Transport].
+func (t *Transport) Start(h plexo.Host) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.closed:
+		return fmt.Errorf("multicast: start: %w", plexo.ErrClosed)
+	case t.started:
+		return fmt.Errorf("multicast: start: %w", plexo.ErrAttached)
+	}
+	t.started, t.host, t.log, t.self = true, h, h.Logger(), h.ID()
+	if t.self == 0 {
+		t.self = 1
+	}
+	t.node = agree.New(agree.Config{
+		Self:         t.self,
+		Size:         t.lay.size,
+		Control:      t.lay.control,
+		Heartbeat:    t.cfg.heartbeat,
+		RoundTimeout: t.cfg.roundTimeout,
+		Expiry:       t.cfg.expiry,
+		Seed:         uint64(time.Now().UnixNano()),
+	})
+	t.writer = frame.NewWriter(t.cfg.domain, t.self, t.cfg.mtu, t.keys)
+	t.wg.Add(2)
+	go t.readControl()
+	go t.loop()
+	return nil
+}
+
+func (t *Transport) now() time.Duration { return time.Since(t.start) }
+
+// Advertise implements [plexo.Transport]: wanted topics' groups are joined.
+func (t *Transport) Advertise(topic string, wanted bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || !t.started {
+		return
+	}
+	id := agree.IDOf(topic)
+	lt := t.interest[id]
+	if lt == nil {
+		if !wanted {
+			return
+		}
+		lt = &localTopic{name: topic}
+		t.interest[id] = lt
+	}
+	if lt.sub == wanted {
+		return
+	}
+	lt.sub = wanted
+	g := t.node.Group(id)
+	if wanted {
+		t.subsMu.Lock()
+		t.subs[id] = topic
+		t.subsMu.Unlock()
+		if err := t.join(g); err != nil {
+			t.log.Warn("multicast: join", "topic", topic, "group", t.lay.addr(g), "error", err)
+		}
+	} else {
+		t.subsMu.Lock()
+		delete(t.subs, id)
+		t.subsMu.Unlock()
+		t.release(g)
+	}
+	t.updateNode(id, lt)
+	t.afterNode()
+}
+
+// updateNode tells the node about a topic's local interest; t.mu held.
+func (t *Transport) updateNode(id agree.TopicID, lt *localTopic) {
+	on := lt.pub || lt.sub
+	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: lt.name, Subscribed: lt.sub}, on)
+	if !on {
+		delete(t.interest, id)
+	}
+}
+
+// join opens (or shares) the socket of group g; t.mu held.
+func (t *Transport) join(g uint32) error {
+	if s := t.socks[g]; s != nil {
+		s.refs++
+		return nil
+	}
+	conn, granted, err := listenGroup(context.Background(), &t.cfg, t.ifi, t.lay.addr(g), t.cfg.dataPort)
+	if err != nil {
+		return err
+	}
+	t.socks[g] = &groupSock{conn: conn, refs: 1, granted: granted}
+	t.wg.Add(1)
+	go t.readData(conn)
+	return nil
+}
+
+// release drops a reference to group g's socket; t.mu held.
+func (t *Transport) release(g uint32) {
+	s := t.socks[g]
+	if s == nil {
+		return
+	}
+	if s.refs--; s.refs <= 0 {
+		delete(t.socks, g)
+		s.conn.Close()
+	}
+}
+
+// afterNode sends what the node queued and applies its events; t.mu held.
+func (t *Transport) afterNode() {
+	for _, ev := range t.node.Events() {
+		switch ev.Kind {
+		case agree.EventGroup:
+			t.relocated(ev)
+		case agree.EventInterest:
+			t.notify = append(t.notify, ev)
+			select {
+			case t.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+	out := t.node.Outbox()
+	if len(out) == 0 {
+		return
+	}
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	for i := range out {
+		t.sendControl(&out[i])
+	}
+}
+
+// relocated moves a topic of local interest to its new group, make before
+// break: subscribers join the new group and keep the old one for two
+// heartbeats; publishers send on both meanwhile.
+func (t *Transport) relocated(ev agree.Event) {
+	t.st.relocations.Add(1)
+	lt := t.interest[ev.Topic]
+	if lt == nil {
+		return
+	}
+	grace := 2 * t.heartbeat()
+	if lt.sub {
+		if err := t.join(ev.Group); err != nil {
+			t.log.Warn("multicast: join", "topic", lt.name, "group", t.lay.addr(ev.Group), "error", err)
+		}
+		t.leaves = append(t.leaves, leave{group: ev.Old, at: time.Now().Add(grace)})
+	}
+	t.pubMu.RLock()
+	p := t.pubs[lt.name]
+	t.pubMu.RUnlock()
+	if p != nil {
+		p.old.Store(ev.Old)
+		p.oldUntil.Store(time.Now().Add(grace).UnixNano())
+		p.group.Store(ev.Group)
+	}
+	t.log.Debug("multicast: topic relocated", "topic", lt.name, "from", t.lay.addr(ev.Old), "to", t.lay.addr(ev.Group))
+}
+
+func (t *Transport) heartbeat() time.Duration {
+	if t.cfg.heartbeat > 0 {
+		return t.cfg.heartbeat
+	}
+	return agree.DefaultHeartbeat
+}
+
+// sendControl multicasts one control message; t.sendMu held.
+func (t *Transport) sendControl(m *agree.Msg) {
+	t.ctrlSeq++
+	t.ctrlBody = frame.AppendControl(t.ctrlBody[:0], time.Now().UnixNano(), m)
+	frames, err := t.writer.Frames(frame.ControlBase+uint8(m.Kind), 0, t.ctrlSeq, nil, t.ctrlBody)
+	if err != nil {
+		return
+	}
+	dst := netip.AddrPortFrom(t.cfg.control, t.cfg.controlPort)
+	for _, f := range frames {
+		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
+			t.st.sendErrors.Add(1)
+			return
+		}
+		t.st.controlSent.Add(1)
+	}
+}
+
+// Send implements [plexo.Transport]: the message goes out on its topic's
+// group at once, whoever listens.
+func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
+	if s, ok := msg.Source.(source); ok && s.t == t {
+		return nil // multicast peers got it already
+	}
+	if len(msg.Topic) > 0xffff || len(msg.Payload)+len(msg.Topic)+18 > t.cfg.maxMessage {
+		return fmt.Errorf("multicast: send %s: %d bytes: %w", msg.Topic, len(msg.Payload), plexo.ErrMessageTooLarge)
+	}
+	t.pubMu.RLock()
+	p := t.pubs[msg.Topic]
+	t.pubMu.RUnlock()
+	if p == nil {
+		var err error
+		if p, err = t.publish(msg.Topic); err != nil {
+			return err
+		}
+	}
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	p.seq++
+	b := append(t.prefixBuf[:0], p.prefix...)
+	b = binary.LittleEndian.AppendUint64(b, msg.Origin)
+	b = binary.LittleEndian.AppendUint64(b, msg.Sequence)
+	t.prefixBuf = b
+	frames, err := t.writer.Frames(frame.KindData, uint64(p.id), p.seq, b, msg.Payload)
+	if err != nil {
+		return fmt.Errorf("multicast: send %s: %w", msg.Topic, plexo.ErrMessageTooLarge)
+	}
+	if err := t.write(frames, p.group.Load()); err != nil {
+		return fmt.Errorf("multicast: send %s: %w", msg.Topic, err)
+	}
+	if until := p.oldUntil.Load(); until != 0 {
+		if time.Now().UnixNano() < until {
+			_ = t.write(frames, p.old.Load())
+		} else {
+			p.oldUntil.Store(0)
+		}
+	}
+	t.st.sent.Add(1)
+	return nil
+}
+
+func (t *Transport) write(frames [][]byte, g uint32) error {
+	dst := netip.AddrPortFrom(t.lay.addr(g), t.cfg.dataPort)
+	for _, f := range frames {
+		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
+			t.st.sendErrors.Add(1)
+			return err
+		}
+		t.st.datagramsSent.Add(1)
+	}
+	return nil
+}
+
+// publish registers a topic this node publishes, the first time it sends.
+func (t *Transport) publish(topic string) (*pubTopic, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil, fmt.Errorf("multicast: send %s: %w", topic, plexo.ErrClosed)
+	}
+	if !t.started {
+		return nil, fmt.Errorf("multicast: send %s: transport not attached", topic)
+	}
+	t.pubMu.Lock()
+	defer t.pubMu.Unlock()
+	if p := t.pubs[topic]; p != nil {
+		return p, nil
+	}
+	id := agree.IDOf(topic)
+	p := &pubTopic{id: id, prefix: frame.AppendDataPrefix(nil, topic)}
+	p.group.Store(t.node.Group(id))
+	t.pubs[topic] = p
+	lt := t.interest[id]
+	if lt == nil {
+		lt = &localTopic{name: topic}
+		t.interest[id] = lt
+	}
+	lt.pub = true
+	t.pubMu.Unlock()
+	t.updateNode(id, lt)
+	t.afterNode()
+	t.pubMu.Lock()
+	return p, nil
+}
+
+// loop ticks the node, leaves groups after their grace period, and tells
+// the Host about peers' interest.
+func (t *Transport) loop() {
+	defer t.wg.Done()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-t.quit:
+			return
+		case <-timer.C:
+		case <-t.wake:
+		}
+		t.mu.Lock()
+		if t.closed {
+			t.mu.Unlock()
+			return
+		}
+		now := t.now()
+		if now >= t.node.NextTick() {
+			t.node.Tick(now)
+			t.afterNode()
+		}
+		wall := time.Now()
+		next := t.node.NextTick() - t.now()
+		kept := t.leaves[:0]
+		for _, l := range t.leaves {
+			if wall.After(l.at) {
+				t.release(l.group)
+				continue
+			}
+			kept = append(kept, l)
+			next = min(next, l.at.Sub(wall))
+		}
+		t.leaves = kept
+		notify := t.notify
+		t.notify = nil
+		host := t.host
+		t.mu.Unlock()
+		for _, ev := range notify {
+			host.SetInterest(ev.Name, ev.Wanted)
+		}
+		timer.Reset(max(min(next, 100*time.Millisecond), time.Millisecond))
+	}
+}
+
+// Close implements [plexo.Transport]: it leaves every group and waits for
+// the transport's goroutines.
+func (t *Transport) Close() error {
+	first := false
+	t.once.Do(func() {
+		first = true
+		t.mu.Lock()
+		t.closed = true
+		for g, s := range t.socks {
+			s.conn.Close()
+			delete(t.socks, g)
+		}
+		t.mu.Unlock()
+		close(t.quit)
+		t.ctrl.Close()
+		t.wg.Wait()
+		t.sender.Close()
+	})
+	if !first {
+		t.wg.Wait()
+	}
+	return nil
+}
+
+func isClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
