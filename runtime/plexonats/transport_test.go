@@ -17,6 +17,7 @@ import (
 	"github.com/plexo-go/plexo"
 	"github.com/plexo-go/plexo/runtime/pipe"
 	"github.com/plexo-go/plexo/runtime/plexonats"
+	"github.com/plexo-go/plexo/runtime/tcp"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -188,9 +189,11 @@ func TestThreeServerCluster(t *testing.T) {
 	}
 }
 
-func TestBridgeToPipeDeliversExactlyOnce(t *testing.T) {
-	s := startServer(t, -1)
-	left, bridge, right := newPlexus(t), newPlexus(t), newPlexus(t)
+// sentCounter reports how many messages a transport sent.
+type sentCounter func() uint64
+
+// joinPipe connects left to the bridge with a pipe.
+func joinPipe(t *testing.T, left, bridge *plexo.Plexus) sentCounter {
 	toLeft, fromBridge := pipe.New()
 	if err := bridge.Attach(toLeft); err != nil {
 		t.Fatal(err)
@@ -198,42 +201,79 @@ func TestBridgeToPipeDeliversExactlyOnce(t *testing.T) {
 	if err := left.Attach(fromBridge); err != nil {
 		t.Fatal(err)
 	}
-	trBridge := attach(t, bridge, connect(t, s.ClientURL()))
-	trRight := attach(t, right, connect(t, s.ClientURL()))
+	return func() uint64 { return toLeft.Stats().Sent }
+}
 
-	atLeft, _ := subscribeInt64(t, left)
-	atBridge, _ := subscribeInt64(t, bridge)
-	atRight, _ := subscribeInt64(t, right)
-	waitForInterest(t, left, int64Topic.Name())  // the bridge pulls from the left
-	waitForInterest(t, right, int64Topic.Name()) // the bridge subscribed on NATS
-	eventually(t, "right's interest reaches the bridge", func() bool { return trBridge.Stats().RemotePeers == 1 })
-
-	fromLeft, fromRight := seq(0, 50), seq(1000, 50)
-	publishInt64(t, left, fromLeft...)
-	publishInt64(t, right, fromRight...)
-	all := append(slices.Clone(fromLeft), fromRight...)
-	slices.Sort(all)
-	// NATS echoes what the bridge forwards back to it (with left's origin)
-	// and right's publishes back to right: wait until those copies were
-	// dropped, then check that nobody handled anything twice.
-	eventually(t, "the bridge drops the echoes of what it forwarded", func() bool {
-		return bridge.Stats().Duplicates == uint64(len(fromLeft))
-	})
-	eventually(t, "right drops the echoes of its own messages", func() bool {
-		return trRight.Stats().Echoes == uint64(len(fromRight))
-	})
-	for name, c := range map[string]*collector[int64]{"left": atLeft, "bridge": atBridge, "right": atRight} {
-		got := c.waitFor(t, len(all))
-		if len(got) != len(all) {
-			t.Errorf("%s handled %d messages, want exactly %d", name, len(got), len(all))
-		}
-		slices.Sort(got)
-		if !slices.Equal(got, all) {
-			t.Errorf("%s did not handle each message exactly once", name)
-		}
+// joinTCP makes left dial the bridge over TCP on loopback.
+func joinTCP(t *testing.T, left, bridge *plexo.Plexus) sentCounter {
+	l, err := tcp.Listen(t.Context(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if st := toLeft.Stats(); st.Sent != uint64(len(fromRight)) {
-		t.Errorf("the bridge sent %d messages to the left, want %d (never back where they came from)", st.Sent, len(fromRight))
+	if err := bridge.Attach(l); err != nil {
+		t.Fatal(errors.Join(err, l.Close()))
+	}
+	d, err := tcp.Dial(t.Context(), l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := left.Attach(d); err != nil {
+		t.Fatal(errors.Join(err, d.Close()))
+	}
+	return func() uint64 { return l.Stats().Sent }
+}
+
+func TestBridgeDeliversExactlyOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		join func(*testing.T, *plexo.Plexus, *plexo.Plexus) sentCounter
+	}{
+		{"pipe", joinPipe},
+		{"tcp", joinTCP},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, -1)
+			left, bridge, right := newPlexus(t), newPlexus(t), newPlexus(t)
+			sentToLeft := tc.join(t, left, bridge)
+			trBridge := attach(t, bridge, connect(t, s.ClientURL()))
+			trRight := attach(t, right, connect(t, s.ClientURL()))
+
+			atLeft, _ := subscribeInt64(t, left)
+			atBridge, _ := subscribeInt64(t, bridge)
+			atRight, _ := subscribeInt64(t, right)
+			waitForInterest(t, left, int64Topic.Name())  // the bridge pulls from the left
+			waitForInterest(t, right, int64Topic.Name()) // the bridge subscribed on NATS
+			eventually(t, "right's interest reaches the bridge", func() bool { return trBridge.Stats().RemotePeers == 1 })
+
+			fromLeft, fromRight := seq(0, 50), seq(1000, 50)
+			publishInt64(t, left, fromLeft...)
+			publishInt64(t, right, fromRight...)
+			all := append(slices.Clone(fromLeft), fromRight...)
+			slices.Sort(all)
+			// NATS echoes what the bridge forwards back to it (with left's
+			// origin) and right's publishes back to right: wait until those
+			// copies were dropped, then check that nobody handled anything
+			// twice.
+			eventually(t, "the bridge drops the echoes of what it forwarded", func() bool {
+				return bridge.Stats().Duplicates == uint64(len(fromLeft))
+			})
+			eventually(t, "right drops the echoes of its own messages", func() bool {
+				return trRight.Stats().Echoes == uint64(len(fromRight))
+			})
+			for name, c := range map[string]*collector[int64]{"left": atLeft, "bridge": atBridge, "right": atRight} {
+				got := c.waitFor(t, len(all))
+				if len(got) != len(all) {
+					t.Errorf("%s handled %d messages, want exactly %d", name, len(got), len(all))
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, all) {
+					t.Errorf("%s did not handle each message exactly once", name)
+				}
+			}
+			if n := sentToLeft(); n != uint64(len(fromRight)) {
+				t.Errorf("the bridge sent %d messages to the left, want %d (never back where they came from)", n, len(fromRight))
+			}
+		})
 	}
 }
 
