@@ -127,7 +127,11 @@ func (t *Transport) Start(h plexo.Host) error {
 	t.host = h
 	t.id = h.ID()
 	t.log = h.Logger()
+	// Report the declared interest without holding t.mu: the Plexus may
+	// call Advertise meanwhile.
+	t.mu.Unlock()
 	t.remote.start(h, t.cfg.remoteInterest)
+	t.mu.Lock()
 	go t.run()
 	return nil
 }

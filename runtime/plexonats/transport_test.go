@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
@@ -515,4 +516,39 @@ func TestInvalidTopicNames(t *testing.T) {
 	if n := tr.Stats().Subscriptions; n != 0 {
 		t.Errorf("%d NATS subscriptions for an invalid topic", n)
 	}
+}
+
+func TestSendRefusesOversizedMessages(t *testing.T) {
+	s := startServer(t, -1, func(o *server.Options) { o.MaxPayload = 1024 })
+	p := newPlexus(t)
+	tr := attach(t, p, connect(t, s.ClientURL()))
+	err := tr.Send(t.Context(), &plexo.Message{Topic: int64Topic.Name(), Payload: make([]byte, 2048), Origin: 1, Sequence: 1})
+	if !errors.Is(err, plexo.ErrMessageTooLarge) || !errors.Is(err, nats.ErrMaxPayload) {
+		t.Fatalf("Send = %v, want ErrMessageTooLarge wrapping nats.ErrMaxPayload", err)
+	}
+	if st := tr.Stats(); st.SendErrors != 1 {
+		t.Errorf("SendErrors = %d, want 1", st.SendErrors)
+	}
+}
+
+func TestSendAllocatesOnlyForNATSHeaders(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	s := startServer(t, -1)
+	p := newPlexus(t)
+	tr := attach(t, p, connect(t, s.ClientURL()))
+	msg := &plexo.Message{Topic: int64Topic.Name(), Payload: make([]byte, 128), Origin: p.ID(), Sequence: 1 << 40}
+	allocs := testing.AllocsPerRun(1000, func() {
+		msg.Sequence++
+		if err := tr.Send(t.Context(), msg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// nats.go encodes headers into a fresh buffer on every PublishMsg (2
+	// allocations); the sequence number's text is the third.
+	if allocs > 3 {
+		t.Errorf("Send allocates %.1f times per message, want at most 3", allocs)
+	}
+	t.Logf("Send allocates %.1f times per message", allocs)
 }
