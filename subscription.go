@@ -112,30 +112,36 @@ func (s *Subscription) stop() {
 	<-s.done
 }
 
-// run calls the handler with each queued message. It receives without a
-// select, which keeps the hand-off as cheap as a plain channel's: stop wakes
-// it with a nil message, which publishers never queue.
+// run calls the handler with each queued message until the subscription
+// stops, starting over after a handler panic.
 func (s *Subscription) run() {
 	defer close(s.done)
-	for m := range s.queue {
-		if s.stopping.Load() {
-			return
-		}
-		if m != nil {
-			s.call(m)
-		}
+	for !s.drain() {
 	}
 }
 
-func (s *Subscription) call(m proto.Message) {
+// drain calls the handler with each queued message. It receives without a
+// select, which keeps the hand-off as cheap as a plain channel's: stop wakes
+// it with a nil message, which publishers never queue. It reports false
+// when it recovered from a handler panic, so that run calls it again; one
+// deferred recover per panic, not per message, keeps the loop cheap.
+func (s *Subscription) drain() (stopped bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.counters.panics.Add(1)
 			s.p.log.Error("plexo: handler panicked", "topic", s.route.name, "panic", fmt.Sprint(v))
 		}
 	}()
-	s.handle(s.ctx, m)
-	s.counters.delivered.Add(1)
+	for m := range s.queue {
+		if s.stopping.Load() {
+			return true
+		}
+		if m != nil {
+			s.handle(s.ctx, m)
+			s.counters.delivered.Add(1)
+		}
+	}
+	return true
 }
 
 // offer queues m for the handler under the subscription's overflow policy.
