@@ -30,7 +30,7 @@ type node struct {
 	m *multicast.Transport
 }
 
-func newNode(t *testing.T, opts ...multicast.Option) node {
+func newNode(t testing.TB, opts ...multicast.Option) node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -139,7 +139,7 @@ func TestTypedDelivery(t *testing.T) {
 }
 
 // waitInterest waits until n's peers have announced they want the topics.
-func waitInterest(t *testing.T, n node, topics ...string) {
+func waitInterest(t testing.TB, n node, topics ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

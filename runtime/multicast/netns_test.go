@@ -2,6 +2,7 @@ package multicast_test
 
 import (
 	"context"
+	"flag"
 	"net"
 	"os"
 	"os/exec"
@@ -46,7 +47,7 @@ func inPrivateNetns() bool {
 // child's result, returning false; in the child it checks the namespace is
 // not the initial one (refusing to run otherwise), sets up loopback
 // multicast, and returns true.
-func netns(t *testing.T) bool {
+func netns(t testing.TB) bool {
 	t.Helper()
 	if os.Getenv(netnsEnv) == "1" {
 		if !inPrivateNetns() {
@@ -76,7 +77,14 @@ func netns(t *testing.T) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, unshare, "-n", os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.v", "-test.count=1")
+	args := []string{"-n", os.Args[0], "-test.run", "^" + t.Name() + "$", "-test.v", "-test.count=1"}
+	if _, ok := t.(*testing.B); ok {
+		args = []string{"-n", os.Args[0], "-test.run", "^$", "-test.bench", "^" + t.Name() + "$", "-test.benchmem", "-test.count=1"}
+		if f := flag.Lookup("test.benchtime"); f != nil {
+			args = append(args, "-test.benchtime", f.Value.String())
+		}
+	}
+	cmd := exec.CommandContext(ctx, unshare, args...)
 	parent, err := os.Readlink("/proc/self/ns/net")
 	if err != nil {
 		t.Skipf("skipping: cannot read this process's network namespace: %v", err)
