@@ -500,3 +500,31 @@ func equal[T comparable](a, b []T) bool {
 	}
 	return true
 }
+
+func TestUnfilteredTransportGetsTheFirstPublish(t *testing.T) {
+	for _, attachFirst := range []bool{true, false} {
+		name := "attached before the topic is used"
+		if !attachFirst {
+			name = "attached after the topic is used"
+		}
+		t.Run(name, func(t *testing.T) {
+			p := newPlexus(t)
+			tr := &unfilteredTransport{}
+			if !attachFirst {
+				publish(t, p, 0) // creates the route, sent nowhere
+			}
+			if err := p.Attach(tr); err != nil {
+				t.Fatal(err)
+			}
+			publish(t, p, 1)
+			if sent := tr.sentMessages(); len(sent) != 1 || sent[0].Topic != int64Topic.Name() {
+				t.Fatalf("sent %v, want the first publish with no interest reported", sent)
+			}
+		})
+	}
+}
+
+// unfilteredTransport wants every message, like multicast.
+type unfilteredTransport struct{ recordingTransport }
+
+func (*unfilteredTransport) Unfiltered() bool { return true }

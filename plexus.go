@@ -34,7 +34,7 @@ type Plexus struct {
 
 	// routes is copied on write, under routesMu, so that the publish path
 	// looks a topic up with one atomic load and no lock.
-	routesMu sync.Mutex
+	routesMu sync.Mutex // taken after mu
 	routes   atomic.Pointer[map[string]*route]
 
 	// mu serialises interest bookkeeping, the sets of subscriptions and
@@ -318,6 +318,10 @@ func (p *Plexus) routeFor(name string) *route {
 	if r := p.lookup(name); r != nil {
 		return r
 	}
+	// p.mu orders creation with Attach: a new route starts with the
+	// unfiltered links attached so far, and a later Attach finds it.
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.routesMu.Lock()
 	defer p.routesMu.Unlock()
 	old := *p.routes.Load()
@@ -325,6 +329,7 @@ func (p *Plexus) routeFor(name string) *route {
 		return r
 	}
 	r := newRoute(name)
+	p.updateInterest(r)
 	routes := make(map[string]*route, len(old)+1)
 	for n, r := range old {
 		routes[n] = r
