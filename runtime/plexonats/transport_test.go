@@ -552,3 +552,40 @@ func TestSendAllocatesOnlyForNATSHeaders(t *testing.T) {
 	}
 	t.Logf("Send allocates %.1f times per message", allocs)
 }
+
+func TestConnectionClosedByItsOwnerFirst(t *testing.T) {
+	s := startServer(t, -1)
+	nc := connect(t, s.ClientURL())
+	p := plexo.New(plexo.WithLogger(discardLogger()))
+	tr := attach(t, p, nc)
+	subscribeInt64(t, p)
+	eventually(t, "the transport subscribes", func() bool { return tr.Stats().Subscriptions == 1 })
+	nc.Close()
+	publishInt64(t, p, 1) // counted by the Plexus as a transport error, not returned
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st.TransportErrors != 1 {
+		t.Errorf("TransportErrors = %d, want 1", st.TransportErrors)
+	}
+}
+
+func TestAdvertiseAndCloseDoNotWaitForTheServer(t *testing.T) {
+	s := startServer(t, -1)
+	nc := connect(t, s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(time.Hour))
+	p := plexo.New(plexo.WithLogger(discardLogger()))
+	tr := attach(t, p, nc)
+	s.Shutdown()
+	s.WaitForShutdown()
+	eventually(t, "the connection notices", func() bool { return !nc.IsConnected() })
+	// nats.go buffers subscriptions and publishes while it reconnects.
+	subscribeInt64(t, p)
+	eventually(t, "the transport subscribes", func() bool { return tr.Stats().Subscriptions == 1 })
+	publishInt64(t, p, 1)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !nc.IsReconnecting() {
+		t.Errorf("connection status %v after Close, want it still reconnecting", nc.Status())
+	}
+}
