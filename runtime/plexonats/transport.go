@@ -17,8 +17,9 @@ import (
 	"github.com/plexo-go/plexo"
 )
 
-// maintenancePeriod is how often the transport looks for slow-consumer
-// drops, expired peers and refreshes due.
+// maintenancePeriod is how often, at most, the transport looks for
+// slow-consumer drops, expired peers and refreshes due; a shorter interest
+// refresh makes it look more often.
 const maintenancePeriod = time.Second
 
 // queryBackoff is when, after starting or reconnecting, the transport asks
@@ -251,7 +252,7 @@ func (t *Transport) run() {
 	} else {
 		query.Stop()
 	}
-	tick := time.NewTicker(maintenancePeriod)
+	tick := time.NewTicker(min(maintenancePeriod, t.cfg.refresh/2))
 	defer tick.Stop()
 	nextSync := time.Now().Add(t.cfg.refresh)
 	for {
