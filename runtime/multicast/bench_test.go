@@ -29,7 +29,6 @@ func BenchmarkSend(b *testing.B) {
 	if _, err := int64Topic.Subscribe(context.Background(), sub.p, func(context.Context, *wrapperspb.Int64Value) { got.Add(1) }); err != nil {
 		b.Fatal(err)
 	}
-	waitInterest(b, pub, int64Topic.Name())
 	msg := &plexo.Message{Topic: int64Topic.Name(), Payload: make([]byte, benchPayload), Origin: 1}
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +18,12 @@ import (
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(agentEnv) == "1" {
+		os.Exit(runAgent())
+	}
+	goleak.VerifyTestMain(m)
+}
 
 var (
 	stringTopic = plexo.NewTopic[*wrapperspb.StringValue]("test.v1.String.proto")
@@ -107,7 +113,6 @@ func TestTypedDelivery(t *testing.T) {
 	if pub.m.Group(stringTopic.Name()) == pub.m.Group(int64Topic.Name()) {
 		t.Fatal("test topics share a home group; pick other names")
 	}
-	waitInterest(t, pub, stringTopic.Name(), int64Topic.Name())
 	const n = 50
 	for i := range n {
 		if err := stringTopic.Publish(ctx, pub.p, wrapperspb.String(fmt.Sprint(i))); err != nil {
@@ -135,18 +140,6 @@ func TestTypedDelivery(t *testing.T) {
 	}
 	if st := pub.m.Stats(); st.ReceiveBuffer <= 0 {
 		t.Errorf("receive buffer granted: %d", st.ReceiveBuffer)
-	}
-}
-
-// waitInterest waits until n's peers have announced they want the topics.
-func waitInterest(t testing.TB, n node, topics ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, topic := range topics {
-		if err := n.p.WaitForInterest(ctx, topic); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
@@ -182,7 +175,6 @@ func TestCollision(t *testing.T) {
 	pub, a, b := newNode(t), newNode(t), newNode(t)
 	gotLow := subscribe(t, a, low)
 	gotHigh := subscribe(t, b, high)
-	waitInterest(t, pub, lowName, highName)
 	home := pub.m.Group(highName)
 	if home != pub.m.Group(lowName) {
 		t.Fatal("names do not collide")
@@ -242,7 +234,6 @@ func TestLargeMessage(t *testing.T) {
 	}
 	pub, sub := newNode(t), newNode(t)
 	got := subscribe(t, sub, bytesTopic)
-	waitInterest(t, pub, bytesTopic.Name())
 	payload := make([]byte, 1<<20)
 	for i := range payload {
 		payload[i] = byte(i * 31)
@@ -279,7 +270,6 @@ func TestAuthentication(t *testing.T) {
 	mallory := newNode(t, multicast.WithKeys(bad, 1))
 	plain := newNode(t)
 	got := subscribe(t, friend, stringTopic)
-	waitInterest(t, pub, stringTopic.Name())
 	for _, x := range []node{pub, mallory, plain} {
 		// Straight to the transport: mallory never hears the (keyed)
 		// interest, so its Plexus would not send.

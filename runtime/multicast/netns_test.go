@@ -89,7 +89,7 @@ func netns(t testing.TB) bool {
 	if err != nil {
 		t.Skipf("skipping: cannot read this process's network namespace: %v", err)
 	}
-	cmd.Env = append(os.Environ(), netnsEnv+"=1", netnsParentEnv+"="+parent)
+	cmd.Env = append(os.Environ(), netnsEnv+"=1", netnsParentEnv+"="+parent, noExitSleep())
 	out, err := cmd.CombinedOutput()
 	if err != nil && strings.Contains(string(out), "unshare failed") {
 		t.Skipf("skipping: cannot create a network namespace: %s", out)
@@ -99,4 +99,10 @@ func netns(t testing.TB) bool {
 		t.Fatalf("test failed in the network namespace: %v", err)
 	}
 	return false
+}
+
+// noExitSleep is the environment entry that spares a child test binary
+// built with -race the race detector's one-second sleep at exit.
+func noExitSleep() string {
+	return "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
 }
