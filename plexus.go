@@ -195,27 +195,37 @@ func (p *Plexus) publish(ctx context.Context, d *topicDesc, msg proto.Message) e
 		return err
 	}
 	r.published.Add(1)
-
-	// Encode first, once for every transport: a message the codec rejects
-	// is delivered nowhere.
-	var out *outbound
-	if links := *r.links.Load(); len(links) > 0 {
-		out = getOutbound()
-		defer putOutbound(out)
-		out.buf, err = d.codec.Marshal(out.buf[:0], msg)
-		if err != nil {
-			return opError("publish", d.name, err)
-		}
-		out.msg = Message{Topic: d.name, Payload: out.buf, Origin: p.id, Sequence: p.seq.Add(1)}
+	if len(*r.links.Load()) > 0 {
+		return p.publishEncoded(ctx, d, r, msg)
 	}
+	return offer(ctx, d, r, msg)
+}
 
+// publishEncoded publishes msg to local subscribers and, encoded once into a
+// pooled buffer, to the transports that want it. It encodes first, so that
+// a message the codec rejects is delivered nowhere.
+func (p *Plexus) publishEncoded(ctx context.Context, d *topicDesc, r *route, msg proto.Message) error {
+	out := getOutbound()
+	defer putOutbound(out)
+	var err error
+	out.buf, err = d.codec.Marshal(out.buf[:0], msg)
+	if err != nil {
+		return opError("publish", d.name, err)
+	}
+	out.msg = Message{Topic: d.name, Payload: out.buf, Origin: p.id, Sequence: p.seq.Add(1)}
+	if err := offer(ctx, d, r, msg); err != nil {
+		return err
+	}
+	p.send(ctx, r, &out.msg)
+	return nil
+}
+
+// offer queues msg for every local subscription of r.
+func offer(ctx context.Context, d *topicDesc, r *route, msg proto.Message) error {
 	for _, s := range *r.subs.Load() {
 		if err := s.offer(ctx, msg); err != nil {
 			return opError("publish", d.name, err)
 		}
-	}
-	if out != nil {
-		p.send(ctx, r, &out.msg)
 	}
 	return nil
 }
