@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -20,11 +19,6 @@ const (
 
 // frameHeaderSize is the length prefix plus the kind byte.
 const frameHeaderSize = 5
-
-// chunkSize bounds each step of reading a frame that does not fit in the
-// read buffer, so that a peer announcing a large frame gets memory only as
-// fast as it sends bytes.
-const chunkSize = 64 << 10
 
 func kindName(k byte) string {
 	switch k {
@@ -58,85 +52,146 @@ func appendStringFrame(b []byte, kind byte, body string) []byte {
 	return append(b, body...)
 }
 
-// A frameReader reads frames from a buffered reader. Frames that fit in
-// the buffer are returned in place, without copying; larger ones are read
-// into a buffer of the reader's own, grown as their bytes arrive.
+// readBuffers bounds the buffers a connection's reader fills while its
+// dispatcher is still handing earlier frames to the Host.
+const readBuffers = 4
+
+// errReadStopped reports that the reader was told to stop.
+var errReadStopped = errors.New("tcp: reader stopped")
+
+// A frameReader reads frames from r in batches: each read fills a buffer,
+// and the complete frames at its start are returned together, in place,
+// while the bytes of an incomplete frame move to the next buffer. The
+// caller hands each batch back with release once done with it, possibly on
+// another goroutine, so that reading the socket and handling frames
+// overlap without allocating: at most readBuffers buffers circulate.
+//
+// A frame larger than a buffer grows a buffer of its own, at most doubling
+// it per step and only as its bytes arrive, so that a peer announcing a
+// huge frame gets memory only as fast as it sends bytes.
 type frameReader struct {
-	r       *bufio.Reader
-	max     int    // largest length field accepted (kind byte + body)
-	pending int    // bytes of the last frame still to discard from r
-	big     []byte // reused for frames larger than r's buffer
+	r    io.Reader
+	max  int           // largest length field accepted (kind byte + body)
+	size int           // size of the circulating buffers
+	buf  []byte        // bytes read and not yet returned, from a frame boundary
+	free chan []byte   // released buffers; nil stands for one dropped
+	made int           // buffers allocated or dropped so far, up to readBuffers
+	quit chan struct{} // closed to stop a reader waiting for a buffer
+	err  error         // why reading stopped, returned after the frames before it
 }
 
-func newFrameReader(r *bufio.Reader, max int) *frameReader {
-	return &frameReader{r: r, max: max}
+func newFrameReader(r io.Reader, max, size int) *frameReader {
+	return &frameReader{r: r, max: max, size: size, free: make(chan []byte, readBuffers)}
 }
 
-// next returns the next frame's kind and body. The body is valid until the
-// following call. At a clean end of stream it returns io.EOF; a stream that
-// ends inside a frame gives io.ErrUnexpectedEOF; an empty or oversized
-// length gives an error wrapping [ErrProtocol] or [ErrFrameTooLarge] before
-// anything of the body is read.
-func (f *frameReader) next() (kind byte, body []byte, err error) {
-	if f.pending > 0 {
-		if _, err := f.r.Discard(f.pending); err != nil {
-			return 0, nil, err
+// nextBatch returns one or more complete frames, back to back, valid until
+// they are released. At a clean end of stream it returns io.EOF; a stream
+// that ends inside a frame gives io.ErrUnexpectedEOF; an empty or
+// oversized length gives an error wrapping [ErrProtocol] or
+// [ErrFrameTooLarge] before anything of that frame's body is read.
+func (f *frameReader) nextBatch() ([]byte, error) {
+	for {
+		end, bad := completeFrames(f.buf, f.max)
+		if end > 0 {
+			next, err := f.get(len(f.buf) - end)
+			if err != nil {
+				return nil, err
+			}
+			batch := f.buf[:end]
+			f.buf = append(next, f.buf[end:]...)
+			return batch, nil
 		}
-		f.pending = 0
-	}
-	hdr, err := f.r.Peek(4)
-	if err != nil {
-		if errors.Is(err, io.EOF) && len(hdr) > 0 {
-			err = io.ErrUnexpectedEOF
+		switch {
+		case bad != nil:
+			f.err = bad
+			return nil, bad
+		case f.err != nil:
+			if errors.Is(f.err, io.EOF) && len(f.buf) > 0 {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, f.err
 		}
-		return 0, nil, err
-	}
-	n := binary.BigEndian.Uint32(hdr)
-	switch {
-	case n == 0:
-		return 0, nil, fmt.Errorf("%w: empty frame", ErrProtocol)
-	case uint64(n) > uint64(f.max):
-		return 0, nil, &FrameSizeError{Size: int64(n), Limit: f.max}
-	}
-	total := 4 + int(n)
-	if total <= f.r.Size() {
-		b, err := f.r.Peek(total)
+		if f.buf == nil {
+			b, err := f.get(0)
+			if err != nil {
+				return nil, err
+			}
+			f.buf = b
+		}
+		if len(f.buf) == cap(f.buf) {
+			// One incomplete frame fills the buffer: grow it towards the
+			// frame's size.
+			need := 4
+			if len(f.buf) >= 4 {
+				need += int(binary.BigEndian.Uint32(f.buf))
+			}
+			grown := make([]byte, len(f.buf), min(need, max(2*cap(f.buf), f.size)))
+			copy(grown, f.buf)
+			f.buf = grown
+		}
+		n, err := f.r.Read(f.buf[len(f.buf):cap(f.buf)])
+		f.buf = f.buf[:len(f.buf)+n]
 		if err != nil {
-			return 0, nil, unexpected(err)
-		}
-		f.pending = total
-		return b[4], b[frameHeaderSize:], nil
-	}
-	if _, err := f.r.Discard(4); err != nil {
-		return 0, nil, unexpected(err)
-	}
-	kind, err = f.r.ReadByte()
-	if err != nil {
-		return 0, nil, unexpected(err)
-	}
-	want := int(n) - 1
-	f.big = f.big[:0]
-	for len(f.big) < want {
-		step := min(want-len(f.big), chunkSize)
-		if cap(f.big)-len(f.big) < step {
-			f.big = append(f.big[:cap(f.big)], make([]byte, step)...)[:len(f.big)]
-		}
-		m, err := io.ReadFull(f.r, f.big[len(f.big):len(f.big)+step])
-		f.big = f.big[:len(f.big)+m]
-		if err != nil {
-			return 0, nil, unexpected(err)
+			f.err = err
 		}
 	}
-	body = f.big
-	if cap(f.big) > 4*chunkSize {
-		f.big = nil // do not pin a large frame's memory
-	}
-	return kind, body, nil
 }
 
-func unexpected(err error) error {
-	if errors.Is(err, io.EOF) {
-		return io.ErrUnexpectedEOF
+// get returns an empty buffer with room for at least n bytes: a released
+// one, a new one while fewer than readBuffers exist, or else the next one
+// released.
+func (f *frameReader) get(n int) ([]byte, error) {
+	var b []byte
+	select {
+	case b = <-f.free:
+	default:
+		if f.made < readBuffers {
+			f.made++
+			break
+		}
+		select {
+		case b = <-f.free:
+		case <-f.quit:
+			return nil, errReadStopped
+		}
 	}
-	return err
+	if cap(b) < max(n, f.size) {
+		b = make([]byte, 0, max(n, f.size))
+	}
+	return b[:0], nil
+}
+
+// release hands back a batch returned by nextBatch. It is safe to call
+// from another goroutine than the one reading.
+func (f *frameReader) release(batch []byte) {
+	if cap(batch) > 4*f.size {
+		batch = nil // do not pin a large frame's memory
+	}
+	f.free <- batch
+}
+
+// completeFrames returns the length of the complete frames at the start of
+// b and, if the frame after them has an invalid length, why.
+func completeFrames(b []byte, limit int) (end int, bad error) {
+	for len(b)-end >= 4 {
+		n := binary.BigEndian.Uint32(b[end:])
+		switch {
+		case n == 0:
+			return end, fmt.Errorf("%w: empty frame", ErrProtocol)
+		case uint64(n) > uint64(limit):
+			return end, &FrameSizeError{Size: int64(n), Limit: limit}
+		}
+		if len(b)-end-4 < int(n) {
+			break
+		}
+		end += 4 + int(n)
+	}
+	return end, nil
+}
+
+// splitFrame returns the kind and body of the complete frame at the start
+// of b, and the bytes after it.
+func splitFrame(b []byte) (kind byte, body, rest []byte) {
+	total := 4 + int(binary.BigEndian.Uint32(b))
+	return b[4], b[frameHeaderSize:total], b[total:]
 }

@@ -317,51 +317,109 @@ func (p *peer) finish(w *bufio.Writer) {
 }
 
 // reader hands the frames that arrive to the Host until the connection
-// fails, breaks the protocol, or is closed.
+// fails, breaks the protocol, or is closed. A goroutine of its own reads
+// the socket into a few recycled buffers meanwhile, so that reading and
+// handing over overlap.
 func (p *peer) reader(h plexo.Host) error {
-	br := bufio.NewReaderSize(timeoutReader{p.conn, p.t.cfg.heartbeatTimeout}, ioBufferSize)
-	fr := newFrameReader(br, p.t.cfg.maxFrame)
-	for {
-		kind, body, err := fr.next()
-		if err != nil {
-			p.qmu.Lock()
-			stopping := p.stopping
-			p.qmu.Unlock()
-			if errors.Is(err, os.ErrDeadlineExceeded) && !stopping {
-				return fmt.Errorf("%w: peer silent for %v", ErrHeartbeatTimeout, p.t.cfg.heartbeatTimeout)
-			}
-			return err
-		}
-		p.bytesReceived.Add(uint64(frameHeaderSize + len(body)))
-		switch kind {
-		case kindData:
-			e, err := envelope.Decode(body)
+	tr := &timeoutReader{c: p.conn, d: p.t.cfg.heartbeatTimeout}
+	fr := newFrameReader(tr, p.t.cfg.maxFrame, ioBufferSize)
+	fr.quit = make(chan struct{})
+	batches := make(chan []byte, readBuffers)
+	var rerr error // why reading ended, once batches is closed
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(batches)
+		for {
+			b, err := fr.nextBatch()
 			if err != nil {
-				return fmt.Errorf("%w: %w", ErrProtocol, err)
+				rerr = err
+				return
 			}
-			if p.t.life.Err() != nil {
-				continue // closing: deliver nothing more
+			select {
+			case batches <- b:
+			case <-fr.quit:
+				rerr = errReadStopped
+				return
 			}
-			p.received.Add(1)
-			p.msg = plexo.Message{Topic: p.intern(e.Topic), Payload: e.Payload, Origin: e.Origin, Sequence: e.Sequence, Source: p}
-			h.Deliver(&p.msg)
-			p.msg = plexo.Message{}
-		case kindSubscribe, kindUnsubscribe:
-			if len(body) == 0 || !utf8.Valid(body) {
-				return fmt.Errorf("%w: %s with an invalid topic %q", ErrProtocol, kindName(kind), body)
-			}
-			if err := p.t.peerInterest(h, p, p.intern(body), kind == kindSubscribe); err != nil {
+		}
+	}()
+	err := p.dispatch(h, fr, batches)
+	if err == nil {
+		err = rerr
+		p.qmu.Lock()
+		stopping := p.stopping
+		p.qmu.Unlock()
+		if errors.Is(err, os.ErrDeadlineExceeded) && !stopping {
+			err = fmt.Errorf("%w: peer silent for %v", ErrHeartbeatTimeout, p.t.cfg.heartbeatTimeout)
+		}
+	} else {
+		// Stop the reading goroutine: wherever it is, it returns promptly.
+		tr.stop.Store(true)
+		close(fr.quit)
+		_ = p.conn.SetReadDeadline(time.Now())
+	}
+	<-done
+	return err
+}
+
+// dispatch handles the batches of frames that the reading goroutine sends,
+// until it closes the channel (then it returns nil) or a frame ends the
+// connection.
+func (p *peer) dispatch(h plexo.Host, fr *frameReader, batches <-chan []byte) error {
+	// The message handed to the Host is reused: Source never changes and
+	// Topic only with the topic, which spares the write barriers of
+	// rewriting the whole struct for every message.
+	p.msg.Source = p
+	for batch := range batches {
+		p.bytesReceived.Add(uint64(len(batch)))
+		for rest := batch; len(rest) > 0; {
+			var kind byte
+			var body []byte
+			kind, body, rest = splitFrame(rest)
+			if err := p.handle(h, kind, body); err != nil {
+				fr.release(batch)
 				return err
 			}
-		case kindPing:
-			p.control(kindPong, "")
-		case kindPong:
-		case kindClose:
-			return &PeerClosedError{Reason: string(body)}
-		default:
-			return fmt.Errorf("%w: unknown frame kind %s", ErrProtocol, kindName(kind))
 		}
+		fr.release(batch)
 	}
+	return nil
+}
+
+// handle acts on one frame.
+func (p *peer) handle(h plexo.Host, kind byte, body []byte) error {
+	switch kind {
+	case kindData:
+		e, err := envelope.Decode(body)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrProtocol, err)
+		}
+		if p.t.life.Err() != nil {
+			return nil // closing: deliver nothing more
+		}
+		p.received.Add(1)
+		if topic := p.intern(e.Topic); p.msg.Topic != topic {
+			p.msg.Topic = topic
+		}
+		p.msg.Payload, p.msg.Origin, p.msg.Sequence = e.Payload, e.Origin, e.Sequence
+		h.Deliver(&p.msg)
+	case kindSubscribe, kindUnsubscribe:
+		if len(body) == 0 || !utf8.Valid(body) {
+			return fmt.Errorf("%w: %s with an invalid topic %q", ErrProtocol, kindName(kind), body)
+		}
+		if err := p.t.peerInterest(h, p, p.intern(body), kind == kindSubscribe); err != nil {
+			return err
+		}
+	case kindPing:
+		p.control(kindPong, "")
+	case kindPong:
+	case kindClose:
+		return &PeerClosedError{Reason: string(body)}
+	default:
+		return fmt.Errorf("%w: unknown frame kind %s", ErrProtocol, kindName(kind))
+	}
+	return nil
 }
 
 // intern returns b as a string, without allocating for names seen before.
@@ -388,15 +446,21 @@ func (p *peer) counters() Counters {
 }
 
 // A timeoutReader sets the read deadline before each read, so that a
-// connection silent for longer than the heartbeat timeout fails.
+// connection silent for longer than the heartbeat timeout fails. Once stop
+// is set it fails every read: whoever sets it and then a past deadline is
+// sure that a read in progress or to come returns promptly.
 type timeoutReader struct {
-	c net.Conn
-	d time.Duration
+	c    net.Conn
+	d    time.Duration
+	stop atomic.Bool
 }
 
-func (r timeoutReader) Read(b []byte) (int, error) {
+func (r *timeoutReader) Read(b []byte) (int, error) {
 	if err := r.c.SetReadDeadline(time.Now().Add(r.d)); err != nil {
 		return 0, err
+	}
+	if r.stop.Load() {
+		return 0, errReadStopped
 	}
 	return r.c.Read(b)
 }

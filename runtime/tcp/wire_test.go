@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -10,11 +9,44 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/plexo-go/plexo/runtime/internal/envelope"
 )
 
 func frames(fs ...[]byte) []byte { return bytes.Join(fs, nil) }
+
+// chunkSize is a size larger than the buffers of the tests' frame readers.
+const chunkSize = 64 << 10
+
+// A frameIter reads frames one at a time from a frameReader, releasing
+// each batch when it moves to the next, as the dispatcher does.
+type frameIter struct {
+	fr          *frameReader
+	batch, rest []byte
+}
+
+func newFrameIter(in []byte, bufSize, max int) *frameIter {
+	return &frameIter{fr: newFrameReader(bytes.NewReader(in), max, bufSize)}
+}
+
+// next returns the next frame's kind and body, valid until the following
+// call.
+func (it *frameIter) next() (kind byte, body []byte, err error) {
+	if len(it.rest) == 0 {
+		if it.batch != nil {
+			it.fr.release(it.batch)
+			it.batch = nil
+		}
+		b, err := it.fr.nextBatch()
+		if err != nil {
+			return 0, nil, err
+		}
+		it.batch, it.rest = b, b
+	}
+	kind, body, it.rest = splitFrame(it.rest)
+	return kind, body, nil
+}
 
 func TestFrameReader(t *testing.T) {
 	big := bytes.Repeat([]byte("x"), 3*chunkSize+7)
@@ -41,7 +73,7 @@ func TestFrameReader(t *testing.T) {
 		{"at the limit", appendFrame(nil, kindData, make([]byte, 99)), 16, 100, [][]byte{append([]byte{kindData}, make([]byte, 99)...)}, io.EOF},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			fr := newFrameReader(bufio.NewReaderSize(bytes.NewReader(c.in), c.bufSize), c.max)
+			fr := newFrameIter(c.in, c.bufSize, c.max)
 			for i, want := range c.want {
 				kind, body, err := fr.next()
 				if err != nil {
@@ -58,20 +90,73 @@ func TestFrameReader(t *testing.T) {
 	}
 }
 
+func TestFrameReaderBatchesInFlight(t *testing.T) {
+	// Batches held by another goroutine are not overwritten by the reads
+	// that follow: the reader never fills a buffer not yet released.
+	var in []byte
+	var want [][]byte
+	for i := range 2000 {
+		body := bytes.Repeat([]byte{byte(i)}, i%300)
+		in = appendFrame(in, kindData, body)
+		want = append(want, body)
+	}
+	for _, size := range []int{16, 512, 64 << 10} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			fr := newFrameReader(iotest.HalfReader(bytes.NewReader(in)), 1<<20, size)
+			batches := make(chan []byte, readBuffers)
+			go func() {
+				defer close(batches)
+				for {
+					b, err := fr.nextBatch()
+					if err != nil {
+						return
+					}
+					batches <- b
+				}
+			}()
+			var got [][]byte
+			for b := range batches {
+				for rest := b; len(rest) > 0; {
+					var body []byte
+					_, body, rest = splitFrame(rest)
+					got = append(got, bytes.Clone(body))
+				}
+				fr.release(b)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d frames, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Fatalf("frame %d = %x, want %x", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
 func TestOversizedFrameIsNotAllocated(t *testing.T) {
 	// A header claiming 1 GiB from a stream that then ends: the reader
 	// fails without allocating the claimed size.
 	hdr := binary.BigEndian.AppendUint32(nil, 1<<30)
-	fr := newFrameReader(bufio.NewReaderSize(bytes.NewReader(append(hdr, kindData)), 16), 1<<30)
+	fr := newFrameIter(append(hdr, kindData), 16, 1<<30)
 	_, _, err := fr.next()
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("next = %v, want io.ErrUnexpectedEOF", err)
 	}
-	if cap(fr.big) > chunkSize {
-		t.Fatalf("reader allocated %d bytes for a frame whose bytes never came", cap(fr.big))
+	if cap(fr.fr.buf) > chunkSize {
+		t.Fatalf("reader allocated %d bytes for a frame whose bytes never came", cap(fr.fr.buf))
+	}
+	// Bytes arriving one read at a time grow the buffer only as they come.
+	fr = &frameIter{fr: newFrameReader(iotest.OneByteReader(io.LimitReader(io.MultiReader(bytes.NewReader(hdr), zeros{}), 4+3*chunkSize)), 1<<30, 16)}
+	if _, _, err := fr.next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("next = %v, want io.ErrUnexpectedEOF", err)
+	}
+	if cap(fr.fr.buf) > 2*(4+3*chunkSize) {
+		t.Fatalf("reader allocated %d bytes for a frame of which %d bytes came", cap(fr.fr.buf), 4+3*chunkSize)
 	}
 	var fse *FrameSizeError
-	fr = newFrameReader(bufio.NewReaderSize(bytes.NewReader(hdr), 16), 1<<20)
+	fr = newFrameIter(hdr, 16, 1<<20)
 	if _, _, err := fr.next(); !errors.As(err, &fse) || fse.Size != 1<<30 || fse.Limit != 1<<20 {
 		t.Fatalf("next = %v, want a FrameSizeError naming size and limit", err)
 	}
@@ -126,7 +211,7 @@ func FuzzFrameReader(f *testing.F) {
 	f.Add(appendFrame(nil, kindData, make([]byte, 300)), 16)
 	f.Fuzz(func(t *testing.T, in []byte, bufSize int) {
 		const max = 1 << 12
-		fr := newFrameReader(bufio.NewReaderSize(bytes.NewReader(in), 16+abs(bufSize)%512), max)
+		fr := newFrameIter(in, 16+abs(bufSize)%512, max)
 		total := 0
 		for {
 			kind, body, err := fr.next()
@@ -170,6 +255,14 @@ func FuzzHello(f *testing.F) {
 			t.Fatalf("accepted hello %x re-encodes as %x", in, out)
 		}
 	})
+}
+
+// zeros reads an endless stream of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
 }
 
 func abs(n int) int {
