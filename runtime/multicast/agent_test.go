@@ -27,7 +27,7 @@ import (
 const agentEnv = "PLEXO_MULTICAST_AGENT"
 
 // agentOptsEnv carries extra transport settings to an agent, as
-// comma-separated key=value pairs (rcvbuf).
+// comma-separated key=value pairs (rcvbuf, repair).
 const agentOptsEnv = "PLEXO_MULTICAST_AGENT_OPTS"
 
 // runAgent is the agent's main. It creates its transport exactly as a user
@@ -56,6 +56,8 @@ func runAgent() int {
 		switch k {
 		case "rcvbuf":
 			opts = append(opts, multicast.WithReceiveBuffer(n))
+		case "repair":
+			opts = append(opts, multicast.WithRepair(n))
 		}
 	}
 	m, err := multicast.New(ctx, opts...)

@@ -14,6 +14,11 @@
 // break. Delivery never depends on groups being unique: every datagram
 // carries the topic id and the first fragment the full name, checked before
 // delivery. Delivery is at most once; losses are counted ([Transport.Stats]).
+// NAK repair ([WithRepair], on by default) recovers most losses: a receiver
+// that sees a gap in a sender's sequence numbers asks for the missing
+// messages on the control group, and the sender multicasts again what its
+// ring of recent messages still holds; repaired messages arrive late, out
+// of order.
 //
 // IPv4 is the default: data groups in 239.255.0.0/16, control group
 // 239.255.0.80 port 5560, data port 5561, TTL 1. [WithIPv6] selects ff15::/16

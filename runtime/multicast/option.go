@@ -14,6 +14,17 @@ const (
 	DefaultReceiveBuffer = 4 << 20
 	DefaultTTL           = 1
 	DefaultReplayWindow  = 30 * time.Second
+	DefaultRepair        = 64       // messages kept per published topic for NAK repair
+	RepairMaxMessage     = 64 << 10 // larger messages (datagrams included) are not kept for repair
+)
+
+// Repair timing: a receiver asks again for what is still missing every
+// nakRetry, at most nakTries times in all; a sender resends one message at
+// most once per resendHoldoff, however many receivers ask.
+const (
+	nakRetry      = 20 * time.Millisecond
+	nakTries      = 3
+	resendHoldoff = 5 * time.Millisecond
 )
 
 // Default address layout.
@@ -49,6 +60,7 @@ type config struct {
 	ttl          int
 	noLoopback   bool
 	replay       time.Duration
+	repair       int // messages kept per topic; 0: repair off
 }
 
 type optionFunc func(*config)
@@ -195,6 +207,26 @@ func WithTTL(n int) Option {
 // sends (default true).
 func WithLoopback(on bool) Option { return optionFunc(func(c *config) { c.noLoopback = !on }) }
 
+// WithRepair sets how many recent messages of each topic it publishes a
+// transport keeps to answer NAKs (default 64; messages over 64 KiB are not
+// kept), and turns repair on or off (negative n: off). With repair on, a
+// receiver that sees a gap in a sender's sequence numbers asks the sender,
+// on the control group, to multicast the missing messages again (three
+// tries, 20 ms apart); a repaired message is delivered late, out of order.
+// Delivery stays at most once.
+func WithRepair(n int) Option {
+	return optionFunc(func(c *config) {
+		switch {
+		case n < 0:
+			c.repair = 0
+		case n == 0:
+			c.repair = DefaultRepair
+		default:
+			c.repair = n
+		}
+	})
+}
+
 func newConfig(opts []Option) config {
 	c := config{
 		controlPort: DefaultControlPort,
@@ -204,6 +236,7 @@ func newConfig(opts []Option) config {
 		rcvbuf:      DefaultReceiveBuffer,
 		ttl:         DefaultTTL,
 		replay:      DefaultReplayWindow,
+		repair:      DefaultRepair,
 	}
 	for _, o := range opts {
 		if o != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/plexo-go/plexo"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/repair"
 )
 
 // receiver is one reading goroutine's private state.
@@ -18,6 +19,7 @@ type receiver struct {
 	reasm  *frame.Reassembler
 	replay *frame.Replay
 	buf    []byte
+	ranges []repair.Range
 }
 
 func (t *Transport) newReceiver() *receiver {
@@ -77,13 +79,27 @@ func (t *Transport) readControl() {
 		if !ok {
 			continue
 		}
-		if h.Kind < frame.ControlBase {
+		if h.Kind < frame.ControlBase && h.Kind != frame.KindNak {
 			t.st.badFrames.Add(1)
 			continue
 		}
 		now := time.Now()
 		msg, err := r.reasm.Add(now, &h, body)
 		if err != nil || msg == nil {
+			continue
+		}
+		if h.Kind == frame.KindNak {
+			ts, target, ranges, err := frame.ParseNak(msg, r.ranges[:0])
+			r.ranges = ranges[:0]
+			if err != nil {
+				t.st.badFrames.Add(1)
+				continue
+			}
+			if r.replay != nil && !r.replay.Accept(now, h.Sender, h.Seq, ts) {
+				t.st.replays.Add(1)
+				continue
+			}
+			t.answerNak(h.Topic, target, ranges)
 			continue
 		}
 		ts, err := frame.ParseControl(h.Kind, msg, &m)
@@ -127,6 +143,9 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			t.st.badFrames.Add(1)
 			continue
 		}
+		if t.dropHook != nil && t.dropHook(h.Topic, h.Seq, h.Index) {
+			continue
+		}
 		t.subsMu.RLock()
 		name, wanted := t.subs[agree.TopicID(h.Topic)]
 		t.subsMu.RUnlock()
@@ -151,7 +170,7 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			t.st.unwanted.Add(1) // a 64-bit id collision: never deliver a wrong type
 			continue
 		}
-		if !t.fresh(h.Sender, h.Topic, h.Seq) {
+		if !r.fresh(h.Sender, h.Topic, h.Seq) {
 			t.st.duplicates.Add(1)
 			continue
 		}
@@ -167,28 +186,13 @@ func (t *Transport) readData(conn *net.UDPConn) {
 	}
 }
 
-// fresh drops duplicates (also those of make-before-break) and counts gaps.
-func (t *Transport) fresh(sender, topic, seq uint64) bool {
-	k := seqKey{sender, topic}
-	t.seqMu.Lock()
-	defer t.seqMu.Unlock()
-	last, ok := t.seqs[k]
-	if ok && seq <= last {
-		return false
-	}
-	if ok && seq > last+1 {
-		t.st.gaps.Add(seq - last - 1)
-	}
-	t.seqs[k] = seq
-	return true
-}
-
 type counters struct {
 	sent, datagramsSent, sendErrors                 atomic.Uint64
 	datagrams, received, unwanted, duplicates, gaps atomic.Uint64
 	badFrames, otherDomain, authFailures, replays   atomic.Uint64
 	reassemblyDrops, controlSent, controlReceived   atomic.Uint64
-	relocations                                     atomic.Uint64
+	relocations, repaired, repairs, repairMisses    atomic.Uint64
+	naksSent, naksReceived                          atomic.Uint64
 }
 
 // Stats counts a transport's traffic.
@@ -200,7 +204,12 @@ type Stats struct {
 	Received        uint64 // messages delivered to the Plexus
 	Unwanted        uint64 // datagrams of topics not subscribed here (groups shared by a collision)
 	Duplicates      uint64 // messages dropped as already received
-	Gaps            uint64 // messages lost, from sequence gaps
+	Gaps            uint64 // messages found missing from sequence gaps (Gaps − Repaired were lost)
+	Repaired        uint64 // missing messages received later, resent after a NAK
+	NAKsSent        uint64 // NAKs this node sent for missing messages
+	NAKsReceived    uint64 // NAKs addressed to this node
+	Repairs         uint64 // messages this node sent again, answering NAKs
+	RepairMisses    uint64 // messages asked for that this node no longer held
 	BadFrames       uint64 // malformed datagrams
 	OtherDomain     uint64 // datagrams of another domain
 	AuthFailures    uint64 // datagrams with a missing, unknown or bad tag
@@ -226,6 +235,11 @@ func (t *Transport) Stats() Stats {
 		Unwanted:        t.st.unwanted.Load(),
 		Duplicates:      t.st.duplicates.Load(),
 		Gaps:            t.st.gaps.Load(),
+		Repaired:        t.st.repaired.Load(),
+		NAKsSent:        t.st.naksSent.Load(),
+		NAKsReceived:    t.st.naksReceived.Load(),
+		Repairs:         t.st.repairs.Load(),
+		RepairMisses:    t.st.repairMisses.Load(),
 		BadFrames:       t.st.badFrames.Load(),
 		OtherDomain:     t.st.otherDomain.Load(),
 		AuthFailures:    t.st.authFailures.Load(),

@@ -15,6 +15,7 @@ import (
 	"github.com/plexo-go/plexo"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/repair"
 )
 
 // A Transport carries a Plexus's messages over IP multicast. Create it with
@@ -45,17 +46,25 @@ type Transport struct {
 	subsMu sync.RWMutex
 	subs   map[agree.TopicID]string // subscribed topics: id -> name
 
-	pubMu sync.RWMutex
-	pubs  map[string]*pubTopic
+	pubMu  sync.RWMutex
+	pubs   map[string]*pubTopic
+	pubIDs map[agree.TopicID]*pubTopic
 
 	sendMu    sync.Mutex // writer, buffers, sequences, sender socket
 	writer    *frame.Writer
 	prefixBuf []byte
 	ctrlBody  []byte
 	ctrlSeq   uint64
+	nakBody   []byte
+	resendBuf [][]byte
 
-	seqMu sync.Mutex
-	seqs  map[seqKey]uint64 // highest DATA sequence per (sender, topic)
+	seqMu  sync.Mutex
+	seqs   map[seqKey]*seqState // DATA sequences seen per (sender, topic)
+	naking map[seqKey]*seqState // those with messages missing, while NAKs are due
+
+	// dropHook, set by tests before Start, makes the data readers drop
+	// the datagrams for which it returns true, as a lossy network would.
+	dropHook func(topic, seq uint64, index uint16) bool
 
 	wake chan struct{}
 	quit chan struct{}
@@ -78,8 +87,9 @@ type localTopic struct {
 
 type pubTopic struct {
 	id     agree.TopicID
-	prefix []byte // DATA prefix: the length-prefixed name
-	seq    uint64 // guarded by sendMu
+	prefix []byte       // DATA prefix: the length-prefixed name
+	seq    uint64       // guarded by sendMu
+	ring   *repair.Ring // recent messages for NAK repair, guarded by sendMu; nil: repair off
 	group  atomic.Uint32
 	// During make-before-break, the old group also gets every message
 	// until oldUntil (unix ns).
@@ -93,6 +103,13 @@ type leave struct {
 }
 
 type seqKey struct{ sender, topic uint64 }
+
+// seqState follows one sender's sequence numbers on one topic.
+type seqState struct {
+	w     repair.Window
+	nakAt time.Time // last NAK sent
+	tries int       // NAKs sent for the current holes
+}
 
 // source is the Source of messages this transport delivers: the sending
 // node, reached through t.
@@ -117,7 +134,9 @@ func New(ctx context.Context, opts ...Option) (*Transport, error) {
 		interest: make(map[agree.TopicID]*localTopic),
 		subs:     make(map[agree.TopicID]string),
 		pubs:     make(map[string]*pubTopic),
-		seqs:     make(map[seqKey]uint64),
+		pubIDs:   make(map[agree.TopicID]*pubTopic),
+		seqs:     make(map[seqKey]*seqState),
+		naking:   make(map[seqKey]*seqState),
 		wake:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 	}
@@ -365,6 +384,9 @@ func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
 	if err != nil {
 		return fmt.Errorf("multicast: send %s: %w", msg.Topic, plexo.ErrMessageTooLarge)
 	}
+	if p.ring != nil {
+		p.ring.Put(p.seq, frames)
+	}
 	if err := t.write(frames, p.group.Load()); err != nil {
 		return fmt.Errorf("multicast: send %s: %w", msg.Topic, err)
 	}
@@ -408,8 +430,12 @@ func (t *Transport) publish(topic string) (*pubTopic, error) {
 	}
 	id := agree.IDOf(topic)
 	p := &pubTopic{id: id, prefix: frame.AppendDataPrefix(nil, topic)}
+	if t.cfg.repair > 0 {
+		p.ring = repair.NewRing(t.cfg.repair, RepairMaxMessage)
+	}
 	p.group.Store(t.node.Group(id))
 	t.pubs[topic] = p
+	t.pubIDs[id] = p
 	lt := t.interest[id]
 	if lt == nil {
 		lt = &localTopic{name: topic}
@@ -464,6 +490,9 @@ func (t *Transport) loop() {
 		t.mu.Unlock()
 		for _, ev := range notify {
 			host.SetInterest(ev.Name, ev.Wanted)
+		}
+		if t.retryNaks(wall) {
+			next = min(next, nakRetry)
 		}
 		timer.Reset(max(min(next, 100*time.Millisecond), time.Millisecond))
 	}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/repair"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -267,6 +268,64 @@ func FuzzReassembly(f *testing.F) {
 			if p, by := r.Pending(); p > lim.MaxPartial || by > lim.MaxBytes {
 				t.Fatalf("%d partial messages, %d bytes: over the limits", p, by)
 			}
+		}
+	})
+}
+
+func TestNakRoundTrip(t *testing.T) {
+	tests := []struct {
+		name   string
+		ranges []repair.Range
+		want   []repair.Range
+	}{
+		{"one", []repair.Range{{First: 3, Last: 3}}, []repair.Range{{First: 3, Last: 3}}},
+		{"several", []repair.Range{{First: 2, Last: 5}, {First: 9, Last: 9}}, []repair.Range{{First: 2, Last: 5}, {First: 9, Last: 9}}},
+		{"none", nil, nil},
+		{"too many are cut", make40(), make40()[:MaxNakRanges]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := AppendNak(nil, 42, 7, tt.ranges)
+			ts, target, got, err := ParseNak(b, nil)
+			if err != nil || ts != 42 || target != 7 || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("ParseNak = %d, %d, %v, %v; want 42, 7, %v", ts, target, got, err, tt.want)
+			}
+		})
+	}
+	bad := map[string][]byte{
+		"short":         AppendNak(nil, 1, 2, nil)[:10],
+		"truncated":     AppendNak(nil, 1, 2, []repair.Range{{First: 1, Last: 2}})[:20],
+		"trailing":      append(AppendNak(nil, 1, 2, nil), 0),
+		"empty range":   AppendNak(nil, 1, 2, []repair.Range{{First: 5, Last: 4}}),
+		"zero sequence": AppendNak(nil, 1, 2, []repair.Range{{First: 0, Last: 4}}),
+	}
+	for name, b := range bad {
+		t.Run(name, func(t *testing.T) {
+			if _, _, _, err := ParseNak(b, nil); !errors.Is(err, ErrNak) {
+				t.Fatalf("ParseNak error %v, want ErrNak", err)
+			}
+		})
+	}
+}
+
+func make40() []repair.Range {
+	r := make([]repair.Range, 40)
+	for i := range r {
+		r[i] = repair.Range{First: uint64(3*i + 1), Last: uint64(3*i + 2)}
+	}
+	return r
+}
+
+func FuzzNak(f *testing.F) {
+	f.Add(AppendNak(nil, 1, 2, []repair.Range{{First: 1, Last: 5}, {First: 8, Last: 8}}))
+	f.Add(AppendNak(nil, 1, 2, nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ts, target, ranges, err := ParseNak(b, nil)
+		if err != nil {
+			return
+		}
+		if again := AppendNak(nil, ts, target, ranges); !bytes.Equal(again, b) {
+			t.Fatalf("NAK does not round-trip")
 		}
 	})
 }

@@ -34,6 +34,7 @@ var (
 	ErrTooLarge = errors.New("frame: message too large")
 	ErrControl  = errors.New("frame: malformed control message")
 	ErrData     = errors.New("frame: malformed data message")
+	ErrNak      = errors.New("frame: malformed NAK")
 )
 
 // A Header is a frame's fixed header.

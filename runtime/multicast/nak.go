@@ -1,0 +1,144 @@
+package multicast
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/repair"
+)
+
+// fresh checks a DATA message's sequence number: it drops duplicates (also
+// those of make-before-break), counts gaps and repairs, and asks the sender
+// for what is missing when repair is on.
+func (r *receiver) fresh(sender, topic, seq uint64) bool {
+	t := r.t
+	k := seqKey{sender, topic}
+	t.seqMu.Lock()
+	st := t.seqs[k]
+	if st == nil {
+		st = &seqState{}
+		t.seqs[k] = st
+	}
+	v, lost := st.w.Add(seq)
+	var ranges []repair.Range
+	switch v {
+	case repair.Duplicate:
+		t.seqMu.Unlock()
+		return false
+	case repair.Repaired:
+		t.st.repaired.Add(1)
+		if !st.w.Pending() {
+			delete(t.naking, k)
+		}
+	case repair.Fresh:
+		if lost > 0 {
+			t.st.gaps.Add(lost)
+			if t.cfg.repair > 0 {
+				st.nakAt, st.tries = time.Now(), 1
+				t.naking[k] = st
+				ranges = st.w.Missing(r.ranges[:0])
+				r.ranges = ranges[:0]
+			}
+		}
+	}
+	t.seqMu.Unlock()
+	if len(ranges) > 0 {
+		t.sendNak(sender, topic, ranges)
+	}
+	return true
+}
+
+// retryNaks asks again for messages still missing, and reports whether
+// some may still be asked for.
+func (t *Transport) retryNaks(now time.Time) bool {
+	type due struct {
+		k      seqKey
+		ranges []repair.Range
+	}
+	var send []due
+	t.seqMu.Lock()
+	for k, st := range t.naking {
+		if !st.w.Pending() || st.tries >= nakTries {
+			delete(t.naking, k)
+			continue
+		}
+		if now.Sub(st.nakAt) >= nakRetry {
+			st.nakAt = now
+			st.tries++
+			send = append(send, due{k, st.w.Missing(nil)})
+		}
+	}
+	pending := len(t.naking) > 0
+	t.seqMu.Unlock()
+	for _, d := range send {
+		t.sendNak(d.k.sender, d.k.topic, d.ranges)
+	}
+	return pending
+}
+
+// sendNak asks sender, on the control group, to send again the messages
+// of topic in ranges.
+func (t *Transport) sendNak(sender, topic uint64, ranges []repair.Range) {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	t.ctrlSeq++
+	t.nakBody = frame.AppendNak(t.nakBody[:0], time.Now().UnixNano(), sender, ranges)
+	frames, err := t.writer.Frames(frame.KindNak, topic, t.ctrlSeq, nil, t.nakBody)
+	if err != nil {
+		return
+	}
+	dst := netip.AddrPortFrom(t.cfg.control, t.cfg.controlPort)
+	for _, f := range frames {
+		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
+			t.st.sendErrors.Add(1)
+			return
+		}
+	}
+	t.st.naksSent.Add(1)
+}
+
+// answerNak multicasts again, on the topic's current group, the messages a
+// NAK addressed to this node asks for, as far as the ring still holds them.
+func (t *Transport) answerNak(topic, target uint64, ranges []repair.Range) {
+	if target != t.self {
+		return
+	}
+	t.st.naksReceived.Add(1)
+	t.pubMu.RLock()
+	p := t.pubIDs[agree.TopicID(topic)]
+	t.pubMu.RUnlock()
+	if p == nil || p.ring == nil {
+		return
+	}
+	now := time.Now()
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	oldest := uint64(1)
+	if n := uint64(p.ring.Len()); p.seq > n {
+		oldest = p.seq - n + 1
+	}
+	for _, r := range ranges {
+		lo, hi := r.First, min(r.Last, p.seq)
+		if lo > hi {
+			continue
+		}
+		if lo < oldest {
+			t.st.repairMisses.Add(min(hi, oldest-1) - lo + 1)
+			lo = oldest
+		}
+		for seq := lo; seq <= hi && seq >= lo; seq++ {
+			frames, held := p.ring.Resend(t.resendBuf[:0], seq, now, resendHoldoff)
+			t.resendBuf = frames[:0]
+			switch {
+			case !held:
+				t.st.repairMisses.Add(1)
+			case len(frames) > 0:
+				if t.write(frames, p.group.Load()) == nil {
+					t.st.repairs.Add(1)
+				}
+			}
+		}
+	}
+}

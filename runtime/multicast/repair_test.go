@@ -1,0 +1,118 @@
+package multicast_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/runtime/multicast"
+)
+
+// TestRepair drops every seventh message (once) at a subscriber's sockets
+// and checks that NAK repair recovers each, and that without repair they
+// stay lost and are counted.
+func TestRepair(t *testing.T) {
+	if !netns(t) {
+		return
+	}
+	const n = 200
+	tests := []struct {
+		name   string
+		opts   []multicast.Option
+		repair bool
+		size   int // payload bytes: large ones are fragmented
+	}{
+		{"repair", nil, true, 8},
+		{"repair of fragmented messages", nil, true, 5000},
+		{"off", []multicast.Option{multicast.WithRepair(-1)}, false, 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pub := newNode(t, tt.opts...)
+			var mu sync.Mutex
+			dropped := make(map[uint64]bool)
+			sub := newNodeHooked(t, func(_, seq uint64, index uint16) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				if seq%7 != 3 || index != 0 || dropped[seq] {
+					return false
+				}
+				dropped[seq] = true
+				return true
+			}, tt.opts...)
+			got := subscribe(t, sub, bytesTopic)
+			payload := make([]byte, tt.size)
+			for i := range n {
+				payload[0] = byte(i)
+				if err := bytesTopic.Publish(context.Background(), pub.p, wrapperspb.Bytes(payload)); err != nil {
+					t.Fatal(err)
+				}
+				if i%20 == 0 {
+					time.Sleep(time.Millisecond) // spare the socket buffer: only the hook drops
+				}
+			}
+			lost := (n + 4) / 7 // seq%7 == 3 among 1..n
+			want := n
+			if !tt.repair {
+				want = n - lost
+			}
+			v := got.wait(want, 5*time.Second)
+			time.Sleep(100 * time.Millisecond) // late repairs would show here
+			v = got.values()
+			st := sub.m.Stats()
+			if len(v) != want {
+				t.Fatalf("%d of %d messages delivered, want %d (subscriber stats %+v, publisher %+v)", len(v), n, want, st, pub.m.Stats())
+			}
+			firsts := make([]int, len(v))
+			for i, m := range v {
+				firsts[i] = int(m.Value[0])
+			}
+			slices.Sort(firsts)
+			if tt.repair && !slices.Equal(firsts, seq(n)) {
+				t.Errorf("delivered %v, want each of 0..%d once", firsts, n-1)
+			}
+			wantRepaired := uint64(0)
+			if tt.repair {
+				wantRepaired = uint64(lost)
+			}
+			if st.Gaps != uint64(lost) || st.Repaired != wantRepaired {
+				t.Errorf("gaps %d, repaired %d; want %d, %d", st.Gaps, st.Repaired, lost, wantRepaired)
+			}
+			if ps := pub.m.Stats(); tt.repair && (ps.Repairs < uint64(lost) || ps.NAKsReceived == 0 || st.NAKsSent == 0) {
+				t.Errorf("publisher resent %d messages after %d NAKs (subscriber sent %d); want ≥ %d", ps.Repairs, ps.NAKsReceived, st.NAKsSent, lost)
+			}
+		})
+	}
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+// newNodeHooked is newNode with a drop hook on the data readers.
+func newNodeHooked(t testing.TB, drop func(topic, seq uint64, index uint16) bool, opts ...multicast.Option) node {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	opts = append([]multicast.Option{multicast.WithInterface("lo"), multicast.WithHeartbeat(100 * time.Millisecond)}, opts...)
+	m, err := multicast.New(ctx, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	multicast.SetDropHook(m, drop)
+	p := plexo.New()
+	if err := p.Attach(m); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return node{p, m}
+}
