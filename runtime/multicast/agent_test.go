@@ -27,12 +27,13 @@ import (
 const agentEnv = "PLEXO_MULTICAST_AGENT"
 
 // agentOptsEnv carries extra transport settings to an agent, as
-// comma-separated key=value pairs (rcvbuf, repair).
+// comma-separated key=value pairs (see runAgent).
 const agentOptsEnv = "PLEXO_MULTICAST_AGENT_OPTS"
 
 // runAgent is the agent's main. It creates its transport exactly as a user
-// would, multicast.New(ctx, multicast.WithInterface("lo")), and obeys these
-// commands, one a line:
+// would, multicast.New(ctx, multicast.WithInterface("lo")) unless told
+// otherwise (agentOptsEnv: iface=<name>, ipv6, rcvbuf=<bytes>,
+// repair=<messages>), and obeys these commands, one a line:
 //
 //	sub <type> <topic>       subscribe; reply "ok <topic>"; every delivery prints
 //	                         "got <topic> <value> <unix ns>"
@@ -40,6 +41,9 @@ const agentOptsEnv = "PLEXO_MULTICAST_AGENT_OPTS"
 //	pub <type> <topic> <n>   publish values 0..n-1 with no wait; reply
 //	                         "sent <topic> <unix ns of the first publish>"
 //	stats                    reply "stats <JSON of multicast.Stats>"
+//	exec <command> <args>    run a command (such as ip, to set up the namespace);
+//	                         reply "ok <its output on one line>"
+//	write <file> <value>     write a file (such as a sysctl); reply "ok <file>"
 //
 // Types are string, int64 and bytes (wrapperspb values; bytes values are n
 // bytes long). At the end of its input the agent closes its Plexus and exits.
@@ -48,8 +52,8 @@ func runAgent() int {
 		fmt.Fprintln(os.Stderr, "agent: refusing to send multicast outside a private network namespace")
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	opts := []multicast.Option{multicast.WithInterface("lo")}
+	iface := "lo"
+	var opts []multicast.Option
 	for kv := range strings.SplitSeq(os.Getenv(agentOptsEnv), ",") {
 		k, v, _ := strings.Cut(kv, "=")
 		n, _ := strconv.Atoi(v)
@@ -58,19 +62,28 @@ func runAgent() int {
 			opts = append(opts, multicast.WithReceiveBuffer(n))
 		case "repair":
 			opts = append(opts, multicast.WithRepair(n))
+		case "ipv6":
+			opts = append(opts, multicast.WithIPv6())
+		case "iface":
+			iface = v
 		}
 	}
-	m, err := multicast.New(ctx, opts...)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "agent:", err)
-		return 1
-	}
+	// The transport starts with the first command that needs it, so that
+	// "exec" commands can set the namespace up first.
+	var m *multicast.Transport
 	p := plexo.New()
 	defer p.Close()
-	if err := p.Attach(m); err != nil {
-		fmt.Fprintln(os.Stderr, "agent:", err)
-		return 1
+	start := func() error {
+		if m != nil {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var err error
+		if m, err = multicast.New(ctx, append([]multicast.Option{multicast.WithInterface(iface)}, opts...)...); err != nil {
+			return err
+		}
+		return p.Attach(m)
 	}
 	var mu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
@@ -88,7 +101,23 @@ func runAgent() int {
 			continue
 		}
 		var err error
+		if f[0] != "exec" && f[0] != "write" {
+			err = start()
+		}
 		switch {
+		case err != nil:
+		case f[0] == "exec" && len(f) > 1:
+			var out []byte
+			out, err = exec.Command(f[1], f[2:]...).CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("%s: %w: %s", in.Text(), err, out)
+				break
+			}
+			say("ok %s", strings.Join(strings.Fields(string(out)), " "))
+		case f[0] == "write" && len(f) == 3:
+			if err = os.WriteFile(f[1], []byte(f[2]), 0); err == nil {
+				say("ok %s", f[1])
+			}
 		case f[0] == "sub" && len(f) == 3:
 			var s *plexo.Subscription
 			s, err = agentSubscribe(p, f[1], f[2], func(v string) {
@@ -169,7 +198,7 @@ type agent struct {
 	name   string
 	cmd    *exec.Cmd
 	in     io.WriteCloser
-	stderr bytes.Buffer
+	stderr lockedBuffer
 	read   chan struct{} // closed when its output ends
 
 	mu      sync.Mutex
@@ -188,13 +217,21 @@ type delivery struct {
 // stopped when the test ends.
 func startAgent(t testing.TB, name string, env ...string) *agent {
 	t.Helper()
+	return startAgentCmd(t, name, nil, env...)
+}
+
+// startAgentCmd starts an agent under the command wrap (such as unshare
+// -n), or directly when wrap is empty.
+func startAgentCmd(t testing.TB, name string, wrap []string, env ...string) *agent {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := &agent{t: t, name: name, read: make(chan struct{}), changed: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	a.cmd = exec.CommandContext(ctx, exe)
+	argv := append(append([]string(nil), wrap...), exe)
+	a.cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 	a.cmd.Env = append(append(os.Environ(), agentEnv+"=1", noExitSleep()), env...)
 	a.cmd.Stderr = &a.stderr
 	if a.in, err = a.cmd.StdinPipe(); err != nil {
@@ -330,4 +367,22 @@ func (a *agent) topicsReceived() map[string]int {
 		m[d.topic]++
 	}
 	return m
+}
+
+// A lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
