@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,4 +123,70 @@ func BenchmarkFirstDelivery(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkReceiveBufferLoss sends bursts of datagrams to a slow reader
+// (about 20 µs a datagram) and reports the share lost at its socket, with
+// the kernel's default receive buffer and with the transport's enlarged
+// one. Repair is off: this is the loss it would have to make up for.
+func BenchmarkReceiveBufferLoss(b *testing.B) {
+	if !netns(b) {
+		return
+	}
+	const burst = 2000
+	def := 212992
+	if v, err := os.ReadFile("/proc/sys/net/core/rmem_default"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(v))); err == nil {
+			def = n
+		}
+	}
+	for _, bc := range []struct {
+		name   string
+		rcvbuf int
+	}{
+		{"kernel-default", def},
+		{"enlarged", multicast.DefaultReceiveBuffer},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			pub := newNode(b, multicast.WithRepair(-1))
+			sub := newNodeHooked(b, func(uint64, uint64, uint16) bool {
+				time.Sleep(20 * time.Microsecond)
+				return false
+			}, multicast.WithRepair(-1), multicast.WithReceiveBuffer(bc.rcvbuf))
+			if _, err := bytesTopic.Subscribe(context.Background(), sub.p, func(context.Context, *wrapperspb.BytesValue) {}); err != nil {
+				b.Fatal(err)
+			}
+			msg := &plexo.Message{Topic: bytesTopic.Name(), Payload: make([]byte, 1000), Origin: 1}
+			ctx := context.Background()
+			var sent, got uint64
+			for b.Loop() {
+				before := sub.m.Stats().Datagrams
+				for range burst {
+					msg.Sequence++
+					if err := pub.m.Send(ctx, msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+				sent += burst
+				got += drained(sub) - before
+			}
+			b.ReportMetric(100*float64(sent-got)/float64(sent), "loss-%")
+			b.ReportMetric(float64(sub.m.Stats().ReceiveBuffer), "granted-bytes")
+		})
+	}
+}
+
+// drained waits until n's sockets have been quiet for 50 ms (5 s at most)
+// and returns the datagrams they received.
+func drained(n node) uint64 {
+	last := n.m.Stats().Datagrams
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+		now := n.m.Stats().Datagrams
+		if now == last {
+			break
+		}
+		last = now
+	}
+	return last
 }
