@@ -11,13 +11,7 @@ import (
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
-)
-
-// Linux socket options missing from package syscall.
-const (
-	ipMulticastAll   = 49 // IP_MULTICAST_ALL
-	ipv6MulticastAll = 29 // IPV6_MULTICAST_ALL
-	soReusePort      = 15 // SO_REUSEPORT
+	"golang.org/x/sys/unix"
 )
 
 // layout maps group indices to addresses.
@@ -77,16 +71,18 @@ func listenGroup(ctx context.Context, c *config, ifi *net.Interface, group netip
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
 		err := rc.Control(func(fd uintptr) {
 			s := int(fd)
-			if sockErr = syscall.SetsockoptInt(s, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); sockErr != nil {
+			// The constants come from x/sys/unix (already linked in by
+			// x/net): SO_REUSEPORT differs between architectures.
+			if sockErr = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); sockErr != nil {
 				return
 			}
-			if sockErr = syscall.SetsockoptInt(s, syscall.SOL_SOCKET, soReusePort, 1); sockErr != nil {
+			if sockErr = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); sockErr != nil {
 				return
 			}
 			if v6 {
-				sockErr = syscall.SetsockoptInt(s, syscall.IPPROTO_IPV6, ipv6MulticastAll, 0)
+				sockErr = unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 0)
 			} else {
-				sockErr = syscall.SetsockoptInt(s, syscall.IPPROTO_IP, ipMulticastAll, 0)
+				sockErr = unix.SetsockoptInt(s, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
 			}
 		})
 		if err != nil {
@@ -129,7 +125,7 @@ func grantedReadBuffer(conn *net.UDPConn) int {
 	}
 	n := 0
 	_ = rc.Control(func(fd uintptr) {
-		n, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+		n, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
 	})
 	return n
 }

@@ -39,7 +39,7 @@ func (w *Writer) Frames(kind uint8, topic, seq uint64, prefix, payload []byte) (
 	if count == 0 {
 		count = 1
 	}
-	if count > 0xffff || l > 0xffffffff {
+	if count > 0xffff || uint64(l) > 0xffffffff {
 		return nil, ErrTooLarge
 	}
 	c := (l + count - 1) / count
