@@ -32,5 +32,6 @@
 // frames with unknown keys or bad tags are dropped and counted. Payloads are
 // never encrypted.
 //
-// The wire format is in PROTOCOL.md; the design in MULTICAST.md.
+// The wire format and the agreement protocol are described in PROTOCOL.md
+// beside this file, so that other languages can speak them.
 package multicast
