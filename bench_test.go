@@ -85,7 +85,7 @@ func BenchmarkPublishEncoded(b *testing.B) {
 	if err := p.Attach(tr); err != nil {
 		b.Fatal(err)
 	}
-	tr.host.SetInterest(int64Topic.Name(), true)
+	tr.host.SetInterest(int64Topic.Name(), 1)
 	msg := wrapperspb.Int64(42)
 	ctx := context.Background()
 	b.ReportAllocs()

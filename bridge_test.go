@@ -2,6 +2,7 @@ package plexo_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -263,4 +264,33 @@ func ringQuiet(ps []*plexo.Plexus) bool {
 	before := sum()
 	time.Sleep(20 * time.Millisecond)
 	return sum() == before
+}
+
+func TestInterestDiesOutInCycles(t *testing.T) {
+	for _, size := range []int{3, 4, 5} {
+		t.Run(fmt.Sprintf("ring of %d", size), func(t *testing.T) {
+			ps := make([]*plexo.Plexus, size)
+			for i := range ps {
+				ps[i] = newPlexus(t)
+			}
+			for i := range ps {
+				connect(t, ps[i], ps[(i+1)%size])
+			}
+			sub, err := int64Topic.Subscribe(t.Context(), ps[0], func(context.Context, *wrapperspb.Int64Value) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range ps[1:] {
+				waitForInterest(t, p, int64Topic.Name())
+			}
+			if err := sub.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range ps {
+				eventually(t, fmt.Sprintf("interest at node %d dies out", i), func() bool {
+					return p.Stats().Topics[int64Topic.Name()].InterestedTransports == 0
+				})
+			}
+		})
+	}
 }

@@ -343,6 +343,8 @@ func TestHandlerPanicIsRecoveredAndCounted(t *testing.T) {
 	if got := c.waitFor(t, 2); !equal(got, []int64{1, 3}) {
 		t.Errorf("handled %v, want [1 3]", got)
 	}
+	// Delivered counts a handler call once it has returned.
+	eventually(t, "the counters settle", func() bool { return sub.Stats().Delivered == 2 })
 	if s := sub.Stats(); s.Panics != 1 || s.Delivered != 2 {
 		t.Errorf("Stats = %+v, want 1 panic and 2 delivered", s)
 	}
@@ -451,7 +453,7 @@ func TestWaitForInterest(t *testing.T) {
 	}
 	done := make(chan error)
 	go func() { done <- p.WaitForInterest(t.Context(), int64Topic.Name()) }()
-	tr.host.SetInterest(int64Topic.Name(), true)
+	tr.host.SetInterest(int64Topic.Name(), 1)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +472,7 @@ func TestJSONTopicsEncodeAsProtoJSON(t *testing.T) {
 	if got := stringTopic.Codec().Name(); got != "proto" {
 		t.Fatalf("codec of a .proto topic: %q", got)
 	}
-	tr.host.SetInterest(jsonTopic.Name(), true)
+	tr.host.SetInterest(jsonTopic.Name(), 1)
 	if err := jsonTopic.Publish(t.Context(), p, wrapperspb.String("21.5 C")); err != nil {
 		t.Fatal(err)
 	}
@@ -528,3 +530,40 @@ func TestUnfilteredTransportGetsTheFirstPublish(t *testing.T) {
 type unfilteredTransport struct{ recordingTransport }
 
 func (*unfilteredTransport) Unfiltered() bool { return true }
+
+func TestInterestIsADistanceVector(t *testing.T) {
+	p := newPlexus(t)
+	a, b, c := &recordingTransport{}, &recordingTransport{}, &recordingTransport{}
+	for _, tr := range []*recordingTransport{a, b, c} {
+		if err := p.Attach(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	topic := int64Topic.Name()
+	check := func(step string, wantA, wantB, wantC int) {
+		t.Helper()
+		if got := []int{a.advertisedHops(topic), b.advertisedHops(topic), c.advertisedHops(topic)}; got[0] != wantA || got[1] != wantB || got[2] != wantC {
+			t.Errorf("%s: advertised %v to a, b, c; want [%d %d %d]", step, got, wantA, wantB, wantC)
+		}
+	}
+
+	a.host.SetInterest(topic, 2)
+	check("a's peers are 2 hops from a subscriber", 0, 3, 3) // never back to a
+	b.host.SetInterest(topic, 1)
+	check("b's peer subscribes", 2, 3, 2)
+	sub, err := int64Topic.Subscribe(t.Context(), p, func(context.Context, *wrapperspb.Int64Value) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("a local subscriber", 1, 1, 1)
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check("the local subscriber leaves", 2, 3, 2)
+	b.host.SetInterest(topic, 0)
+	a.host.SetInterest(topic, plexo.MaxHops)
+	check("beyond MaxHops counts as nobody", 0, 0, 0)
+	if n := p.Stats().Topics[topic].InterestedTransports; n != 1 {
+		t.Errorf("InterestedTransports = %d, want 1 (a still reports a subscriber within MaxHops)", n)
+	}
+}

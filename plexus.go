@@ -372,33 +372,43 @@ func (p *Plexus) bind(d *topicDesc) (*route, error) {
 // and what p advertises to each link for r's topic. p.mu must be held.
 //
 // Messages go to the links whose peers want the topic, and to unfiltered
-// links. A link is told that p wants the topic when a local handler wants it
-// or a peer of another link does: that is how interest crosses bridges. The
+// links. Interest is a distance vector: p tells a link that the nearest
+// subscriber through p is 1 hop away when a local handler wants the topic,
+// and otherwise one more than the nearest reported by its other links (never
+// the link's own report: split horizon). Where bridges form a cycle, a
+// withdrawn subscriber's distance keeps growing around it until it passes
+// [MaxHops] and is dropped, so interest cannot outlive its subscribers. The
 // forwarding set is stored before anything is advertised, so that a message
 // sent in answer to the advertisement finds its way on.
 func (p *Plexus) updateInterest(r *route) {
 	var send []*link
 	for _, l := range p.links {
-		if l.unfiltered || r.wanted[l] {
+		if l.unfiltered || r.hops[l] > 0 {
 			send = append(send, l)
 		}
 	}
 	r.links.Store(&send)
 
 	for _, l := range p.links {
-		wanted := r.localSubs > 0
-		for other, w := range r.wanted {
-			if w && other != l {
-				wanted = true
-				break
+		hops := 0
+		if r.localSubs > 0 {
+			hops = 1
+		} else {
+			for other, h := range r.hops {
+				if other != l && h > 0 && (hops == 0 || h+1 < hops) {
+					hops = h + 1
+				}
+			}
+			if hops > MaxHops {
+				hops = 0
 			}
 		}
-		if wanted != r.advertised[l] {
+		if hops != r.advertised[l] {
 			if r.advertised == nil {
-				r.advertised = make(map[*link]bool)
+				r.advertised = make(map[*link]int)
 			}
-			r.advertised[l] = wanted
-			l.t.Advertise(r.name, wanted)
+			r.advertised[l] = hops
+			l.t.Advertise(r.name, hops)
 		}
 	}
 	if !p.closed.Load() {
@@ -407,18 +417,26 @@ func (p *Plexus) updateInterest(r *route) {
 	}
 }
 
-// setInterest records that the peers of l do or do not want a topic.
-func (p *Plexus) setInterest(l *link, topic string, wanted bool) {
+// setInterest records how many hops away from p the nearest subscriber of a
+// topic reached through l is; 0 means none.
+func (p *Plexus) setInterest(l *link, topic string, hops int) {
+	if hops < 0 || hops > MaxHops {
+		hops = 0
+	}
 	r := p.routeFor(topic)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed.Load() || r.wanted[l] == wanted {
+	if p.closed.Load() || r.hops[l] == hops {
 		return
 	}
-	if r.wanted == nil {
-		r.wanted = make(map[*link]bool)
+	if r.hops == nil {
+		r.hops = make(map[*link]int)
 	}
-	r.wanted[l] = wanted
+	if hops == 0 {
+		delete(r.hops, l)
+	} else {
+		r.hops[l] = hops
+	}
 	p.updateInterest(r)
 }
 

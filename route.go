@@ -17,8 +17,8 @@ type route struct {
 
 	// Guarded by Plexus.mu.
 	localSubs  int
-	wanted     map[*link]bool // a peer of the link wants the topic
-	advertised map[*link]bool // the link was told this side wants it
+	hops       map[*link]int // distance to the nearest subscriber reached through the link, if any
+	advertised map[*link]int // the distance the link was last told, 0 for none
 	retired    subscriptionCounters
 
 	published    atomic.Uint64
@@ -36,24 +36,14 @@ func newRoute(name string) *route {
 
 // interestedLinks counts the links whose peers want the topic. The caller
 // holds Plexus.mu.
-func (r *route) interestedLinks() (n int) {
-	for _, w := range r.wanted {
-		if w {
-			n++
-		}
-	}
-	return n
+func (r *route) interestedLinks() int {
+	return len(r.hops)
 }
 
 // remotelyWanted reports whether any link's peers want the topic. The
 // caller holds Plexus.mu.
 func (r *route) remotelyWanted() bool {
-	for _, w := range r.wanted {
-		if w {
-			return true
-		}
-	}
-	return false
+	return len(r.hops) > 0
 }
 
 // A link is one attached transport as the Plexus sees it; it is the Host
@@ -64,10 +54,10 @@ type link struct {
 	unfiltered bool
 }
 
-func (l *link) Deliver(msg *Message)                  { l.p.deliver(l, msg) }
-func (l *link) SetInterest(topic string, wanted bool) { l.p.setInterest(l, topic, wanted) }
-func (l *link) Logger() *slog.Logger                  { return l.p.log }
-func (l *link) ID() uint64                            { return l.p.id }
+func (l *link) Deliver(msg *Message)               { l.p.deliver(l, msg) }
+func (l *link) SetInterest(topic string, hops int) { l.p.setInterest(l, topic, hops) }
+func (l *link) Logger() *slog.Logger               { return l.p.log }
+func (l *link) ID() uint64                         { return l.p.id }
 
 // outbound is a reusable encode buffer with the message that points into it,
 // so that the steady-state publish path does not allocate.

@@ -19,17 +19,20 @@ type Transport interface {
 	// Start must not block on the network.
 	Start(h Host) error
 
-	// Advertise tells the transport's peers whether this side wants messages
-	// of the topic from now on. The Plexus calls it only on changes, in
-	// order, for the topics its own handlers want and the topics that peers
-	// of its other transports want (so that interest crosses bridges).
+	// Advertise tells the transport's peers how far, in Plexus hops, the
+	// nearest subscriber of the topic reached through this Plexus is: 1 when
+	// this Plexus's own handlers want it, more when the subscriber lies
+	// beyond bridges, and 0 when nobody reached through this Plexus wants it
+	// any more. The Plexus calls it only on changes, in order. Peers report
+	// the value back through [Host.SetInterest] on their side.
 	//
 	// A transport with several peers (a listener) forwards between its own
-	// peers too: it tells each peer the union of what the Plexus advertises
-	// and what its other peers want.
+	// peers too, acting as one more hop: it tells each peer the smaller of
+	// what the Plexus advertises and one more than the distance its other
+	// peers report.
 	//
 	// Advertise must not block and must not call back into the Host.
-	Advertise(topic string, wanted bool)
+	Advertise(topic string, hops int)
 
 	// Send transmits msg to every peer that wants msg.Topic, except
 	// msg.Source. msg and msg.Payload belong to the caller and may be reused
@@ -55,6 +58,11 @@ type UnfilteredTransport interface {
 	Unfiltered() bool
 }
 
+// MaxHops is the farthest, in Plexus hops, that interest in a topic travels
+// across bridges. Distances beyond it count as no interest: that is what
+// ends interest circling a cycle of bridges after its subscriber has gone.
+const MaxHops = 16
+
 // A Host is a Plexus as its transports see it. Its methods are safe for
 // concurrent use and become no-ops once the Plexus is closed.
 type Host interface {
@@ -65,9 +73,12 @@ type Host interface {
 	// during the call.
 	Deliver(msg *Message)
 
-	// SetInterest records that at least one peer reached through this
-	// transport wants (or no longer wants) messages of the topic.
-	SetInterest(topic string, wanted bool)
+	// SetInterest records how far, in Plexus hops, the nearest subscriber of
+	// the topic reached through this transport is: 1 for a peer's own
+	// handlers, the smallest distance over all the transport's peers, and 0
+	// when no peer wants the topic any more. Values outside 0..[MaxHops]
+	// count as 0.
+	SetInterest(topic string, hops int)
 
 	// Logger is the Plexus's logger, for transports to log through.
 	Logger() *slog.Logger

@@ -16,7 +16,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 type nopTransport struct{}
 
 func (nopTransport) Start(plexo.Host) error                     { return nil }
-func (nopTransport) Advertise(string, bool)                     {}
+func (nopTransport) Advertise(string, int)                      {}
 func (nopTransport) Send(context.Context, *plexo.Message) error { return nil }
 func (nopTransport) Close() error                               { return nil }
 
@@ -26,19 +26,19 @@ type recordingTransport struct {
 	closes atomic.Int64
 
 	mu         sync.Mutex
-	advertised map[string]bool
+	advertised map[string]int
 	sent       []plexo.Message
 }
 
 func (r *recordingTransport) Start(h plexo.Host) error { r.host = h; return nil }
 
-func (r *recordingTransport) Advertise(topic string, wanted bool) {
+func (r *recordingTransport) Advertise(topic string, hops int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.advertised == nil {
-		r.advertised = make(map[string]bool)
+		r.advertised = make(map[string]int)
 	}
-	r.advertised[topic] = wanted
+	r.advertised[topic] = hops
 }
 
 func (r *recordingTransport) Send(_ context.Context, msg *plexo.Message) error {
@@ -58,7 +58,8 @@ func (r *recordingTransport) sentMessages() []plexo.Message {
 	return append([]plexo.Message(nil), r.sent...)
 }
 
-func (r *recordingTransport) isAdvertised(topic string) bool {
+// advertisedHops returns the distance the Plexus last advertised for topic.
+func (r *recordingTransport) advertisedHops(topic string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.advertised[topic]

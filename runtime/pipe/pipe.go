@@ -50,10 +50,10 @@ type Transport struct {
 	host     plexo.Host
 	started  bool
 	closed   bool
-	inbox    []event         // what the peer sent, in order
-	queued   int             // data events in inbox
-	wake     chan struct{}   // signals inbox has events; capacity 1
-	wants    map[string]bool // topics the peer wants
+	inbox    []event        // what the peer sent, in order
+	queued   int            // data events in inbox
+	wake     chan struct{}  // signals inbox has events; capacity 1
+	wants    map[string]int // the peer's distance to each topic's nearest subscriber
 	done     chan struct{}
 	stopOnce sync.Once
 
@@ -63,10 +63,10 @@ type Transport struct {
 // event is one thing an end sends its peer: a message, an interest change,
 // or the end's close.
 type event struct {
-	kind   eventKind
-	msg    plexo.Message
-	topic  string
-	wanted bool
+	kind  eventKind
+	msg   plexo.Message
+	topic string
+	hops  int
 }
 
 type eventKind uint8
@@ -94,7 +94,7 @@ func newEnd(cfg config) *Transport {
 	return &Transport{
 		queueSize: cfg.queueSize,
 		wake:      make(chan struct{}, 1),
-		wants:     make(map[string]bool),
+		wants:     make(map[string]int),
 		done:      make(chan struct{}),
 	}
 }
@@ -116,8 +116,8 @@ func (t *Transport) Start(h plexo.Host) error {
 }
 
 // Advertise implements [plexo.Transport].
-func (t *Transport) Advertise(topic string, wanted bool) {
-	t.peer.post(event{kind: eventInterest, topic: topic, wanted: wanted})
+func (t *Transport) Advertise(topic string, hops int) {
+	t.peer.post(event{kind: eventInterest, topic: topic, hops: hops})
 }
 
 // Send implements [plexo.Transport]. It copies msg into the peer's queue, or
@@ -127,7 +127,7 @@ func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
 		return nil // it came from the peer
 	}
 	t.mu.Lock()
-	closed, wanted := t.closed, t.wants[msg.Topic]
+	closed, wanted := t.closed, t.wants[msg.Topic] > 0
 	t.mu.Unlock()
 	if closed {
 		return fmt.Errorf("pipe: send %s: %w", msg.Topic, plexo.ErrClosed)
@@ -232,20 +232,20 @@ func (t *Transport) handle(h plexo.Host, e *event) {
 		h.Deliver(&e.msg)
 	case eventInterest:
 		t.mu.Lock()
-		if e.wanted {
-			t.wants[e.topic] = true
+		if e.hops > 0 {
+			t.wants[e.topic] = e.hops
 		} else {
 			delete(t.wants, e.topic)
 		}
 		t.mu.Unlock()
-		h.SetInterest(e.topic, e.wanted)
+		h.SetInterest(e.topic, e.hops)
 	case eventClosed:
 		t.mu.Lock()
 		topics := t.wants
-		t.wants = make(map[string]bool)
+		t.wants = make(map[string]int)
 		t.mu.Unlock()
 		for topic := range topics {
-			h.SetInterest(topic, false)
+			h.SetInterest(topic, 0)
 		}
 	}
 }

@@ -31,7 +31,7 @@ func TestQueueOverflowDropsAndCounts(t *testing.T) {
 	if err := b.Start(blocked); err != nil {
 		t.Fatal(err)
 	}
-	b.Advertise(topic.Name(), true)
+	b.Advertise(topic.Name(), 1)
 	ctxWait, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := pa.WaitForInterest(ctxWait, topic.Name()); err != nil {
@@ -112,4 +112,4 @@ type blockingHost struct {
 }
 
 func (h *blockingHost) Deliver(*plexo.Message)   { <-h.release }
-func (h *blockingHost) SetInterest(string, bool) {}
+func (h *blockingHost) SetInterest(string, int) {}
