@@ -81,8 +81,9 @@ type groupSock struct {
 }
 
 type localTopic struct {
-	name     string
-	pub, sub bool
+	name string
+	pub  bool
+	hops int // what the Plexus advertises: > 0 subscribes, that far away
 }
 
 type pubTopic struct {
@@ -203,8 +204,13 @@ func (t *Transport) Start(h plexo.Host) error {
 
 func (t *Transport) now() time.Duration { return time.Since(t.start) }
 
-// Advertise implements [plexo.Transport]: wanted topics' groups are joined.
-func (t *Transport) Advertise(topic string, wanted bool) {
+// Advertise implements [plexo.Transport]: the groups of topics wanted through
+// this Plexus (hops > 0, whether by its own handlers or beyond a bridge) are
+// joined, and HELLOs tell peers the distance.
+func (t *Transport) Advertise(topic string, hops int) {
+	if hops < 0 || hops > plexo.MaxHops {
+		hops = 0
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed || !t.started {
@@ -213,29 +219,33 @@ func (t *Transport) Advertise(topic string, wanted bool) {
 	id := agree.IDOf(topic)
 	lt := t.interest[id]
 	if lt == nil {
-		if !wanted {
+		if hops == 0 {
 			return
 		}
 		lt = &localTopic{name: topic}
 		t.interest[id] = lt
 	}
-	if lt.sub == wanted {
+	if lt.hops == hops {
 		return
 	}
-	lt.sub = wanted
-	g := t.node.Group(id)
-	if wanted {
-		t.subsMu.Lock()
-		t.subs[id] = topic
-		t.subsMu.Unlock()
-		if err := t.join(g); err != nil {
-			t.log.Warn("multicast: join", "topic", topic, "group", t.lay.addr(g), "error", err)
+	wanted := hops > 0
+	joined := lt.hops > 0
+	lt.hops = hops
+	if joined != wanted {
+		g := t.node.Group(id)
+		if wanted {
+			t.subsMu.Lock()
+			t.subs[id] = topic
+			t.subsMu.Unlock()
+			if err := t.join(g); err != nil {
+				t.log.Warn("multicast: join", "topic", topic, "group", t.lay.addr(g), "error", err)
+			}
+		} else {
+			t.subsMu.Lock()
+			delete(t.subs, id)
+			t.subsMu.Unlock()
+			t.release(g)
 		}
-	} else {
-		t.subsMu.Lock()
-		delete(t.subs, id)
-		t.subsMu.Unlock()
-		t.release(g)
 	}
 	t.updateNode(id, lt)
 	t.afterNode()
@@ -243,8 +253,8 @@ func (t *Transport) Advertise(topic string, wanted bool) {
 
 // updateNode tells the node about a topic's local interest; t.mu held.
 func (t *Transport) updateNode(id agree.TopicID, lt *localTopic) {
-	on := lt.pub || lt.sub
-	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: lt.name, Subscribed: lt.sub}, on)
+	on := lt.pub || lt.hops > 0
+	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: lt.name, Hops: uint8(lt.hops)}, on)
 	if !on {
 		delete(t.interest, id)
 	}
@@ -313,7 +323,7 @@ func (t *Transport) relocated(ev agree.Event) {
 		return
 	}
 	grace := 2 * t.heartbeat()
-	if lt.sub {
+	if lt.hops > 0 {
 		if err := t.join(ev.Group); err != nil {
 			t.log.Warn("multicast: join", "topic", lt.name, "group", t.lay.addr(ev.Group), "error", err)
 		}
@@ -489,7 +499,7 @@ func (t *Transport) loop() {
 		host := t.host
 		t.mu.Unlock()
 		for _, ev := range notify {
-			host.SetInterest(ev.Name, ev.Wanted)
+			host.SetInterest(ev.Name, ev.Hops)
 		}
 		if t.retryNaks(wall) {
 			next = min(next, nakRetry)

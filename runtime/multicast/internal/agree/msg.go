@@ -1,5 +1,7 @@
 package agree
 
+import "github.com/plexo-go/plexo"
+
 // A Kind is the type of a control message.
 type Kind uint8
 
@@ -88,10 +90,18 @@ func (e Entry) beats(f Entry) bool {
 
 // A Topic is a topic a node mentions in its HELLO.
 type Topic struct {
-	ID         TopicID
-	Name       string
-	Subscribed bool // the node has handlers (or bridged peers) for it
+	ID   TopicID
+	Name string
+	// Hops is how far, in Plexus hops, the nearest subscriber reached
+	// through the node is: 1 for the node's own handlers, more for
+	// subscribers beyond bridges, 0 when the node only publishes the topic.
+	// Values above [MaxHops] count as 0.
+	Hops uint8
 }
+
+// MaxHops is the farthest a subscriber may be and still count:
+// [plexo.MaxHops].
+const MaxHops = plexo.MaxHops
 
 // A Msg is a control message. Which fields matter depends on Kind:
 //

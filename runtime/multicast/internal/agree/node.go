@@ -50,18 +50,21 @@ type EventKind uint8
 const (
 	// EventGroup: the group carrying a topic of local interest changed.
 	EventGroup EventKind = 1 + iota
-	// EventInterest: peers started or stopped subscribing to a topic.
+	// EventInterest: the distance to the nearest subscriber of a topic among
+	// the peers changed.
 	EventInterest
 )
 
 // An Event is a change the transport acts on.
 type Event struct {
-	Kind   EventKind
-	Topic  TopicID
-	Name   string // EventInterest
-	Group  uint32 // EventGroup: the new group
-	Old    uint32 // EventGroup: the previous group
-	Wanted bool   // EventInterest
+	Kind  EventKind
+	Topic TopicID
+	Name  string // EventInterest
+	Group uint32 // EventGroup: the new group
+	Old   uint32 // EventGroup: the previous group
+	// Hops (EventInterest) is the smallest [Topic.Hops] for the topic over
+	// the peers in the membership view, 0 when no peer subscribes.
+	Hops int
 }
 
 type peer struct {
@@ -133,7 +136,7 @@ type Node struct {
 	events []Event
 
 	reportedGroup    map[TopicID]uint32
-	reportedInterest map[string]bool
+	reportedInterest map[string]int
 	interestDirty    bool
 
 	// Stats.
@@ -174,7 +177,7 @@ func New(cfg Config) *Node {
 		maxRound:         make(map[uint32]uint32),
 		syncAnswer:       make(map[uint64]time.Duration),
 		reportedGroup:    make(map[TopicID]uint32),
-		reportedInterest: make(map[string]bool),
+		reportedInterest: make(map[string]int),
 	}
 }
 
@@ -197,7 +200,7 @@ func (n *Node) Events() []Event {
 }
 
 // SetInterest records whether this node publishes or subscribes to a topic
-// (subscribed tells which). A topic of local interest is mentioned in HELLOs
+// (t.Hops > 0: it subscribes, that far away). A topic of local interest is mentioned in HELLOs
 // and may be relocated by this node.
 func (n *Node) SetInterest(now time.Duration, t Topic, on bool) {
 	n.now = now
@@ -430,30 +433,33 @@ func (n *Node) report() {
 		return
 	}
 	n.interestDirty = false
-	want := make(map[string]bool)
+	want := make(map[string]int)
 	for _, p := range n.peers {
 		for _, t := range p.topics {
-			if t.Subscribed && t.Name != "" {
-				want[t.Name] = true
+			if t.Hops == 0 || t.Hops > MaxHops || t.Name == "" {
+				continue
+			}
+			if h, ok := want[t.Name]; !ok || int(t.Hops) < h {
+				want[t.Name] = int(t.Hops)
 			}
 		}
 	}
 	for name := range n.reportedInterest {
-		if !want[name] {
+		if _, ok := want[name]; !ok {
 			delete(n.reportedInterest, name)
 			n.events = append(n.events, Event{Kind: EventInterest, Topic: IDOf(name), Name: name})
 		}
 	}
 	names := make([]string, 0)
-	for name := range want {
-		if !n.reportedInterest[name] {
+	for name, h := range want {
+		if n.reportedInterest[name] != h {
 			names = append(names, name)
 		}
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		n.reportedInterest[name] = true
-		n.events = append(n.events, Event{Kind: EventInterest, Topic: IDOf(name), Name: name, Wanted: true})
+		n.reportedInterest[name] = want[name]
+		n.events = append(n.events, Event{Kind: EventInterest, Topic: IDOf(name), Name: name, Hops: want[name]})
 	}
 }
 

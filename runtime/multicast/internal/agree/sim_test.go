@@ -156,7 +156,7 @@ func (s *sim) schedule(i int, at time.Duration) {
 // interest makes node i publish or subscribe to topic name.
 func (s *sim) interest(i int, name string, on bool) {
 	sn := s.nodes[i]
-	t := Topic{ID: IDOf(name), Name: name, Subscribed: true}
+	t := Topic{ID: IDOf(name), Name: name, Hops: 1}
 	if on {
 		sn.topics = append(sn.topics, t)
 	} else {

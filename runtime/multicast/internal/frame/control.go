@@ -13,8 +13,8 @@ const (
 )
 
 // AppendControl appends the body of a control message: a timestamp (unix
-// nanoseconds, for the replay window), the fixed fields, the topics and the
-// entries. The frame kind is ControlBase + m.Kind.
+// nanoseconds, for the replay window), the fixed fields, the topics (each
+// with its hop count) and the entries. The frame kind is ControlBase + m.Kind.
 func AppendControl(b []byte, ts int64, m *agree.Msg) []byte {
 	le := binary.LittleEndian
 	b = le.AppendUint64(b, uint64(ts))
@@ -34,11 +34,7 @@ func AppendControl(b []byte, ts int64, m *agree.Msg) []byte {
 	b = le.AppendUint32(b, uint32(len(m.Entries)))
 	for _, t := range m.Topics {
 		b = le.AppendUint64(b, uint64(t.ID))
-		var f byte
-		if t.Subscribed {
-			f = 1
-		}
-		b = append(b, f)
+		b = append(b, t.Hops)
 		b = le.AppendUint16(b, uint16(len(t.Name)))
 		b = append(b, t.Name...)
 	}
@@ -86,7 +82,7 @@ func ParseControl(kind uint8, b []byte, m *agree.Msg) (int64, error) {
 		if len(rest) < topicFixed {
 			return 0, ErrControl
 		}
-		t := agree.Topic{ID: agree.TopicID(le.Uint64(rest)), Subscribed: rest[8]&1 != 0}
+		t := agree.Topic{ID: agree.TopicID(le.Uint64(rest)), Hops: rest[8]}
 		n := int(le.Uint16(rest[9:]))
 		rest = rest[topicFixed:]
 		if len(rest) < n {

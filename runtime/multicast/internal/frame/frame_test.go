@@ -136,7 +136,7 @@ func TestReassemblyBounds(t *testing.T) {
 
 func TestControlRoundTrip(t *testing.T) {
 	tests := []agree.Msg{
-		{Kind: agree.KindHello, From: 1, ViewSize: 3, Digest: 99, Topics: []agree.Topic{{ID: 5, Name: "a.B.proto", Subscribed: true}, {ID: 6, Name: "c"}}},
+		{Kind: agree.KindHello, From: 1, ViewSize: 3, Digest: 99, Topics: []agree.Topic{{ID: 5, Name: "a.B.proto", Hops: 1}, {ID: 6, Name: "c"}, {ID: 7, Name: "d.E.proto", Hops: 16}}},
 		{Kind: agree.KindPromise, From: 1, To: 2, Group: 7, Gen: 1, Ballot: agree.Ballot{Round: 3, Node: 2}, AccBallot: agree.Ballot{Round: 2, Node: 9}, Value: 11, ViewSize: 4},
 		{Kind: agree.KindSnapshot, From: 1, To: 2, Entries: []agree.Entry{{Group: 1, Gen: 2, Topic: 3, Ballot: agree.Ballot{Round: 4, Node: 5}}}},
 		{Kind: agree.KindNack, From: 1, To: 2, NextGen: 4},
@@ -218,6 +218,7 @@ func FuzzParse(f *testing.F) {
 
 func FuzzControl(f *testing.F) {
 	f.Add(uint8(ControlBase+uint8(agree.KindHello)), AppendControl(nil, 1, &agree.Msg{Kind: agree.KindHello, From: 1, Topics: []agree.Topic{{ID: 1, Name: "x"}}}))
+	f.Add(uint8(ControlBase+uint8(agree.KindHello)), AppendControl(nil, 1, &agree.Msg{Kind: agree.KindHello, From: 2, Topics: []agree.Topic{{ID: 1, Name: "x", Hops: 1}, {ID: 2, Name: "y.Z.proto", Hops: 3}, {ID: 3, Hops: 255}}}))
 	f.Add(uint8(ControlBase+uint8(agree.KindSnapshot)), AppendControl(nil, 1, &agree.Msg{Kind: agree.KindSnapshot, Entries: make([]agree.Entry, 3)}))
 	f.Fuzz(func(t *testing.T, kind uint8, b []byte) {
 		var m agree.Msg
