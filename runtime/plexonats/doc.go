@@ -50,11 +50,39 @@
 // each only where a subscription wants it. So that [plexo.Plexus.WaitForInterest]
 // works and a Plexus bridging NATS with other transports pulls from them
 // what NATS consumers want, plexonats transports also tell each other which
-// topics they subscribe to, on the subject _PLEXO.INTEREST.<prefix without
-// its trailing dot>, with a periodic refresh (see [WithInterestRefresh]).
-// Plain NATS consumers do not take part: declare the topics they want with
-// [WithRemoteInterest] on a bridging Plexus. [WithInterestExchange] turns
-// the exchange off, for accounts not allowed to use that subject.
+// topics they subscribe to, and how far away, in Plexus hops, the nearest
+// subscriber of each is (see [plexo.Transport]): 1 for the announcing
+// Plexus's own handlers, more for subscribers beyond bridges. The distance
+// is what makes interest die out when Plexus values are joined in a cycle,
+// say by NATS and by a pipe or TCP as well: once the subscriber is gone,
+// the distances the Plexus values announce each other grow until they pass
+// [plexo.MaxHops] and count as none. NATS itself adds no hop, as every
+// plexonats transport hears every other directly; a transport reports to
+// its Plexus the smallest distance any other transport announces.
+//
+// The exchange runs on the subject _PLEXO.INTEREST.<prefix without its
+// trailing dot>. Each message has the header Plexo-Origin (the sender's
+// Plexus ID, in hexadecimal) and Plexo-Interest, its kind:
+//
+//	add     the sender subscribes to the listed subjects, at the listed distances
+//	remove  the sender unsubscribed from the listed subjects
+//	sync    the listed subjects, at their distances, are all the sender wants
+//	query   the sender asks everyone for a sync
+//	bye     the sender is gone
+//
+// add, remove and sync also have the header Plexo-Refresh, the sender's
+// refresh interval in milliseconds, and list one subject a line ('\n'
+// between lines), each followed by a space and the distance in decimal:
+// 1 to [plexo.MaxHops] in add and sync, 0 in remove, as in
+//
+//	plexo.brewery.sensors.v1.Temperature.proto 2
+//
+// A transport repeats a sync every refresh interval (see
+// [WithInterestRefresh]) and forgets a peer not heard from for three of the
+// peer's intervals. Plain NATS consumers do not take part: declare the
+// topics they want with [WithRemoteInterest] on a bridging Plexus.
+// [WithInterestExchange] turns the exchange off, for accounts not allowed
+// to use that subject.
 //
 // # Delivery and faults
 //

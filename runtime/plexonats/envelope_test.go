@@ -1,11 +1,15 @@
 package plexonats
 
 import (
+	"log/slog"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/plexo-go/plexo"
 )
 
 func FuzzParseEnvelope(f *testing.F) {
@@ -55,8 +59,15 @@ func trimZeros(s string) string {
 }
 
 func FuzzParseInterest(f *testing.F) {
+	f.Add("1f", kindAdd, "10000", []byte("plexo.a.B.proto 1"))
+	f.Add("1f", kindAdd, "10000", []byte("plexo.a.B.proto 16"))
+	f.Add("1f", kindAdd, "10000", []byte("plexo.a.B.proto 17"))
 	f.Add("1f", kindAdd, "10000", []byte("plexo.a.B.proto"))
-	f.Add("1f", kindSync, "1", []byte("plexo.a.B.proto\nplexo.c.D.proto"))
+	f.Add("1f", kindRemove, "10000", []byte("plexo.a.B.proto 0"))
+	f.Add("1f", kindRemove, "10000", []byte("plexo.a.B.proto 1"))
+	f.Add("1f", kindSync, "1", []byte("plexo.a.B.proto 3\nplexo.c.D.proto 1"))
+	f.Add("1f", kindSync, "1", []byte("plexo.a.B.proto 3\n\nplexo.c.D.proto 1"))
+	f.Add("1f", kindSync, "1", []byte(" 1"))
 	f.Add("1f", kindQuery, "", []byte{})
 	f.Add("1f", kindBye, "", []byte("junk"))
 	f.Add("", kindAdd, "0", []byte("\n\n"))
@@ -70,13 +81,44 @@ func FuzzParseInterest(f *testing.F) {
 		if im.refresh < 0 || im.refresh > maxRefresh {
 			t.Fatalf("refresh %v out of range", im.refresh)
 		}
-		// Whatever parses must be safe to apply.
+		for _, e := range im.entries {
+			lo, hi := 1, plexo.MaxHops
+			if im.kind == kindRemove {
+				lo, hi = 0, 0
+			}
+			if e.hops < lo || e.hops > hi {
+				t.Fatalf("%s entry %q at %d hops, want %d..%d", im.kind, e.subject, e.hops, lo, hi)
+			}
+		}
+		// What parses encodes back to what parses the same.
+		m := newInterestMsg("x", im.origin, im.kind, im.refresh, im.entries)
+		again, err := parseInterest(m.Header, m.Data)
+		if err != nil {
+			t.Fatalf("re-encoded message does not parse: %v", err)
+		}
+		if again.origin != im.origin || again.kind != im.kind || !slices.Equal(again.entries, im.entries) {
+			t.Fatalf("round trip changed %+v into %+v", im, again)
+		}
+		// Whatever parses must be safe to apply, and the host hears only
+		// distances in range.
 		ri := newRemoteInterest("plexo.")
-		ri.start(nopHost{}, nil)
+		ri.start(checkHost{t}, nil)
 		ri.apply(im, time.Now())
 		ri.expire(time.Now().Add(2 * maxRefresh * 3))
 		if n := ri.peerCount(); n != 0 {
 			t.Fatalf("%d peers left after expiry", n)
 		}
 	})
+}
+
+// checkHost is a plexo.Host that fails the test on a distance out of range.
+type checkHost struct{ t *testing.T }
+
+func (checkHost) Deliver(*plexo.Message) {}
+func (checkHost) Logger() *slog.Logger   { return nopHost{}.Logger() }
+func (checkHost) ID() uint64             { return 1 }
+func (h checkHost) SetInterest(topic string, hops int) {
+	if hops < 0 || hops > plexo.MaxHops {
+		h.t.Fatalf("SetInterest(%q, %d): out of range", topic, hops)
+	}
 }

@@ -191,3 +191,50 @@ func seq(from, n int64) []int64 {
 	}
 	return s
 }
+
+// within polls cond for up to d.
+func within(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", d, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// interestHost is a plexo.Host that records the distances a transport
+// reports.
+type interestHost struct {
+	mu      sync.Mutex
+	reports map[string][]int
+}
+
+func newInterestHost() *interestHost { return &interestHost{reports: make(map[string][]int)} }
+
+func (*interestHost) Deliver(*plexo.Message) {}
+func (*interestHost) Logger() *slog.Logger   { return discardLogger() }
+func (*interestHost) ID() uint64             { return 0x5eed }
+
+func (h *interestHost) SetInterest(topic string, hops int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reports[topic] = append(h.reports[topic], hops)
+}
+
+// hops returns the distance last reported for topic, 0 if none.
+func (h *interestHost) hops(topic string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r := h.reports[topic]; len(r) > 0 {
+		return r[len(r)-1]
+	}
+	return 0
+}
+
+// history returns every distance reported for topic, in order.
+func (h *interestHost) history(topic string) []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.reports[topic])
+}

@@ -10,7 +10,7 @@ import (
 // nopHost is a plexo.Host that ignores everything.
 type nopHost struct{}
 
-func (nopHost) Deliver(*plexo.Message)   {}
-func (nopHost) SetInterest(string, bool) {}
-func (nopHost) Logger() *slog.Logger     { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-func (nopHost) ID() uint64               { return 1 }
+func (nopHost) Deliver(*plexo.Message)  {}
+func (nopHost) SetInterest(string, int) {}
+func (nopHost) Logger() *slog.Logger    { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func (nopHost) ID() uint64              { return 1 }

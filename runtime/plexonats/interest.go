@@ -14,15 +14,17 @@ import (
 
 // Interest exchange messages, published on interestSubject(prefix), carry
 // the sender's origin in HeaderOrigin, their kind in headerInterest, the
-// sender's refresh interval in milliseconds in headerRefresh, and subjects
-// separated by '\n' as data.
+// sender's refresh interval in milliseconds in headerRefresh, and, as data,
+// one line per subject separated by '\n': the subject, a space, and the
+// sender's distance to the subject's nearest subscriber in decimal (1..
+// plexo.MaxHops in add and sync, 0 in remove).
 const (
 	headerInterest = "Plexo-Interest"
 	headerRefresh  = "Plexo-Refresh"
 
-	kindAdd    = "add"    // the sender subscribes to the subjects
-	kindRemove = "remove" // the sender unsubscribed from the subjects
-	kindSync   = "sync"   // the subjects are all the sender subscribes to
+	kindAdd    = "add"    // the sender's distance to the subjects is now as given
+	kindRemove = "remove" // the sender no longer wants the subjects
+	kindSync   = "sync"   // the subjects, at their distances, are all the sender wants
 	kindQuery  = "query"  // the sender asks everyone for a sync
 	kindBye    = "bye"    // the sender is gone
 )
@@ -34,10 +36,17 @@ var errMalformedInterest = errors.New("plexonats: malformed interest message")
 const maxRefresh = time.Hour
 
 type interestMsg struct {
-	origin   uint64
-	kind     string
-	refresh  time.Duration
-	subjects []string
+	origin  uint64
+	kind    string
+	refresh time.Duration
+	entries []interestEntry
+}
+
+// An interestEntry is one line of an interest message: how many Plexus hops
+// away from the sender the nearest subscriber of a subject is.
+type interestEntry struct {
+	subject string
+	hops    int
 }
 
 // parseInterest decodes an interest exchange message.
@@ -57,8 +66,24 @@ func parseInterest(h nats.Header, data []byte) (interestMsg, error) {
 			return im, errMalformedInterest
 		}
 		im.refresh = time.Duration(min(ms, uint64(maxRefresh.Milliseconds()))) * time.Millisecond
-		if len(data) > 0 {
-			im.subjects = strings.Split(string(data), "\n")
+		if len(data) == 0 {
+			break
+		}
+		lines := strings.Split(string(data), "\n")
+		im.entries = make([]interestEntry, 0, len(lines))
+		for _, line := range lines {
+			subject, text, ok := strings.Cut(line, " ")
+			if !ok || subject == "" {
+				return im, errMalformedInterest
+			}
+			hops, err := strconv.ParseUint(text, 10, 8)
+			if err != nil {
+				return im, errMalformedInterest
+			}
+			if im.kind == kindRemove && hops != 0 || im.kind != kindRemove && (hops < 1 || hops > plexo.MaxHops) {
+				return im, errMalformedInterest
+			}
+			im.entries = append(im.entries, interestEntry{subject: subject, hops: int(hops)})
 		}
 	case kindQuery, kindBye:
 	default:
@@ -68,20 +93,31 @@ func parseInterest(h nats.Header, data []byte) (interestMsg, error) {
 }
 
 // newInterestMsg encodes an interest exchange message.
-func newInterestMsg(subject string, origin uint64, kind string, refresh time.Duration, subjects []string) *nats.Msg {
+func newInterestMsg(subject string, origin uint64, kind string, refresh time.Duration, entries []interestEntry) *nats.Msg {
 	m := nats.NewMsg(subject)
 	m.Header.Set(HeaderOrigin, strconv.FormatUint(origin, 16))
 	m.Header.Set(headerInterest, kind)
 	if kind == kindAdd || kind == kindRemove || kind == kindSync {
 		m.Header.Set(headerRefresh, strconv.FormatInt(max(refresh.Milliseconds(), 1), 10))
-		m.Data = []byte(strings.Join(subjects, "\n"))
+		var data []byte
+		for i, e := range entries {
+			if i > 0 {
+				data = append(data, '\n')
+			}
+			data = append(data, e.subject...)
+			data = append(data, ' ')
+			data = strconv.AppendInt(data, int64(e.hops), 10)
+		}
+		m.Data = data
 	}
 	return m
 }
 
 // remoteInterest is what the other plexonats transports want, as this
-// transport reports it to its Plexus: a topic is wanted while at least one
-// peer (or a declaration of WithRemoteInterest) wants it.
+// transport reports it to its Plexus: the distance to a topic's nearest
+// subscriber is the smallest any peer announces (1 for a declaration of
+// WithRemoteInterest). NATS is a broadcast medium where every transport
+// hears every other directly, so it adds no hop of its own.
 type remoteInterest struct {
 	prefix string
 
@@ -91,11 +127,11 @@ type remoteInterest struct {
 	host     plexo.Host
 	peers    map[uint64]*peerInterest
 	declared map[string]bool
-	counts   map[string]int
+	reported map[string]int // the distance last reported to the host, if any
 }
 
 type peerInterest struct {
-	topics  map[string]bool
+	topics  map[string]int // the peer's distance to each topic it wants
 	expires time.Time
 }
 
@@ -104,7 +140,7 @@ func newRemoteInterest(prefix string) *remoteInterest {
 		prefix:   prefix,
 		peers:    make(map[uint64]*peerInterest),
 		declared: make(map[string]bool),
-		counts:   make(map[string]int),
+		reported: make(map[string]int),
 	}
 }
 
@@ -116,24 +152,46 @@ func (ri *remoteInterest) start(h plexo.Host, declared []string) {
 	for _, topic := range declared {
 		if !ri.declared[topic] {
 			ri.declared[topic] = true
-			ri.inc(topic)
+			ri.update(topic)
 		}
 	}
 }
 
-func (ri *remoteInterest) inc(topic string) {
-	ri.counts[topic]++
-	if ri.counts[topic] == 1 {
-		ri.host.SetInterest(topic, true)
+// update reports to the host the distance to the topic's nearest
+// subscriber, if it changed.
+func (ri *remoteInterest) update(topic string) {
+	hops := 0
+	if ri.declared[topic] {
+		hops = 1
+	} else {
+		for _, p := range ri.peers {
+			if h := p.topics[topic]; h > 0 && (hops == 0 || h < hops) {
+				hops = h
+			}
+		}
 	}
+	if hops == ri.reported[topic] {
+		return
+	}
+	if hops == 0 {
+		delete(ri.reported, topic)
+	} else {
+		ri.reported[topic] = hops
+	}
+	ri.host.SetInterest(topic, hops)
 }
 
-func (ri *remoteInterest) dec(topic string) {
-	ri.counts[topic]--
-	if ri.counts[topic] <= 0 {
-		delete(ri.counts, topic)
-		ri.host.SetInterest(topic, false)
+// set records a peer's distance to a topic, 0 for none.
+func (ri *remoteInterest) set(p *peerInterest, topic string, hops int) {
+	if p.topics[topic] == hops {
+		return
 	}
+	if hops == 0 {
+		delete(p.topics, topic)
+	} else {
+		p.topics[topic] = hops
+	}
+	ri.update(topic)
 }
 
 // topic maps a subject back to its topic name.
@@ -151,43 +209,31 @@ func (ri *remoteInterest) apply(im interestMsg, now time.Time) {
 		if im.kind != kindAdd && im.kind != kindSync {
 			return
 		}
-		p = &peerInterest{topics: make(map[string]bool)}
+		p = &peerInterest{topics: make(map[string]int)}
 		ri.peers[im.origin] = p
 	}
 	p.expires = now.Add(3 * im.refresh)
 	switch im.kind {
-	case kindAdd:
-		for _, s := range im.subjects {
-			if topic, ok := ri.topic(s); ok && !p.topics[topic] {
-				p.topics[topic] = true
-				ri.inc(topic)
-			}
-		}
-	case kindRemove:
-		for _, s := range im.subjects {
-			if topic, ok := ri.topic(s); ok && p.topics[topic] {
-				delete(p.topics, topic)
-				ri.dec(topic)
+	case kindAdd, kindRemove:
+		for _, e := range im.entries {
+			if topic, ok := ri.topic(e.subject); ok {
+				ri.set(p, topic, e.hops)
 			}
 		}
 	case kindSync:
-		now := make(map[string]bool, len(im.subjects))
-		for _, s := range im.subjects {
-			if topic, ok := ri.topic(s); ok {
-				now[topic] = true
+		want := make(map[string]int, len(im.entries))
+		for _, e := range im.entries {
+			if topic, ok := ri.topic(e.subject); ok {
+				want[topic] = e.hops
 			}
 		}
 		for topic := range p.topics {
-			if !now[topic] {
-				delete(p.topics, topic)
-				ri.dec(topic)
+			if want[topic] == 0 {
+				ri.set(p, topic, 0)
 			}
 		}
-		for topic := range now {
-			if !p.topics[topic] {
-				p.topics[topic] = true
-				ri.inc(topic)
-			}
+		for topic, hops := range want {
+			ri.set(p, topic, hops)
 		}
 	case kindBye:
 		ri.forget(im.origin, p)
@@ -211,7 +257,7 @@ func (ri *remoteInterest) expire(now time.Time) {
 func (ri *remoteInterest) forget(origin uint64, p *peerInterest) {
 	delete(ri.peers, origin)
 	for topic := range p.topics {
-		ri.dec(topic)
+		ri.update(topic)
 	}
 }
 

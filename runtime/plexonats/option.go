@@ -53,7 +53,8 @@ func WithPendingLimits(messages, bytes int) Option { return pendingLimitsOption{
 
 // WithRemoteInterest declares topics that consumers on NATS want whatever
 // plexo transports announce, typically plain NATS clients: the transport
-// reports them as wanted from the start, so a Plexus bridging NATS with
+// reports them as wanted from the start, by a consumer one hop away (as if
+// a Plexus on NATS subscribed to them), so a Plexus bridging NATS with
 // other transports forwards them to NATS, and [plexo.Plexus.WaitForInterest]
 // returns for them at once. Options accumulate.
 func WithRemoteInterest(topics ...string) Option { return remoteInterestOption(slices.Clone(topics)) }

@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,12 +66,13 @@ type subjectEntry struct {
 	err     error
 }
 
-// An advertiseOp is a change of interest for the worker to carry out, or,
-// with sync set, a request to announce every subscription.
+// An advertiseOp is a change of interest for the worker to carry out (the
+// distance the Plexus advertises for a topic, 0 for none), or, with sync
+// set, a request to announce every subscription.
 type advertiseOp struct {
-	topic  string
-	wanted bool
-	sync   bool
+	topic string
+	hops  int
+	sync  bool
 }
 
 // New returns a transport over nc, which the caller keeps configuring and
@@ -113,8 +115,8 @@ func New(nc *nats.Conn, opts ...Option) (*Transport, error) {
 func (t *Transport) Unfiltered() bool { return true }
 
 // Start implements [plexo.Transport]. It reports the topics of
-// [WithRemoteInterest] as wanted and starts the goroutine that subscribes
-// and exchanges interest.
+// [WithRemoteInterest] as wanted one hop away and starts the goroutine that
+// subscribes and exchanges interest.
 func (t *Transport) Start(h plexo.Host) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -137,15 +139,19 @@ func (t *Transport) Start(h plexo.Host) error {
 	return nil
 }
 
-// Advertise implements [plexo.Transport]: the transport subscribes to the
-// topic's subject, or unsubscribes, from its own goroutine, in order.
-func (t *Transport) Advertise(topic string, wanted bool) {
+// Advertise implements [plexo.Transport]: from its own goroutine, in order,
+// the transport subscribes to the topic's subject while hops is above 0, or
+// unsubscribes, and tells the other plexonats transports the distance.
+func (t *Transport) Advertise(topic string, hops int) {
+	if hops < 0 || hops > plexo.MaxHops {
+		hops = 0
+	}
 	t.mu.Lock()
 	if t.closing {
 		t.mu.Unlock()
 		return
 	}
-	t.ops = append(t.ops, advertiseOp{topic: topic, wanted: wanted})
+	t.ops = append(t.ops, advertiseOp{topic: topic, hops: hops})
 	t.mu.Unlock()
 	select {
 	case t.wake <- struct{}{}:
@@ -267,7 +273,7 @@ func (t *Transport) run() {
 				if !now.Before(nextSync) {
 					nextSync = now.Add(t.cfg.refresh)
 					if len(t.subs) > 0 {
-						t.announce(kindSync, t.subscribedSubjects())
+						t.announce(kindSync, t.subscribedEntries())
 					}
 				}
 			}
@@ -280,7 +286,7 @@ func (t *Transport) run() {
 		case <-status:
 			// Reconnected: what was announced meanwhile may be lost.
 			if len(t.subs) > 0 {
-				t.announce(kindSync, t.subscribedSubjects())
+				t.announce(kindSync, t.subscribedEntries())
 			}
 			queries = 0
 			query.Reset(0)
@@ -324,9 +330,9 @@ func (t *Transport) applyOps() {
 		switch {
 		case op.sync:
 			if len(t.subs) > 0 {
-				t.announce(kindSync, t.subscribedSubjects())
+				t.announce(kindSync, t.subscribedEntries())
 			}
-		case op.wanted && s == nil:
+		case op.hops > 0 && s == nil:
 			subject, err := t.subject(op.topic)
 			if err != nil {
 				t.invalid.Add(1)
@@ -337,16 +343,20 @@ func (t *Transport) applyOps() {
 				t.logger().Warn("plexonats: subscribe failed", "subject", subject, "error", err)
 				continue
 			}
+			s.hops = op.hops
 			t.mu.Lock()
 			t.subs[op.topic] = s
 			t.mu.Unlock()
-			t.announce(kindAdd, []string{subject})
-		case !op.wanted && s != nil:
+			t.announce(kindAdd, []interestEntry{{subject, op.hops}})
+		case op.hops > 0 && s.hops != op.hops:
+			s.hops = op.hops
+			t.announce(kindAdd, []interestEntry{{s.subject, op.hops}})
+		case op.hops == 0 && s != nil:
 			t.mu.Lock()
 			delete(t.subs, op.topic)
 			t.mu.Unlock()
 			t.unsubscribe(s)
-			t.announce(kindRemove, []string{s.subject})
+			t.announce(kindRemove, []interestEntry{{s.subject, 0}})
 		}
 	}
 }
@@ -382,22 +392,23 @@ func (t *Transport) pollDrop(s *subscription) {
 	s.reported = n
 }
 
-// subscribedSubjects returns the subjects of the data subscriptions.
-func (t *Transport) subscribedSubjects() []string {
-	subjects := make([]string, 0, len(t.subs))
+// subscribedEntries returns the subjects of the data subscriptions with the
+// distances the Plexus advertised for them.
+func (t *Transport) subscribedEntries() []interestEntry {
+	entries := make([]interestEntry, 0, len(t.subs))
 	for _, s := range t.subs {
-		subjects = append(subjects, s.subject)
+		entries = append(entries, interestEntry{s.subject, s.hops})
 	}
-	sort.Strings(subjects)
-	return subjects
+	slices.SortFunc(entries, func(a, b interestEntry) int { return strings.Compare(a.subject, b.subject) })
+	return entries
 }
 
 // announce tells the other plexonats transports about this one's interest.
-func (t *Transport) announce(kind string, subjects []string) {
+func (t *Transport) announce(kind string, entries []interestEntry) {
 	if !t.cfg.exchange {
 		return
 	}
-	m := newInterestMsg(t.interestSubject, t.id, kind, t.cfg.refresh, subjects)
+	m := newInterestMsg(t.interestSubject, t.id, kind, t.cfg.refresh, entries)
 	if err := t.nc.PublishMsg(m); err != nil {
 		t.logger().Debug("plexonats: interest announcement failed", "kind", kind, "error", err)
 	}
@@ -438,6 +449,7 @@ type subscription struct {
 	subject string
 	sub     *nats.Subscription
 	done    chan struct{} // closed when NATS's goroutine for sub ends
+	hops    int           // the distance the Plexus advertised; worker only
 
 	// origin and seq identify the plain messages received (those without
 	// plexo headers): each subscription is an origin of its own, numbering

@@ -3,6 +3,7 @@ package plexonats_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strconv"
@@ -580,5 +581,89 @@ func TestAdvertiseAndCloseDoNotWaitForTheServer(t *testing.T) {
 	}
 	if !nc.IsReconnecting() {
 		t.Errorf("connection status %v after Close, want it still reconnecting", nc.Status())
+	}
+}
+
+// TestInterestDiesOutAcrossNATSAndPipe joins two Plexus values twice, by
+// NATS and by a pipe, a cycle of bridges in which interest used to keep
+// itself alive after its last subscriber had gone.
+func TestInterestDiesOutAcrossNATSAndPipe(t *testing.T) {
+	s := startServer(t, -1)
+	a, b := newPlexus(t), newPlexus(t)
+	refresh := plexonats.WithInterestRefresh(50 * time.Millisecond)
+	ta := attach(t, a, connect(t, s.ClientURL()), refresh)
+	tb := attach(t, b, connect(t, s.ClientURL()), refresh)
+	joinPipe(t, a, b)
+	_, sub := subscribeInt64(t, a)
+	waitForInterest(t, b, int64Topic.Name())
+	eventually(t, "a hears b's interest back, as a cycle does", func() bool {
+		return a.Stats().Topics[int64Topic.Name()].InterestedTransports == 2
+	})
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]*plexo.Plexus{"a": a, "b": b} {
+		within(t, 5*time.Second, "interest dies out at "+name, func() bool {
+			return p.Stats().Topics[int64Topic.Name()].InterestedTransports == 0
+		})
+	}
+	for name, tr := range map[string]*plexonats.Transport{"a": ta, "b": tb} {
+		within(t, 5*time.Second, name+" unsubscribes from NATS and forgets its peer", func() bool {
+			st := tr.Stats()
+			return st.Subscriptions == 0 && st.RemotePeers == 0
+		})
+	}
+}
+
+// TestDistanceCrossesTheExchange checks that a Plexus on NATS learns how
+// many bridges away a subscriber is, not just that there is one.
+func TestDistanceCrossesTheExchange(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		pipes int // between the subscriber and the Plexus on NATS
+	}{
+		{"subscriber on NATS", 0},
+		{"one bridge away", 1},
+		{"two bridges away", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, -1)
+			chain := []*plexo.Plexus{newPlexus(t)}
+			for range tc.pipes {
+				next := newPlexus(t)
+				joinPipe(t, chain[len(chain)-1], next)
+				chain = append(chain, next)
+			}
+			attach(t, chain[len(chain)-1], connect(t, s.ClientURL()))
+			// The observer is a plexonats transport whose host records what
+			// it reports.
+			obs, err := plexonats.New(connect(t, s.ClientURL()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newInterestHost()
+			if err := obs.Start(h); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := obs.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
+			_, sub := subscribeInt64(t, chain[0])
+			want := tc.pipes + 1
+			eventually(t, fmt.Sprintf("the observer hears the subscriber %d hops away", want), func() bool {
+				return h.hops(int64Topic.Name()) == want
+			})
+			if err := sub.Close(); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the observer hears the subscriber is gone", func() bool {
+				return h.hops(int64Topic.Name()) == 0
+			})
+			if got := h.history(int64Topic.Name()); !slices.Equal(got, []int{want, 0}) {
+				t.Errorf("observer heard distances %v, want [%d 0]", got, want)
+			}
+		})
 	}
 }
