@@ -280,8 +280,12 @@ func TestInterestDiesOutInCycles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, p := range ps[1:] {
-				waitForInterest(t, p, int64Topic.Name())
+			// Let interest go all the way around, so that every link
+			// carries it, before the subscriber leaves.
+			for _, p := range ps {
+				eventually(t, "interest reaches every link", func() bool {
+					return p.Stats().Topics[int64Topic.Name()].InterestedTransports == 2
+				})
 			}
 			if err := sub.Close(); err != nil {
 				t.Fatal(err)

@@ -111,5 +111,5 @@ type blockingHost struct {
 	release chan struct{}
 }
 
-func (h *blockingHost) Deliver(*plexo.Message)   { <-h.release }
+func (h *blockingHost) Deliver(*plexo.Message)  { <-h.release }
 func (h *blockingHost) SetInterest(string, int) {}

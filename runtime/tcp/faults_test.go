@@ -51,13 +51,13 @@ func dialRaw(t *testing.T, addr net.Addr, handshake bool) *rawPeer {
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	p := &rawPeer{Conn: c, r: bufio.NewReader(c)}
 	if handshake {
-		p.write(t, helloBytes(1, 0xfeed, 1<<20))
+		p.write(t, helloBytes(2, 0xfeed, 1<<20))
 		var in [20]byte
 		if _, err := io.ReadFull(p.r, in[:]); err != nil {
 			t.Fatalf("reading the hello: %v", err)
 		}
-		if string(in[:4]) != "PLXO" || binary.BigEndian.Uint16(in[4:]) != 1 {
-			t.Fatalf("hello %x is not plexo version 1", in)
+		if string(in[:4]) != "PLXO" || binary.BigEndian.Uint16(in[4:]) != 2 {
+			t.Fatalf("hello %x is not plexo version 2", in)
 		}
 	}
 	return p
@@ -125,9 +125,11 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 		{"unknown frame kind", true, frame(0x7f, []byte("?")), tcp.ErrProtocol, "unknown frame"},
 		{"empty frame", true, []byte{0, 0, 0, 0}, tcp.ErrProtocol, "empty frame"},
 		{"malformed envelope", true, frame(0x01, []byte{0x0a, 0x09, 'x'}), tcp.ErrProtocol, "envelope"},
-		{"empty topic", true, frame(0x02, nil), tcp.ErrProtocol, "invalid topic"},
+		{"empty topic", true, frame(0x02, []byte{1}), tcp.ErrProtocol, "invalid topic"},
+		{"subscribe without a distance", true, frame(0x02, nil), tcp.ErrProtocol, "distance"},
+		{"subscribe beyond MaxHops", true, frame(0x02, append([]byte{plexo.MaxHops + 1}, "a.B.proto"...)), tcp.ErrProtocol, "distance"},
 		{"garbage instead of a hello", false, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), tcp.ErrHandshake, "not a plexo peer"},
-		{"other protocol version", false, helloBytes(2, 1, 1<<20), tcp.ErrVersion, "version 2"},
+		{"other protocol version", false, helloBytes(1, 1, 1<<20), tcp.ErrVersion, "version 1"},
 		{"truncated frame", true, frame(0x01, []byte("abcdef"))[:6], io.ErrUnexpectedEOF, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -159,7 +161,7 @@ func TestHeartbeatDetectsADeadPeer(t *testing.T) {
 	a := newPlexus(t)
 	l := listen(t, a)
 	raw := dialRaw(t, l.Addr(), true)
-	raw.write(t, frame(0x02, []byte(int64Topic.Name())))
+	raw.write(t, frame(0x02, append([]byte{1}, int64Topic.Name()...)))
 	waitForInterest(t, a, int64Topic.Name())
 	// The raw peer now says nothing, not even PONG.
 	eventually(t, "the silent peer is dropped and its interest withdrawn", func() bool {
@@ -217,7 +219,7 @@ func TestKilledPeerCostsOnlyItsMessages(t *testing.T) {
 	// its queue; then it dies with a reset mid-stream.
 	raw := dialRaw(t, l.Addr(), true)
 	_ = raw.Conn.(*net.TCPConn).SetReadBuffer(4096)
-	raw.write(t, frame(0x02, []byte(stringTopic.Name())))
+	raw.write(t, frame(0x02, append([]byte{1}, stringTopic.Name()...)))
 	eventually(t, "both peers subscribed", func() bool {
 		return slices.ContainsFunc(l.Stats().Peers, func(p tcp.PeerStats) bool { return p.ID == 0xfeed && len(p.Topics) == 1 }) &&
 			slices.ContainsFunc(l.Stats().Peers, func(p tcp.PeerStats) bool { return p.ID == b.ID() && len(p.Topics) == 1 })
@@ -314,10 +316,10 @@ type fakeHost struct {
 	interest  atomic.Int64
 }
 
-func (h *fakeHost) Deliver(*plexo.Message)   { h.delivered.Add(1) }
-func (h *fakeHost) SetInterest(string, bool) { h.interest.Add(1) }
-func (h *fakeHost) Logger() *slog.Logger     { return discardLogger() }
-func (h *fakeHost) ID() uint64               { return h.id }
+func (h *fakeHost) Deliver(*plexo.Message)  { h.delivered.Add(1) }
+func (h *fakeHost) SetInterest(string, int) { h.interest.Add(1) }
+func (h *fakeHost) Logger() *slog.Logger    { return discardLogger() }
+func (h *fakeHost) ID() uint64              { return h.id }
 
 func TestSendDoesNotAllocate(t *testing.T) {
 	l, err := tcp.Listen(timeout(t), "127.0.0.1:0", tcp.WithOverflow(plexo.OverflowBlock))
@@ -338,7 +340,7 @@ func TestSendDoesNotAllocate(t *testing.T) {
 		t.Fatal(err)
 	}
 	topic := "bench.v1.Payload.proto"
-	d.Advertise(topic, true)
+	d.Advertise(topic, 1)
 	eventually(t, "the listener learns the interest", func() bool { return lh.interest.Load() == 1 })
 	msg := &plexo.Message{Topic: topic, Payload: make([]byte, 128), Origin: 1}
 	ctx := context.Background()

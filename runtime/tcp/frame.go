@@ -10,7 +10,7 @@ import (
 // Frame kinds. See PROTOCOL.md.
 const (
 	kindData        byte = 0x01 // body: a plexo.v1.Envelope
-	kindSubscribe   byte = 0x02 // body: a topic name
+	kindSubscribe   byte = 0x02 // body: hops u8, then a topic name
 	kindUnsubscribe byte = 0x03 // body: a topic name
 	kindPing        byte = 0x04 // body: empty
 	kindPong        byte = 0x05 // body: empty
@@ -43,6 +43,14 @@ func appendFrame(b []byte, kind byte, body []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(1+len(body)))
 	b = append(b, kind)
 	return append(b, body...)
+}
+
+// appendSubscribeFrame appends a SUBSCRIBE frame: the nearest subscriber of
+// topic through this side is hops Plexus hops from the receiver.
+func appendSubscribeFrame(b []byte, hops int, topic string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(2+len(topic)))
+	b = append(b, kindSubscribe, byte(hops))
+	return append(b, topic...)
 }
 
 // appendStringFrame is appendFrame for a string body.

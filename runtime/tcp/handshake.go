@@ -10,7 +10,7 @@ import (
 //	magic "PLXO" | version u16 | flags u16 (zero) | peer id u64 | max frame u32
 const (
 	helloSize       = 20
-	protocolVersion = 1
+	protocolVersion = 2
 	helloMagic      = "PLXO"
 )
 

@@ -56,8 +56,8 @@ type peer struct {
 	policy   plexo.Overflow
 
 	// Guarded by t.mu.
-	wants   map[string]bool // topics the peer asked for
-	told    map[string]bool // topics the peer was told this side wants
+	wants   map[string]int // the peer's distance to each topic's nearest subscriber (>0)
+	told    map[string]int // the distance the peer was last told, per topic (>0)
 	removed bool
 
 	// Reader state.
@@ -92,8 +92,8 @@ func newPeer(t *Transport, conn net.Conn, h hello) *peer {
 		maxOut:   int(h.maxFrame),
 		queueCap: t.cfg.queueSize,
 		policy:   t.cfg.overflow,
-		wants:    make(map[string]bool),
-		told:     make(map[string]bool),
+		wants:    make(map[string]int),
+		told:     make(map[string]int),
 		topics:   make(map[string]string),
 		wake:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
@@ -231,6 +231,17 @@ func (p *peer) control(kind byte, body string) {
 	p.qmu.Lock()
 	if !p.stopping {
 		p.ctrl = appendStringFrame(p.ctrl, kind, body)
+		p.signalLocked()
+	}
+	p.qmu.Unlock()
+}
+
+// subscribe queues a SUBSCRIBE frame telling the peer its distance, in
+// hops, to topic's nearest subscriber through this side.
+func (p *peer) subscribe(hops int, topic string) {
+	p.qmu.Lock()
+	if !p.stopping {
+		p.ctrl = appendSubscribeFrame(p.ctrl, hops, topic)
 		p.signalLocked()
 	}
 	p.qmu.Unlock()
@@ -448,10 +459,17 @@ func (p *peer) handle(h plexo.Host, kind byte, body []byte) error {
 		p.msg.Payload, p.msg.Origin, p.msg.Sequence = e.Payload, e.Origin, e.Sequence
 		h.Deliver(&p.msg)
 	case kindSubscribe, kindUnsubscribe:
+		hops := 0
+		if kind == kindSubscribe {
+			if len(body) == 0 || body[0] == 0 || int(body[0]) > plexo.MaxHops {
+				return fmt.Errorf("%w: SUBSCRIBE with a distance outside 1..%d", ErrProtocol, plexo.MaxHops)
+			}
+			hops, body = int(body[0]), body[1:]
+		}
 		if len(body) == 0 || !utf8.Valid(body) {
 			return fmt.Errorf("%w: %s with an invalid topic %q", ErrProtocol, kindName(kind), body)
 		}
-		if err := p.t.peerInterest(h, p, p.intern(body), kind == kindSubscribe); err != nil {
+		if err := p.t.peerInterest(h, p, p.intern(body), hops); err != nil {
 			return err
 		}
 	case kindPing:

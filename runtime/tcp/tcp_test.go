@@ -2,6 +2,7 @@ package tcp_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -169,5 +170,56 @@ func TestDepartedPeerWithdrawsInterest(t *testing.T) {
 	})
 	if err := d.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestInterestDiesOutInACycle(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		links []int // transports of each node, all of which end up interested
+		build func(ps []*plexo.Plexus)
+	}{
+		{"ring of three", []int{2, 2, 2}, func(ps []*plexo.Plexus) {
+			// A dials B, B dials C, C dials A.
+			lb, lc, la := listen(t, ps[1]), listen(t, ps[2]), listen(t, ps[0])
+			dial(t, ps[0], lb)
+			dial(t, ps[1], lc)
+			dial(t, ps[2], la)
+		}},
+		{"star closed into a cycle", []int{1, 2, 2}, func(ps []*plexo.Plexus) {
+			// B and C dial listener A, and C dials B: the cycle runs
+			// through A's forwarding between its own peers too.
+			la := listen(t, ps[0])
+			dial(t, ps[1], la)
+			dial(t, ps[2], la)
+			dial(t, ps[2], listen(t, ps[1]))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := []*plexo.Plexus{newPlexus(t), newPlexus(t), newPlexus(t)}
+			tc.build(ps)
+			sub, err := int64Topic.Subscribe(t.Context(), ps[2], func(context.Context, *wrapperspb.Int64Value) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Let interest go all the way around, so that every link
+			// carries it, before the subscriber leaves.
+			eventually(t, "interest reaches every link", func() bool {
+				for i, p := range ps {
+					if p.Stats().Topics[int64Topic.Name()].InterestedTransports != tc.links[i] {
+						return false
+					}
+				}
+				return true
+			})
+			if err := sub.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range ps {
+				eventually(t, fmt.Sprintf("interest at node %d dies out", i), func() bool {
+					return p.Stats().Topics[int64Topic.Name()].InterestedTransports == 0
+				})
+			}
+		})
 	}
 }

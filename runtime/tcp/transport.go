@@ -48,9 +48,9 @@ type Transport struct {
 	mu       sync.Mutex
 	host     plexo.Host
 	closed   bool
-	first    net.Conn        // dialers: the connection Dial made, until Start
-	adv      map[string]bool // topics the Plexus advertised
-	count    map[string]int  // peers wanting each topic
+	first    net.Conn       // dialers: the connection Dial made, until Start
+	adv      map[string]int // the distances the Plexus advertised, per topic (>0)
+	nearest  map[string]int // the smallest distance over the peers, per topic, as reported to the Host
 	peers    map[*peer]struct{}
 	retired  Counters // counters of peers gone
 	lastErr  error
@@ -72,8 +72,8 @@ func newTransport(cfg config) *Transport {
 		cancel:  cancel,
 		started: make(chan struct{}),
 		done:    make(chan struct{}),
-		adv:     make(map[string]bool),
-		count:   make(map[string]int),
+		adv:     make(map[string]int),
+		nearest: make(map[string]int),
 		peers:   make(map[*peer]struct{}),
 		table:   make(map[string][]*peer),
 	}
@@ -167,14 +167,15 @@ func (t *Transport) Start(h plexo.Host) error {
 	return nil
 }
 
-// Advertise implements [plexo.Transport]: it tells each peer whether this
-// side wants the topic, counting what the Plexus wants and what the other
-// peers of this Transport want.
-func (t *Transport) Advertise(topic string, wanted bool) {
+// Advertise implements [plexo.Transport]: it tells each peer its distance
+// to the topic's nearest subscriber through this side, counting what the
+// Plexus advertised and, one hop further, what the other peers of this
+// Transport report.
+func (t *Transport) Advertise(topic string, hops int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if wanted {
-		t.adv[topic] = true
+	if hops > 0 && hops <= plexo.MaxHops {
+		t.adv[topic] = hops
 	} else {
 		delete(t.adv, topic)
 	}
@@ -481,8 +482,8 @@ func (t *Transport) register(p *peer) bool {
 	for topic := range t.adv {
 		t.syncPeerLocked(p, topic)
 	}
-	for topic := range t.count {
-		if !t.adv[topic] {
+	for topic := range t.nearest {
+		if t.adv[topic] == 0 {
 			t.syncPeerLocked(p, topic)
 		}
 	}
@@ -497,58 +498,75 @@ func (t *Transport) unregister(p *peer) {
 	t.mu.Lock()
 	delete(t.peers, p)
 	p.removed = true
-	var gone []string
+	var changed []string
 	for topic := range p.wants {
-		if t.count[topic]--; t.count[topic] == 0 {
-			delete(t.count, topic)
-			gone = append(gone, topic)
-		}
 		t.setTableLocked(topic, p, false)
-	}
-	for topic := range p.wants {
+		if t.updateNearestLocked(topic) {
+			changed = append(changed, topic)
+		}
 		t.syncTopicLocked(topic)
+	}
+	reports := make([]int, len(changed))
+	for i, topic := range changed {
+		reports[i] = t.nearest[topic]
 	}
 	t.retired.add(p.counters())
 	h := t.host
 	t.mu.Unlock()
 	t.disconnects.Add(1)
-	for _, topic := range gone {
-		h.SetInterest(topic, false)
+	for i, topic := range changed {
+		h.SetInterest(topic, reports[i])
 	}
 }
 
-// peerInterest records that p does or does not want topic.
-func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, wanted bool) error {
+// peerInterest records p's distance, in hops, to topic's nearest
+// subscriber; 0 means p no longer wants the topic.
+func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, hops int) error {
 	t.imu.Lock()
 	defer t.imu.Unlock()
 	t.mu.Lock()
-	if p.removed || p.wants[topic] == wanted {
+	if p.removed || p.wants[topic] == hops {
 		t.mu.Unlock()
 		return nil
 	}
-	if wanted && len(p.wants) >= maxTopicsPerPeer {
+	if hops > 0 && p.wants[topic] == 0 && len(p.wants) >= maxTopicsPerPeer {
 		t.mu.Unlock()
 		return fmt.Errorf("%w: peer subscribed to more than %d topics", ErrProtocol, maxTopicsPerPeer)
 	}
-	transition := false
-	if wanted {
-		p.wants[topic] = true
-		t.count[topic]++
-		transition = t.count[topic] == 1
+	if hops > 0 {
+		p.wants[topic] = hops
 	} else {
 		delete(p.wants, topic)
-		if t.count[topic]--; t.count[topic] == 0 {
-			delete(t.count, topic)
-			transition = true
-		}
 	}
-	t.setTableLocked(topic, p, wanted)
+	t.setTableLocked(topic, p, hops > 0)
+	changed := t.updateNearestLocked(topic)
+	report := t.nearest[topic]
 	t.syncTopicLocked(topic)
 	t.mu.Unlock()
-	if transition {
-		h.SetInterest(topic, wanted)
+	if changed {
+		h.SetInterest(topic, report)
 	}
 	return nil
+}
+
+// updateNearestLocked recomputes the smallest distance over the peers for
+// topic and reports whether it changed. t.mu must be held.
+func (t *Transport) updateNearestLocked(topic string) bool {
+	nearest := 0
+	for q := range t.peers {
+		if h := q.wants[topic]; h > 0 && (nearest == 0 || h < nearest) {
+			nearest = h
+		}
+	}
+	if nearest == t.nearest[topic] {
+		return false
+	}
+	if nearest == 0 {
+		delete(t.nearest, topic)
+	} else {
+		t.nearest[topic] = nearest
+	}
+	return true
 }
 
 // setTableLocked adds p to, or removes it from, the peers Send gives
@@ -581,20 +599,26 @@ func (t *Transport) syncTopicLocked(topic string) {
 	}
 }
 
-// syncPeerLocked tells p whether this side wants topic, if that changed:
-// it does when the Plexus advertised it or another peer wants it.
+// syncPeerLocked tells p its distance to topic's nearest subscriber through
+// this side, if that changed: the smaller of what the Plexus advertised and
+// one more than what the other peers report, none beyond [plexo.MaxHops].
+// t.mu must be held.
 func (t *Transport) syncPeerLocked(p *peer, topic string) {
-	others := t.count[topic]
-	if p.wants[topic] {
-		others--
+	hops := t.adv[topic]
+	for q := range t.peers {
+		if h := q.wants[topic]; q != p && h > 0 && (hops == 0 || h+1 < hops) {
+			hops = h + 1
+		}
 	}
-	want := t.adv[topic] || others > 0
-	if want == p.told[topic] {
+	if hops > plexo.MaxHops {
+		hops = 0
+	}
+	if hops == p.told[topic] {
 		return
 	}
-	if want {
-		p.told[topic] = true
-		p.control(kindSubscribe, topic)
+	if hops > 0 {
+		p.told[topic] = hops
+		p.subscribe(hops, topic)
 	} else {
 		delete(p.told, topic)
 		p.control(kindUnsubscribe, topic)

@@ -188,7 +188,7 @@ func TestHello(t *testing.T) {
 		{"long", append(appendHello(nil, good), 0), false},
 		{"http", []byte("GET / HTTP/1.1\r\nHost:"), false},
 		{"bad magic", mod(func(b []byte) { b[0] = 'X' }), false},
-		{"other version", mod(func(b []byte) { b[5] = 2 }), true},
+		{"other version", mod(func(b []byte) { b[5] = protocolVersion + 1 }), true},
 		{"tiny frames", mod(func(b []byte) { binary.BigEndian.PutUint32(b[16:], 10) }), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -286,8 +286,8 @@ func TestProtocolExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, b := range [][]byte{
-		appendHello(nil, hello{version: 1, peerID: 0x0102030405060708, maxFrame: 16 << 20}),
-		appendStringFrame(nil, kindSubscribe, "a.B.proto"),
+		appendHello(nil, hello{version: protocolVersion, peerID: 0x0102030405060708, maxFrame: 16 << 20}),
+		appendSubscribeFrame(nil, 1, "a.B.proto"),
 		appendFrame(nil, kindData, envelope.Append(nil, "a.B.proto", []byte{8, 1}, 1, 1)),
 	} {
 		if flat := strings.Join(strings.Fields(string(doc)), " "); !strings.Contains(flat, hexOf(b)) {
