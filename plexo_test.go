@@ -343,6 +343,8 @@ func TestHandlerPanicIsRecoveredAndCounted(t *testing.T) {
 	if got := c.waitFor(t, 2); !equal(got, []int64{1, 3}) {
 		t.Errorf("handled %v, want [1 3]", got)
 	}
+	// Delivered counts a handler call once it has returned.
+	eventually(t, "the counters settle", func() bool { return sub.Stats().Delivered == 2 })
 	if s := sub.Stats(); s.Panics != 1 || s.Delivered != 2 {
 		t.Errorf("Stats = %+v, want 1 panic and 2 delivered", s)
 	}
