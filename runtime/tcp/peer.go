@@ -63,6 +63,7 @@ type peer struct {
 	// Reader state.
 	msg    plexo.Message
 	topics map[string]string
+	last   string // the topic interned last
 
 	// The send queue, guarded by qmu: data frames back to back in
 	// data[head:], control frames in ctrl, written control first.
@@ -467,13 +468,18 @@ func (p *peer) handle(h plexo.Host, kind byte, body []byte) error {
 
 // intern returns b as a string, without allocating for names seen before.
 func (p *peer) intern(b []byte) string {
+	if string(b) == p.last {
+		return p.last // a run of one topic's messages skips the map
+	}
 	if s, ok := p.topics[string(b)]; ok {
+		p.last = s
 		return s
 	}
 	s := string(b)
 	if len(p.topics) < maxInterned {
 		p.topics[s] = s
 	}
+	p.last = s
 	return s
 }
 
