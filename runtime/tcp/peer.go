@@ -196,7 +196,7 @@ func (p *peer) enqueue(ctx context.Context, msg *plexo.Message) error {
 	p.data = append(p.data, kindData)
 	p.data = envelope.Append(p.data, msg.Topic, msg.Payload, msg.Origin, msg.Sequence)
 	p.queued++
-	if p.idle && p.queued == 1 && len(p.ctrl) == 0 && p.direct != nil {
+	if p.idle && p.queued == 1 && len(p.ctrl) == 0 && p.direct != nil && 4+size <= ioBufferSize {
 		if now := time.Since(monoEpoch); now-p.quiet >= directGap {
 			p.quiet = now
 			p.writeDirectLocked()
@@ -209,8 +209,8 @@ func (p *peer) enqueue(ctx context.Context, msg *plexo.Message) error {
 	return nil
 }
 
-// writeDirectLocked tries to write the one queued frame to the socket
-// right away: the writer is idle, so its buffer is flushed and nothing
+// writeDirectLocked tries to write the one queued frame, at most
+// ioBufferSize bytes, to the socket right away: the writer is idle, so its buffer is flushed and nothing
 // else writes. What the socket does not take at once is left for the
 // writer, before anything else. qmu must be held.
 func (p *peer) writeDirectLocked() {
@@ -311,6 +311,9 @@ func (p *peer) writer() {
 		wrote = true
 		if cap(data) > maxKeptBuffer {
 			data = nil // do not pin a burst's memory
+		}
+		if cap(ctrl) > ioBufferSize {
+			ctrl = nil // nor a partly written frame's
 		}
 	}
 }
