@@ -27,6 +27,13 @@
 // message queued for, or in flight to, a peer whose connection drops is lost
 // and counted in [Transport.Stats].
 //
+// Each connection has a writer goroutine that sends what accumulates in the
+// queue in batches; a message sent after a quiet spell (10 µs) to an idle
+// plain-TCP connection is written by Send itself, with one non-blocking
+// write, to spare a request/reply a goroutine hand-off. Each connection also
+// reads the socket on one goroutine while another hands the frames already
+// read to the Plexus, through a few recycled buffers.
+//
 // The wire protocol is described in PROTOCOL.md beside this file, so that
 // other languages can speak it.
 package tcp

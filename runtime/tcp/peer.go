@@ -63,6 +63,7 @@ type peer struct {
 	// Reader state.
 	msg    plexo.Message
 	topics map[string]string
+	last   string // the topic interned last
 
 	// The send queue, guarded by qmu: data frames back to back in
 	// data[head:], control frames in ctrl, written control first.
@@ -195,7 +196,7 @@ func (p *peer) enqueue(ctx context.Context, msg *plexo.Message) error {
 	p.data = append(p.data, kindData)
 	p.data = envelope.Append(p.data, msg.Topic, msg.Payload, msg.Origin, msg.Sequence)
 	p.queued++
-	if p.idle && p.queued == 1 && len(p.ctrl) == 0 && p.direct != nil {
+	if p.idle && p.queued == 1 && len(p.ctrl) == 0 && p.direct != nil && 4+size <= ioBufferSize {
 		if now := time.Since(monoEpoch); now-p.quiet >= directGap {
 			p.quiet = now
 			p.writeDirectLocked()
@@ -208,8 +209,8 @@ func (p *peer) enqueue(ctx context.Context, msg *plexo.Message) error {
 	return nil
 }
 
-// writeDirectLocked tries to write the one queued frame to the socket
-// right away: the writer is idle, so its buffer is flushed and nothing
+// writeDirectLocked tries to write the one queued frame, at most
+// ioBufferSize bytes, to the socket right away: the writer is idle, so its buffer is flushed and nothing
 // else writes. What the socket does not take at once is left for the
 // writer, before anything else. qmu must be held.
 func (p *peer) writeDirectLocked() {
@@ -321,6 +322,9 @@ func (p *peer) writer() {
 		wrote = true
 		if cap(data) > maxKeptBuffer {
 			data = nil // do not pin a burst's memory
+		}
+		if cap(ctrl) > ioBufferSize {
+			ctrl = nil // nor a partly written frame's
 		}
 	}
 }
@@ -485,13 +489,18 @@ func (p *peer) handle(h plexo.Host, kind byte, body []byte) error {
 
 // intern returns b as a string, without allocating for names seen before.
 func (p *peer) intern(b []byte) string {
+	if string(b) == p.last {
+		return p.last // a run of one topic's messages skips the map
+	}
 	if s, ok := p.topics[string(b)]; ok {
+		p.last = s
 		return s
 	}
 	s := string(b)
 	if len(p.topics) < maxInterned {
 		p.topics[s] = s
 	}
+	p.last = s
 	return s
 }
 

@@ -73,6 +73,52 @@ func Append(b []byte, topic string, payload []byte, origin, sequence uint64) []b
 // field with the wrong wire type, truncated input, or an empty topic is an
 // error wrapping [ErrMalformed]. Repeated fields keep the last value.
 func Decode(b []byte) (Envelope, error) {
+	if e, ok := decodeCanonical(b); ok {
+		return e, nil
+	}
+	return decodeGeneral(b)
+}
+
+// decodeCanonical parses, without the general loop, an envelope encoded as
+// Append encodes it: fields in order, a topic shorter than 128 bytes, no
+// unknown or repeated fields. It reports false for anything else, which
+// decodeGeneral then parses (or rejects); where it reports true, the
+// result is the one decodeGeneral would give.
+func decodeCanonical(b []byte) (e Envelope, ok bool) {
+	if len(b) < 2 || b[0] != byte(fieldTopic)<<3|byte(protowire.BytesType) {
+		return e, false
+	}
+	n := int(b[1])
+	if n == 0 || n >= 0x80 || len(b)-2 < n {
+		return e, false
+	}
+	e.Topic, b = b[2:2+n], b[2+n:]
+	if len(b) > 0 && b[0] == byte(fieldPayload)<<3|byte(protowire.BytesType) {
+		v, n := protowire.ConsumeBytes(b[1:])
+		if n < 0 {
+			return e, false
+		}
+		e.Payload, b = v, b[1+n:]
+	}
+	if len(b) > 0 && b[0] == byte(fieldOrigin)<<3|byte(protowire.Fixed64Type) {
+		v, n := protowire.ConsumeFixed64(b[1:])
+		if n < 0 {
+			return e, false
+		}
+		e.Origin, b = v, b[1+n:]
+	}
+	if len(b) > 0 && b[0] == byte(fieldSequence)<<3|byte(protowire.VarintType) {
+		v, n := protowire.ConsumeVarint(b[1:])
+		if n < 0 {
+			return e, false
+		}
+		e.Sequence, b = v, b[1+n:]
+	}
+	return e, len(b) == 0
+}
+
+// decodeGeneral is Decode for any valid encoding.
+func decodeGeneral(b []byte) (Envelope, error) {
 	var e Envelope
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)

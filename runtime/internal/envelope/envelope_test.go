@@ -101,8 +101,18 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte{0x0a, 0x05, 'a', 'b'})
 	f.Add([]byte{0x80})
+	f.Add([]byte{0x0a, 0x01, 'a', 0x0a, 0x01, 'b'})                            // repeated topic
+	f.Add([]byte{0x0a, 0x01, 'a', 0x28, 0x01, 0x12, 0x01, 0x02})               // unknown field between
+	f.Add([]byte{0x20, 0x01, 0x0a, 0x01, 'a'})                                 // out of order
+	f.Add(append([]byte{0x0a, 0x80, 0x01}, bytes.Repeat([]byte{'t'}, 128)...)) // long topic
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := envelope.Decode(b)
+		// The fast path for the canonical encoding agrees with the general
+		// decoder on every input.
+		g, gerr := envelope.DecodeGeneral(b)
+		if (err == nil) != (gerr == nil) || !bytes.Equal(e.Topic, g.Topic) || !bytes.Equal(e.Payload, g.Payload) || e.Origin != g.Origin || e.Sequence != g.Sequence {
+			t.Fatalf("Decode = %+v, %v; the general decoder gives %+v, %v", e, err, g, gerr)
+		}
 		if err != nil {
 			if !errors.Is(err, envelope.ErrMalformed) {
 				t.Fatalf("error %v does not wrap ErrMalformed", err)
@@ -118,4 +128,24 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip changed %+v into %+v", e, again)
 		}
 	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	enc := envelope.Append(nil, "bench.v1.Payload.proto", make([]byte, 131), 0xdeadbeefcafef00d, 123456)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := envelope.Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeGeneral(b *testing.B) {
+	enc := envelope.Append(nil, "bench.v1.Payload.proto", make([]byte, 131), 0xdeadbeefcafef00d, 123456)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := envelope.DecodeGeneral(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
