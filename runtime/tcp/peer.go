@@ -383,6 +383,14 @@ func (p *peer) reader(h plexo.Host) error {
 	fr := newFrameReader(tr, p.t.cfg.maxFrame, ioBufferSize)
 	fr.quit = make(chan struct{})
 	batches := make(chan []byte, readBuffers)
+	// inflight counts the batches sent to the dispatcher and not yet
+	// handled. When it is zero and a read brings a lone frame, as in a
+	// request/reply, the reading goroutine handles the frame itself: a
+	// hand-off would wake the dispatcher, which costs a request/reply an OS
+	// context switch when the Host then hands the message on to a goroutine
+	// of its own. Under load batches hold many frames, and go to the
+	// dispatcher.
+	var inflight atomic.Int32
 	var rerr error // why reading ended, once batches is closed
 	done := make(chan struct{})
 	go func() {
@@ -394,6 +402,16 @@ func (p *peer) reader(h plexo.Host) error {
 				rerr = err
 				return
 			}
+			if inflight.Load() == 0 && lone(b) {
+				err := p.handleBatch(h, b)
+				fr.release(b)
+				if err != nil {
+					rerr = err
+					return
+				}
+				continue
+			}
+			inflight.Add(1)
 			select {
 			case batches <- b:
 			case <-fr.quit:
@@ -402,7 +420,7 @@ func (p *peer) reader(h plexo.Host) error {
 			}
 		}
 	}()
-	err := p.dispatch(h, fr, batches)
+	err := p.dispatch(h, fr, batches, &inflight)
 	if err == nil {
 		err = rerr
 		p.qmu.Lock()
@@ -424,23 +442,39 @@ func (p *peer) reader(h plexo.Host) error {
 // dispatch handles the batches of frames that the reading goroutine sends,
 // until it closes the channel (then it returns nil) or a frame ends the
 // connection.
-func (p *peer) dispatch(h plexo.Host, fr *frameReader, batches <-chan []byte) error {
+func (p *peer) dispatch(h plexo.Host, fr *frameReader, batches <-chan []byte, inflight *atomic.Int32) error {
+	for batch := range batches {
+		err := p.handleBatch(h, batch)
+		fr.release(batch)
+		inflight.Add(-1)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lone reports whether a batch holds a single frame.
+func lone(batch []byte) bool {
+	return len(batch) == 4+int(binary.BigEndian.Uint32(batch))
+}
+
+// handleBatch acts on each frame of a batch, in order, until one ends the
+// connection. Either the dispatcher or the reading goroutine calls it,
+// never both at once.
+func (p *peer) handleBatch(h plexo.Host, batch []byte) error {
 	// The message handed to the Host is reused: Source never changes and
 	// Topic only with the topic, which spares the write barriers of
 	// rewriting the whole struct for every message.
 	p.msg.Source = p
-	for batch := range batches {
-		p.bytesReceived.Add(uint64(len(batch)))
-		for rest := batch; len(rest) > 0; {
-			var kind byte
-			var body []byte
-			kind, body, rest = splitFrame(rest)
-			if err := p.handle(h, kind, body); err != nil {
-				fr.release(batch)
-				return err
-			}
+	p.bytesReceived.Add(uint64(len(batch)))
+	for rest := batch; len(rest) > 0; {
+		var kind byte
+		var body []byte
+		kind, body, rest = splitFrame(rest)
+		if err := p.handle(h, kind, body); err != nil {
+			return err
 		}
-		fr.release(batch)
 	}
 	return nil
 }
