@@ -18,7 +18,10 @@ func (r *receiver) fresh(sender, topic, seq uint64) bool {
 	t.seqMu.Lock()
 	st := t.seqs[k]
 	if st == nil {
-		st = &seqState{}
+		// The window spans this node's own repair ring (a domain's nodes
+		// share the setting): a repair queues behind all its sender sent
+		// before it, so it may arrive that far behind the newest message.
+		st = &seqState{w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize))}
 		t.seqs[k] = st
 	}
 	v, lost := st.w.Add(seq)
@@ -48,6 +51,18 @@ func (r *receiver) fresh(sender, topic, seq uint64) bool {
 		t.sendNak(sender, topic, ranges)
 	}
 	return true
+}
+
+// done reports whether message seq of (sender, topic) was delivered
+// already or is too old to deliver, so that its fragments need not be
+// reassembled: the leftover fragments of a repair, or of a duplicate
+// resend, would otherwise sit in the reassembler until they time out.
+func (r *receiver) done(sender, topic, seq uint64) bool {
+	t := r.t
+	t.seqMu.Lock()
+	defer t.seqMu.Unlock()
+	st := t.seqs[seqKey{sender, topic}]
+	return st != nil && st.w.Done(seq)
 }
 
 // retryNaks asks again for messages still missing, and reports whether

@@ -213,7 +213,9 @@ func WithLoopback(on bool) Option { return optionFunc(func(c *config) { c.noLoop
 // receiver that sees a gap in a sender's sequence numbers asks the sender,
 // on the control group, to multicast the missing messages again (three
 // tries, 20 ms apart); a repaired message is delivered late, out of order.
-// Delivery stays at most once.
+// Delivery stays at most once. A receiver accepts repairs up to max(n, 64)
+// messages behind the newest one it has seen from that sender (at most
+// 65536), so give every node of a domain the same n.
 func WithRepair(n int) Option {
 	return optionFunc(func(c *config) {
 		switch {

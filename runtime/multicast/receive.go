@@ -153,6 +153,12 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			t.st.unwanted.Add(1) // a topic sharing the group
 			continue
 		}
+		if h.Count > 1 && r.done(h.Sender, h.Topic, h.Seq) {
+			if h.Index == 0 {
+				t.st.duplicates.Add(1) // once per message
+			}
+			continue
+		}
 		whole, err := r.reasm.Add(time.Now(), &h, body)
 		if err != nil {
 			t.st.reassemblyDrops.Add(1)

@@ -25,20 +25,31 @@ func TestRepair(t *testing.T) {
 		name   string
 		opts   []multicast.Option
 		repair bool
-		size   int // payload bytes: large ones are fragmented
+		size   int  // payload bytes: large ones are fragmented
+		stall  bool // the subscriber reads nothing past the first loss until all is sent
 	}{
 		// The ring outlasts the burst: under -race the subscriber may lag
 		// the publisher by more than the default 64 messages.
-		{"repair", []multicast.Option{multicast.WithRepair(n)}, true, 8},
-		{"repair of fragmented messages", []multicast.Option{multicast.WithRepair(n)}, true, 5000},
-		{"off", []multicast.Option{multicast.WithRepair(-1)}, false, 8},
+		{"repair", []multicast.Option{multicast.WithRepair(n)}, true, 8, false},
+		{"repair of fragmented messages", []multicast.Option{multicast.WithRepair(n)}, true, 5000, false},
+		// Each repair queues behind up to n messages sent before it: the
+		// receiver must still take it, as a lagging one would.
+		{"repair behind a backlog", []multicast.Option{multicast.WithRepair(n)}, true, 5000, true},
+		{"off", []multicast.Option{multicast.WithRepair(-1)}, false, 8, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pub := newNode(t, tt.opts...)
 			var mu sync.Mutex
 			dropped := make(map[uint64]bool)
+			sent := make(chan struct{})
 			sub := newNodeHooked(t, func(_, seq uint64, index uint16) bool {
+				if tt.stall && seq == 4 && index == 0 {
+					select { // stall once: later datagrams queue in the socket
+					case <-sent:
+					case <-time.After(5 * time.Second):
+					}
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				if seq%7 != 3 || index != 0 || dropped[seq] {
@@ -58,6 +69,7 @@ func TestRepair(t *testing.T) {
 					time.Sleep(time.Millisecond) // spare the socket buffer: only the hook drops
 				}
 			}
+			close(sent)
 			lost := (n + 4) / 7 // seq%7 == 3 among 1..n
 			want := n
 			if !tt.repair {

@@ -53,16 +53,28 @@ func TestWindow(t *testing.T) {
 	}
 }
 
-// TestWindowModel checks the window against a set of every sequence seen:
-// a message is delivered at most once, and a missing one within the window
-// is accepted exactly once (the window starts at the first sequence seen).
+// TestWindowModel checks windows of several sizes against a set of every
+// sequence seen: a message is delivered at most once, a missing one within
+// the window is accepted exactly once (the window starts at the first
+// sequence seen), Done agrees with Add, and Missing lists exactly the
+// missing sequences within the window.
 func TestWindowModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		var w Window
+		n := rapid.SampledFrom([]int{0, 1, 63, 64, 65, 128, 200}).Draw(t, "size")
+		size := uint64(n)
+		if n == 0 {
+			size = WindowSize
+		}
+		w := NewWindow(n)
 		seen := make(map[uint64]bool)
 		var first, top uint64
-		for _, seq := range rapid.SliceOfN(rapid.Uint64Range(1, 200), 1, 300).Draw(t, "seqs") {
+		hi := rapid.Uint64Range(1, 2000).Draw(t, "hi")
+		for _, seq := range rapid.SliceOfN(rapid.Uint64Range(1, hi), 1, 400).Draw(t, "seqs") {
+			done := w.Done(seq)
 			v, _ := w.Add(seq)
+			if done != (v == Duplicate) {
+				t.Fatalf("Done(%d) = %v, then Add = %v", seq, done, v)
+			}
 			switch {
 			case top == 0 || seq > top:
 				if v != Fresh {
@@ -72,7 +84,7 @@ func TestWindowModel(t *testing.T) {
 				if v != Duplicate {
 					t.Fatalf("Add(%d) seen before = %v", seq, v)
 				}
-			case seq > first && top-seq <= WindowSize:
+			case seq > first && top-seq <= size:
 				if v != Repaired {
 					t.Fatalf("Add(%d) missing, top %d = %v", seq, top, v)
 				}
@@ -88,12 +100,22 @@ func TestWindowModel(t *testing.T) {
 				first = seq
 			}
 			top = max(top, seq)
-			for _, r := range w.Missing(nil) {
-				for s := r.First; s <= r.Last; s++ {
-					if seen[s] || s >= top || top-s > WindowSize {
-						t.Fatalf("reported missing %d (top %d, seen %v)", s, top, seen[s])
-					}
+			var want []Range
+			for s := max(first+1, top-min(top, size)); s < top; s++ {
+				if seen[s] {
+					continue
 				}
+				if k := len(want); k > 0 && want[k-1].Last+1 == s {
+					want[k-1].Last = s
+				} else {
+					want = append(want, Range{s, s})
+				}
+			}
+			if got := w.Missing(nil); !slices.Equal(got, want) {
+				t.Fatalf("missing %v, want %v (top %d)", got, want, top)
+			}
+			if w.Pending() != (len(want) > 0) {
+				t.Fatalf("Pending() = %v with missing %v", w.Pending(), want)
 			}
 		}
 	})
