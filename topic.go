@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // A Topic is a message type bound to its topic name and codec: the address
@@ -21,11 +22,14 @@ type topicDesc struct {
 	name   string
 	codec  Codec
 	goType reflect.Type
-	// newMessage returns an empty message to decode into. It looks the
-	// type up on each call, not in NewTopic: generated code calls NewTopic
-	// while initialising package variables, before protoc-gen-go's init
-	// functions have registered the message types.
-	newMessage func() proto.Message
+	// zero returns the zero value of the topic's Go type, a nil message
+	// pointer whose ProtoReflect gives the message type.
+	zero func() proto.Message
+	// msgType is the message type, looked up at the first decode and not in
+	// NewTopic: generated code calls NewTopic while initialising package
+	// variables, before protoc-gen-go's init functions have registered the
+	// message types.
+	msgType atomic.Pointer[protoreflect.MessageType]
 
 	// cache remembers the route of the Plexus this topic was used with
 	// last, so that publishing does not hash the name every time.
@@ -35,6 +39,17 @@ type topicDesc struct {
 type routeRef struct {
 	p *Plexus
 	r *route
+}
+
+// newMessage returns an empty message to decode into.
+func (d *topicDesc) newMessage() proto.Message {
+	mt := d.msgType.Load()
+	if mt == nil {
+		t := d.zero().ProtoReflect().Type()
+		mt = &t
+		d.msgType.Store(mt)
+	}
+	return (*mt).New().Interface()
 }
 
 // forget drops the cached route of p, so that a closed Plexus is not kept
@@ -64,9 +79,9 @@ func NewTopic[T proto.Message](name string, opts ...TopicOption) Topic[T] {
 		name:   name,
 		codec:  cfg.codec,
 		goType: reflect.TypeFor[T](),
-		newMessage: func() proto.Message {
+		zero: func() proto.Message {
 			var zero T
-			return zero.ProtoReflect().Type().New().Interface()
+			return zero
 		},
 	}}
 }
