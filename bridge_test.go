@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/plexotest"
 	"github.com/plexo-go/plexo/runtime/pipe"
 )
 
@@ -45,25 +46,7 @@ func connect(t *testing.T, a, b *plexo.Plexus) (*pipe.Transport, *pipe.Transport
 	return ea, eb
 }
 
-func waitForInterest(t *testing.T, p *plexo.Plexus, topic string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if err := p.WaitForInterest(ctx, topic); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// eventually polls cond for up to 5 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+var waitForInterest = plexotest.WaitForInterest
 
 func TestMessagesCrossOnlyWhereWanted(t *testing.T) {
 	ctx := t.Context()
@@ -77,13 +60,13 @@ func TestMessagesCrossOnlyWhereWanted(t *testing.T) {
 	}
 
 	c := newCollector[int64]()
-	s, err := int64Topic.Subscribe(ctx, sub, func(ctx context.Context, m *wrapperspb.Int64Value) { c.handle(ctx, m.Value) })
+	s, err := int64Topic.Subscribe(ctx, sub, func(ctx context.Context, m *wrapperspb.Int64Value) { c.Handle(ctx, m.Value) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitForInterest(t, pub, int64Topic.Name())
 	publish(t, pub, 2, 3)
-	if got := c.waitFor(t, 2); !equal(got, []int64{2, 3}) {
+	if got := c.WaitFor(t, 2); !equal(got, []int64{2, 3}) {
 		t.Fatalf("received %v, want [2 3]", got)
 	}
 
@@ -110,7 +93,7 @@ func TestTypedDeliveryBothWays(t *testing.T) {
 		c *collector[string]
 	}{{a, atA}, {b, atB}} {
 		c := x.c
-		if _, err := stringTopic.Subscribe(ctx, x.p, func(ctx context.Context, m *wrapperspb.StringValue) { c.handle(ctx, m.Value) }); err != nil {
+		if _, err := stringTopic.Subscribe(ctx, x.p, func(ctx context.Context, m *wrapperspb.StringValue) { c.Handle(ctx, m.Value) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -123,7 +106,7 @@ func TestTypedDeliveryBothWays(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []*collector[string]{atA, atB} {
-		got := c.waitFor(t, 2)
+		got := c.WaitFor(t, 2)
 		if !(got[0] == "from a" && got[1] == "from b" || got[0] == "from b" && got[1] == "from a") {
 			t.Errorf("received %q, want one message from each side", got)
 		}
@@ -173,7 +156,7 @@ func TestBridgeForwardsWithoutDecodingAndNeverBack(t *testing.T) {
 	connect(t, bridge, right)
 
 	c := newCollector[int64]()
-	if _, err := topic.Subscribe(ctx, right, func(ctx context.Context, m *wrapperspb.Int64Value) { c.handle(ctx, m.Value) }); err != nil {
+	if _, err := topic.Subscribe(ctx, right, func(ctx context.Context, m *wrapperspb.Int64Value) { c.Handle(ctx, m.Value) }); err != nil {
 		t.Fatal(err)
 	}
 	waitForInterest(t, left, topic.Name()) // right's interest crossed the bridge
@@ -182,7 +165,7 @@ func TestBridgeForwardsWithoutDecodingAndNeverBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := c.waitFor(t, 5); !equal(got, []int64{0, 1, 2, 3, 4}) {
+	if got := c.WaitFor(t, 5); !equal(got, []int64{0, 1, 2, 3, 4}) {
 		t.Fatalf("received %v across the bridge, want [0 1 2 3 4]", got)
 	}
 	if got := codec.unmarshals.Load(); got != 5 {
@@ -207,7 +190,7 @@ func TestRingDeliversExactlyOnce(t *testing.T) {
 	for i, p := range ps {
 		c := newCollector[int64]()
 		cs[i] = c
-		if _, err := int64Topic.Subscribe(ctx, p, func(ctx context.Context, m *wrapperspb.Int64Value) { c.handle(ctx, m.Value) }); err != nil {
+		if _, err := int64Topic.Subscribe(ctx, p, func(ctx context.Context, m *wrapperspb.Int64Value) { c.Handle(ctx, m.Value) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -224,9 +207,9 @@ func TestRingDeliversExactlyOnce(t *testing.T) {
 	}
 	want := len(ps) * perPublisher
 	for i, c := range cs {
-		c.waitFor(t, want)
+		c.WaitFor(t, want)
 		eventually(t, "duplicates stop arriving", func() bool { return ringQuiet(ps) })
-		got := c.snapshot()
+		got := c.Snapshot()
 		if len(got) != want {
 			t.Fatalf("subscriber %d received %d messages, want exactly %d", i, len(got), want)
 		}

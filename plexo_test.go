@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/plexotest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -21,46 +22,11 @@ var (
 	int64Topic  = plexo.NewTopic[*wrapperspb.Int64Value]("test.v1.Int64Value.proto")
 )
 
-// collector records what a handler receives.
-type collector[T any] struct {
-	mu   sync.Mutex
-	got  []T
-	more chan struct{}
-}
+type collector[T any] = plexotest.Collector[T]
 
-func newCollector[T any]() *collector[T] { return &collector[T]{more: make(chan struct{}, 1)} }
+func newCollector[T any]() *collector[T] { return new(collector[T]) }
 
-func (c *collector[T]) handle(_ context.Context, v T) {
-	c.mu.Lock()
-	c.got = append(c.got, v)
-	c.mu.Unlock()
-	select {
-	case c.more <- struct{}{}:
-	default:
-	}
-}
-
-func (c *collector[T]) snapshot() []T {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]T(nil), c.got...)
-}
-
-// waitFor waits until the collector holds n values, failing after 5 s.
-func (c *collector[T]) waitFor(t *testing.T, n int) []T {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		if got := c.snapshot(); len(got) >= n {
-			return got
-		}
-		select {
-		case <-c.more:
-		case <-deadline:
-			t.Fatalf("received %d messages, want %d", len(c.snapshot()), n)
-		}
-	}
-}
+var eventually = plexotest.Eventually
 
 func newPlexus(t *testing.T, opts ...plexo.PlexusOption) *plexo.Plexus {
 	t.Helper()
@@ -77,7 +43,7 @@ func TestLocalDeliveryIsTheSamePointerInOrder(t *testing.T) {
 	ctx := t.Context()
 	p := newPlexus(t)
 	c := newCollector[*wrapperspb.StringValue]()
-	if _, err := stringTopic.Subscribe(ctx, p, c.handle); err != nil {
+	if _, err := stringTopic.Subscribe(ctx, p, c.Handle); err != nil {
 		t.Fatal(err)
 	}
 	var sent []*wrapperspb.StringValue
@@ -88,7 +54,7 @@ func TestLocalDeliveryIsTheSamePointerInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := c.waitFor(t, len(sent))
+	got := c.WaitFor(t, len(sent))
 	for i := range sent {
 		if got[i] != sent[i] {
 			t.Fatalf("message %d: got %p, want the published pointer %p", i, got[i], sent[i])
@@ -101,12 +67,12 @@ func TestEverySubscriptionReceivesEveryMessage(t *testing.T) {
 	p := newPlexus(t)
 	cs := []*collector[*wrapperspb.StringValue]{newCollector[*wrapperspb.StringValue](), newCollector[*wrapperspb.StringValue]()}
 	for _, c := range cs {
-		if _, err := stringTopic.Subscribe(ctx, p, c.handle); err != nil {
+		if _, err := stringTopic.Subscribe(ctx, p, c.Handle); err != nil {
 			t.Fatal(err)
 		}
 	}
 	other := newCollector[*wrapperspb.Int64Value]()
-	if _, err := int64Topic.Subscribe(ctx, p, other.handle); err != nil {
+	if _, err := int64Topic.Subscribe(ctx, p, other.Handle); err != nil {
 		t.Fatal(err)
 	}
 	for range 10 {
@@ -115,9 +81,9 @@ func TestEverySubscriptionReceivesEveryMessage(t *testing.T) {
 		}
 	}
 	for _, c := range cs {
-		c.waitFor(t, 10)
+		c.WaitFor(t, 10)
 	}
-	if n := len(other.snapshot()); n != 0 {
+	if n := len(other.Snapshot()); n != 0 {
 		t.Errorf("a subscriber of another topic received %d messages", n)
 	}
 }
@@ -202,13 +168,13 @@ func TestTwoTopicValuesOfOneTypeShareAName(t *testing.T) {
 	p := newPlexus(t)
 	again := plexo.NewTopic[*wrapperspb.StringValue](stringTopic.Name())
 	c := newCollector[*wrapperspb.StringValue]()
-	if _, err := stringTopic.Subscribe(t.Context(), p, c.handle); err != nil {
+	if _, err := stringTopic.Subscribe(t.Context(), p, c.Handle); err != nil {
 		t.Fatal(err)
 	}
 	if err := again.Publish(t.Context(), p, wrapperspb.String("x")); err != nil {
 		t.Fatal(err)
 	}
-	c.waitFor(t, 1)
+	c.WaitFor(t, 1)
 }
 
 // gate blocks a handler until it is opened.
@@ -240,7 +206,7 @@ func TestOverflowPolicies(t *testing.T) {
 					g.entered <- struct{}{}
 					<-g.open
 				}
-				c.handle(ctx, m.Value)
+				c.Handle(ctx, m.Value)
 			}, plexo.WithQueueSize(queue), plexo.WithOverflow(tt.policy))
 			if err != nil {
 				t.Fatal(err)
@@ -249,7 +215,7 @@ func TestOverflowPolicies(t *testing.T) {
 			<-g.entered // the handler holds message 1; the queue is empty
 			publish(t, p, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 			close(g.open)
-			got := c.waitFor(t, 1+queue)
+			got := c.WaitFor(t, 1+queue)
 			want := append([]int64{1}, tt.wantValues...)
 			if !equal(got, want) {
 				t.Errorf("handled %v, want %v", got, want)
@@ -274,7 +240,7 @@ func TestOverflowBlockWaitsWithinTheContext(t *testing.T) {
 			g.entered <- struct{}{}
 			<-g.open
 		}
-		c.handle(ctx, m.Value)
+		c.Handle(ctx, m.Value)
 	}, plexo.WithQueueSize(1), plexo.WithOverflow(plexo.OverflowBlock))
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +266,7 @@ func TestOverflowBlockWaitsWithinTheContext(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got := c.waitFor(t, 3); !equal(got, []int64{1, 2, 4}) {
+	if got := c.WaitFor(t, 3); !equal(got, []int64{1, 2, 4}) {
 		t.Errorf("handled %v, want [1 2 4]", got)
 	}
 	if s := sub.Stats(); s.Dropped != 1 {
@@ -317,13 +283,13 @@ func TestSlowSubscriptionDoesNotBlockOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	fast := newCollector[*wrapperspb.Int64Value]()
-	if _, err := int64Topic.Subscribe(ctx, p, fast.handle); err != nil {
+	if _, err := int64Topic.Subscribe(ctx, p, fast.Handle); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 100 {
 		publish(t, p, int64(i))
 	}
-	fast.waitFor(t, 100)
+	fast.WaitFor(t, 100)
 }
 
 func TestHandlerPanicIsRecoveredAndCounted(t *testing.T) {
@@ -334,13 +300,13 @@ func TestHandlerPanicIsRecoveredAndCounted(t *testing.T) {
 		if m.Value == 2 {
 			panic("sensor on fire")
 		}
-		c.handle(ctx, m.Value)
+		c.Handle(ctx, m.Value)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	publish(t, p, 1, 2, 3)
-	if got := c.waitFor(t, 2); !equal(got, []int64{1, 3}) {
+	if got := c.WaitFor(t, 2); !equal(got, []int64{1, 3}) {
 		t.Errorf("handled %v, want [1 3]", got)
 	}
 	// Delivered counts a handler call once it has returned.
@@ -386,11 +352,11 @@ func TestSubscriptionClose(t *testing.T) {
 
 	// Subscribing again works.
 	c := newCollector[int64]()
-	if _, err := int64Topic.Subscribe(ctx, p, func(ctx context.Context, m *wrapperspb.Int64Value) { c.handle(ctx, m.Value) }); err != nil {
+	if _, err := int64Topic.Subscribe(ctx, p, func(ctx context.Context, m *wrapperspb.Int64Value) { c.Handle(ctx, m.Value) }); err != nil {
 		t.Fatal(err)
 	}
 	publish(t, p, 3)
-	if got := c.waitFor(t, 1); !equal(got, []int64{3}) {
+	if got := c.WaitFor(t, 1); !equal(got, []int64{3}) {
 		t.Errorf("resubscribed handler got %v, want [3]", got)
 	}
 }

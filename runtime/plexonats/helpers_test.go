@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/plexotest"
 	"github.com/plexo-go/plexo/runtime/plexonats"
 )
 
@@ -114,61 +115,17 @@ func attach(t testing.TB, p *plexo.Plexus, nc *nats.Conn, opts ...plexonats.Opti
 	return tr
 }
 
-func waitForInterest(t testing.TB, p *plexo.Plexus, topic string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := p.WaitForInterest(ctx, topic); err != nil {
-		t.Fatal(err)
-	}
-}
+var (
+	waitForInterest = plexotest.WaitForInterest
+	eventually      = plexotest.Eventually
+)
 
-// eventually polls cond for up to 10 s.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// collector records what a handler receives.
-type collector[T any] struct {
-	mu  sync.Mutex
-	got []T
-}
-
-func (c *collector[T]) add(v T) {
-	c.mu.Lock()
-	c.got = append(c.got, v)
-	c.mu.Unlock()
-}
-
-func (c *collector[T]) snapshot() []T {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.got)
-}
-
-func (c *collector[T]) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.got)
-}
-
-// waitFor waits until n values arrived and returns them.
-func (c *collector[T]) waitFor(t testing.TB, n int) []T {
-	t.Helper()
-	eventually(t, fmt.Sprintf("%d messages arrive", n), func() bool { return c.len() >= n })
-	return c.snapshot()
-}
+type collector[T any] = plexotest.Collector[T]
 
 func subscribeInt64(t testing.TB, p *plexo.Plexus, opts ...plexo.SubscribeOption) (*collector[int64], *plexo.Subscription) {
 	t.Helper()
 	c := &collector[int64]{}
-	s, err := int64Topic.Subscribe(context.Background(), p, func(_ context.Context, m *wrapperspb.Int64Value) { c.add(m.Value) }, opts...)
+	s, err := int64Topic.Subscribe(context.Background(), p, func(_ context.Context, m *wrapperspb.Int64Value) { c.Add(m.Value) }, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestTypedDeliveryBothWaysAndOnceDespiteEcho(t *testing.T) {
 		c *collector[string]
 	}{{a, atA}, {b, atB}} {
 		c := x.c
-		if _, err := stringTopic.Subscribe(ctx, x.p, func(_ context.Context, m *wrapperspb.StringValue) { c.add(m.Value) }); err != nil {
+		if _, err := stringTopic.Subscribe(ctx, x.p, func(_ context.Context, m *wrapperspb.StringValue) { c.Add(m.Value) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -49,7 +49,7 @@ func TestTypedDeliveryBothWaysAndOnceDespiteEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]*collector[string]{"a": atA, "b": atB} {
-		got := c.waitFor(t, 2)
+		got := c.WaitFor(t, 2)
 		slices.Sort(got)
 		if !slices.Equal(got, []string{"from a", "from b"}) {
 			t.Errorf("%s received %q, want one message from each side", name, got)
@@ -61,7 +61,7 @@ func TestTypedDeliveryBothWaysAndOnceDespiteEcho(t *testing.T) {
 		eventually(t, name+"'s echo arrives", func() bool { return tr.Stats().Echoes == 1 })
 	}
 	for name, c := range map[string]*collector[string]{"a": atA, "b": atB} {
-		if n := c.len(); n != 2 {
+		if n := c.Len(); n != 2 {
 			t.Errorf("%s's handler ran %d times, want 2", name, n)
 		}
 	}
@@ -131,7 +131,7 @@ func TestPlainPublisherReachesTypedSubscriber(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := c.waitFor(t, 3); !slices.Equal(got, []int64{7, 8, 9}) {
+	if got := c.WaitFor(t, 3); !slices.Equal(got, []int64{7, 8, 9}) {
 		t.Fatalf("typed subscriber received %v, want [7 8 9] in order", got)
 	}
 	if st := trSub.Stats(); st.Plain != 3 {
@@ -164,7 +164,7 @@ func TestMalformedHeadersAreDropped(t *testing.T) {
 	if err := plain.PublishMsg(good); err != nil {
 		t.Fatal(err)
 	}
-	c.waitFor(t, 1)
+	c.WaitFor(t, 1)
 	if st := tr.Stats(); st.Malformed != 3 || st.Received != 1 {
 		t.Errorf("stats %+v, want 3 malformed and 1 received", st)
 	}
@@ -179,7 +179,7 @@ func TestThreeServerCluster(t *testing.T) {
 	waitForInterest(t, pub, int64Topic.Name())
 	want := seq(0, 200)
 	publishInt64(t, pub, want...)
-	if got := c.waitFor(t, len(want)); !slices.Equal(got, want) {
+	if got := c.WaitFor(t, len(want)); !slices.Equal(got, want) {
 		t.Fatalf("received %d messages out of order or altered across the cluster", len(got))
 	}
 }
@@ -256,7 +256,7 @@ func TestBridgeDeliversExactlyOnce(t *testing.T) {
 				return trRight.Stats().Echoes == uint64(len(fromRight))
 			})
 			for name, c := range map[string]*collector[int64]{"left": atLeft, "bridge": atBridge, "right": atRight} {
-				got := c.waitFor(t, len(all))
+				got := c.WaitFor(t, len(all))
 				if len(got) != len(all) {
 					t.Errorf("%s handled %d messages, want exactly %d", name, len(got), len(all))
 				}
@@ -284,7 +284,7 @@ func TestServerRestartRestoresSubscriptions(t *testing.T) {
 	c, _ := subscribeInt64(t, sub)
 	waitForInterest(t, pub, int64Topic.Name())
 	publishInt64(t, pub, 1)
-	c.waitFor(t, 1)
+	c.WaitFor(t, 1)
 
 	s.Shutdown()
 	s.WaitForShutdown()
@@ -298,7 +298,7 @@ func TestServerRestartRestoresSubscriptions(t *testing.T) {
 		publishInt64(t, pub, next)
 		next++
 		time.Sleep(5 * time.Millisecond)
-		return slices.ContainsFunc(c.snapshot(), func(v int64) bool { return v >= 100 })
+		return slices.ContainsFunc(c.Snapshot(), func(v int64) bool { return v >= 100 })
 	})
 	if st := trSub.Stats(); st.Subscriptions != 1 {
 		t.Errorf("Subscriptions = %d after the restart, want 1", st.Subscriptions)
@@ -344,7 +344,7 @@ func TestResubscribeAfterClose(t *testing.T) {
 		c, subscription := subscribeInt64(t, sub)
 		waitForInterest(t, pub, int64Topic.Name())
 		publishInt64(t, pub, int64(round))
-		if got := c.waitFor(t, 1); got[0] != int64(round) {
+		if got := c.WaitFor(t, 1); got[0] != int64(round) {
 			t.Fatalf("round %d received %v", round, got)
 		}
 		if err := subscription.Close(); err != nil {
@@ -371,8 +371,8 @@ func TestQueueGroupSharesMessages(t *testing.T) {
 	eventually(t, "both members' interest arrives", func() bool { return trPub.Stats().RemotePeers == 2 })
 	want := seq(0, 100)
 	publishInt64(t, pub, want...)
-	eventually(t, "every message is handled", func() bool { return collectors[0].len()+collectors[1].len() == len(want) })
-	got := append(collectors[0].snapshot(), collectors[1].snapshot()...)
+	eventually(t, "every message is handled", func() bool { return collectors[0].Len()+collectors[1].Len() == len(want) })
+	got := append(collectors[0].Snapshot(), collectors[1].Snapshot()...)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Fatalf("the group handled %v, want each of 0..99 once", got)

@@ -103,14 +103,14 @@ func checkServes(t *testing.T, a *plexo.Plexus, l *tcp.Transport) {
 	b := newPlexus(t)
 	dial(t, b, l)
 	c := newCollector[string]()
-	if _, err := stringTopic.Subscribe(t.Context(), b, func(_ context.Context, m *wrapperspb.StringValue) { c.add(m.Value) }); err != nil {
+	if _, err := stringTopic.Subscribe(t.Context(), b, func(_ context.Context, m *wrapperspb.StringValue) { c.Add(m.Value) }); err != nil {
 		t.Fatal(err)
 	}
 	waitForInterest(t, a, stringTopic.Name())
 	if err := stringTopic.Publish(t.Context(), a, wrapperspb.String("still serving")); err != nil {
 		t.Fatal(err)
 	}
-	c.waitFor(t, 1)
+	c.WaitFor(t, 1)
 }
 
 func TestBadInputClosesOnlyThatConnection(t *testing.T) {
@@ -182,7 +182,7 @@ func TestReconnectAfterListenerRestart(t *testing.T) {
 	c := subscribeInt64(t, b)
 	waitForInterest(t, a, int64Topic.Name())
 	publish(t, a, 1)
-	c.waitFor(t, 1)
+	c.WaitFor(t, 1)
 
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestReconnectAfterListenerRestart(t *testing.T) {
 	}
 	waitForInterest(t, a, int64Topic.Name()) // b's interest restored
 	publish(t, a, 2)
-	if got := c.waitFor(t, 2); !slices.Equal(got, []int64{1, 2}) {
+	if got := c.WaitFor(t, 2); !slices.Equal(got, []int64{1, 2}) {
 		t.Fatalf("received %v, want [1 2]", got)
 	}
 	if s := d.Stats(); s.Connects != 2 {
@@ -211,7 +211,7 @@ func TestKilledPeerCostsOnlyItsMessages(t *testing.T) {
 	l := listen(t, a, tcp.WithHeartbeat(time.Second, 10*time.Second))
 	dial(t, b, l)
 	atB := newCollector[string]()
-	if _, err := stringTopic.Subscribe(t.Context(), b, func(_ context.Context, m *wrapperspb.StringValue) { atB.add(m.Value) }); err != nil {
+	if _, err := stringTopic.Subscribe(t.Context(), b, func(_ context.Context, m *wrapperspb.StringValue) { atB.Add(m.Value) }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -241,7 +241,7 @@ func TestKilledPeerCostsOnlyItsMessages(t *testing.T) {
 			if i%100 == 99 {
 				// Pace the publisher to the healthy peer, so that only the
 				// dead peer's queue overflows.
-				for deadline := time.Now().Add(5 * time.Second); len(atB.snapshot()) <= i && time.Now().Before(deadline); {
+				for deadline := time.Now().Add(5 * time.Second); len(atB.Snapshot()) <= i && time.Now().Before(deadline); {
 					time.Sleep(time.Millisecond)
 				}
 			}
@@ -252,7 +252,7 @@ func TestKilledPeerCostsOnlyItsMessages(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the publisher is stuck")
 	}
-	got := atB.waitFor(t, n)
+	got := atB.WaitFor(t, n)
 	for i, s := range got {
 		if s[:5] != fmt.Sprintf("%05d", i) {
 			t.Fatalf("the healthy peer's message %d is %.5s", i, s)
@@ -282,7 +282,7 @@ func TestMessageTooLargeForThePeer(t *testing.T) {
 	d := dial(t, b, l, tcp.WithMaxFrameSize(1024))
 	_ = d
 	c := newCollector[string]()
-	if _, err := stringTopic.Subscribe(t.Context(), b, func(_ context.Context, m *wrapperspb.StringValue) { c.add(m.Value) }); err != nil {
+	if _, err := stringTopic.Subscribe(t.Context(), b, func(_ context.Context, m *wrapperspb.StringValue) { c.Add(m.Value) }); err != nil {
 		t.Fatal(err)
 	}
 	waitForInterest(t, a, stringTopic.Name())
@@ -293,7 +293,7 @@ func TestMessageTooLargeForThePeer(t *testing.T) {
 	if err := stringTopic.Publish(t.Context(), a, wrapperspb.String("small")); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.waitFor(t, 1); got[0] != "small" {
+	if got := c.WaitFor(t, 1); got[0] != "small" {
 		t.Fatalf("received %q", got)
 	}
 	if s := a.Stats(); s.TransportErrors != 1 {

@@ -5,13 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/plexotest"
 	"github.com/plexo-go/plexo/runtime/tcp"
 )
 
@@ -72,51 +72,14 @@ func dial(t *testing.T, p *plexo.Plexus, l *tcp.Transport, opts ...tcp.Option) *
 	return d
 }
 
-// collector records what a handler receives.
-type collector[T any] struct {
-	mu   sync.Mutex
-	got  []T
-	more chan struct{}
-}
+type collector[T any] = plexotest.Collector[T]
 
-func newCollector[T any]() *collector[T] { return &collector[T]{more: make(chan struct{}, 1)} }
-
-func (c *collector[T]) add(v T) {
-	c.mu.Lock()
-	c.got = append(c.got, v)
-	c.mu.Unlock()
-	select {
-	case c.more <- struct{}{}:
-	default:
-	}
-}
-
-func (c *collector[T]) snapshot() []T {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.got)
-}
-
-// waitFor waits until the collector holds n values, failing after 5 s.
-func (c *collector[T]) waitFor(t *testing.T, n int) []T {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		if got := c.snapshot(); len(got) >= n {
-			return got
-		}
-		select {
-		case <-c.more:
-		case <-deadline:
-			t.Fatalf("received %d messages, want %d", len(c.snapshot()), n)
-		}
-	}
-}
+func newCollector[T any]() *collector[T] { return new(collector[T]) }
 
 func subscribeInt64(t *testing.T, p *plexo.Plexus) *collector[int64] {
 	t.Helper()
 	c := newCollector[int64]()
-	if _, err := int64Topic.Subscribe(t.Context(), p, func(_ context.Context, m *wrapperspb.Int64Value) { c.add(m.Value) }); err != nil {
+	if _, err := int64Topic.Subscribe(t.Context(), p, func(_ context.Context, m *wrapperspb.Int64Value) { c.Add(m.Value) }); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -131,23 +94,10 @@ func publish(t *testing.T, p *plexo.Plexus, values ...int64) {
 	}
 }
 
-func waitForInterest(t *testing.T, p *plexo.Plexus, topic string) {
-	t.Helper()
-	if err := p.WaitForInterest(timeout(t), topic); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// eventually polls cond for up to 5 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
+var (
+	waitForInterest = plexotest.WaitForInterest
+	eventually      = plexotest.Eventually
+)
 
 // quiet reports whether the Plexus values' receive counters stay still for
 // a while.

@@ -79,7 +79,7 @@ func TestTwoProcesses(t *testing.T) {
 			a := newPlexus(t)
 			l := listen(t, a)
 			echoes := newCollector[string]()
-			if _, err := stringTopic.Subscribe(t.Context(), a, func(_ context.Context, m *wrapperspb.StringValue) { echoes.add(m.Value) }); err != nil {
+			if _, err := stringTopic.Subscribe(t.Context(), a, func(_ context.Context, m *wrapperspb.StringValue) { echoes.Add(m.Value) }); err != nil {
 				t.Fatal(err)
 			}
 			cmd, out := startChild(t, l.Addr().String())
@@ -92,7 +92,7 @@ func TestTwoProcesses(t *testing.T) {
 
 			waitForInterest(t, a, int64Topic.Name())
 			publish(t, a, seq(0, 100)...)
-			got := echoes.waitFor(t, 100)
+			got := echoes.WaitFor(t, 100)
 			for i, s := range got {
 				if want := fmt.Sprint("echo ", i); s != want {
 					t.Fatalf("echo %d is %q, want %q", i, s, want)

@@ -33,7 +33,7 @@ func TestTypedDeliveryBothWays(t *testing.T) {
 				c *collector[string]
 			}{{a, atA}, {b, atB}} {
 				c := x.c
-				if _, err := stringTopic.Subscribe(ctx, x.p, func(_ context.Context, m *wrapperspb.StringValue) { c.add(m.Value) }); err != nil {
+				if _, err := stringTopic.Subscribe(ctx, x.p, func(_ context.Context, m *wrapperspb.StringValue) { c.Add(m.Value) }); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -46,7 +46,7 @@ func TestTypedDeliveryBothWays(t *testing.T) {
 				t.Fatal(err)
 			}
 			for name, c := range map[string]*collector[string]{"a": atA, "b": atB} {
-				got := c.waitFor(t, 2)
+				got := c.WaitFor(t, 2)
 				slices.Sort(got)
 				if !slices.Equal(got, []string{"from a", "from b"}) {
 					t.Errorf("%s received %q, want one message from each side", name, got)
@@ -64,7 +64,7 @@ func TestNothingIsSentForUnwantedTopics(t *testing.T) {
 	c := subscribeInt64(t, b)
 	waitForInterest(t, a, int64Topic.Name())
 	publish(t, a, 4, 5)
-	if got := c.waitFor(t, 2); !slices.Equal(got, []int64{4, 5}) {
+	if got := c.WaitFor(t, 2); !slices.Equal(got, []int64{4, 5}) {
 		t.Fatalf("received %v, want [4 5]", got)
 	}
 	eventually(t, "the listener counts what it sent", func() bool { return l.Stats().Sent >= 2 })
@@ -119,9 +119,9 @@ func TestLineAndTriangleDeliverExactlyOnce(t *testing.T) {
 			}
 			want := len(ps) * per
 			for i, c := range cs {
-				c.waitFor(t, want)
+				c.WaitFor(t, want)
 				eventually(t, "traffic settles", func() bool { return quiet(ps...) })
-				got := c.snapshot()
+				got := c.Snapshot()
 				if len(got) != want {
 					t.Fatalf("subscriber %d received %d messages, want exactly %d", i, len(got), want)
 				}
@@ -144,7 +144,7 @@ func TestPeersOfOneListenerReachEachOther(t *testing.T) {
 	atC := subscribeInt64(t, c)
 	waitForInterest(t, b, int64Topic.Name()) // C's interest reached B through A
 	publish(t, b, seq(0, 50)...)
-	if got := atC.waitFor(t, 50); !slices.Equal(got, seq(0, 50)) {
+	if got := atC.WaitFor(t, 50); !slices.Equal(got, seq(0, 50)) {
 		t.Fatalf("C received %v, want 0..49 in order", got)
 	}
 	if s := a.Stats().Topics[int64Topic.Name()]; s.Received != 50 || s.Forwarded != 50 || s.DecodeErrors != 0 {
@@ -234,7 +234,7 @@ func TestOrderAcrossDirectAndQueuedSends(t *testing.T) {
 	l := listen(t, a)
 	dial(t, b, l)
 	got := newCollector[string]()
-	if _, err := stringTopic.Subscribe(t.Context(), b, func(_ context.Context, m *wrapperspb.StringValue) { got.add(m.Value) }); err != nil {
+	if _, err := stringTopic.Subscribe(t.Context(), b, func(_ context.Context, m *wrapperspb.StringValue) { got.Add(m.Value) }); err != nil {
 		t.Fatal(err)
 	}
 	waitForInterest(t, a, stringTopic.Name())
@@ -250,7 +250,7 @@ func TestOrderAcrossDirectAndQueuedSends(t *testing.T) {
 			time.Sleep(50 * time.Microsecond) // a quiet spell
 		}
 	}
-	if g := got.waitFor(t, len(want)); !slices.Equal(g, want) {
+	if g := got.WaitFor(t, len(want)); !slices.Equal(g, want) {
 		t.Fatalf("received %d messages, not the %d published in order", len(g), len(want))
 	}
 }

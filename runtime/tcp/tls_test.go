@@ -123,7 +123,7 @@ func TestTLS(t *testing.T) {
 			c := subscribeInt64(t, b)
 			waitForInterest(t, a, int64Topic.Name())
 			publish(t, a, 7)
-			if got := c.waitFor(t, 1); got[0] != 7 {
+			if got := c.WaitFor(t, 1); got[0] != 7 {
 				t.Fatalf("received %v", got)
 			}
 		})

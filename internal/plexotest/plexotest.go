@@ -1,0 +1,86 @@
+// Package plexotest holds the test helpers that plexo's own packages share:
+// a collector of what handlers receive, and polling with a deadline, so
+// that tests wait for asynchronous delivery without sleeping blindly.
+package plexotest
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plexo-go/plexo"
+)
+
+// Timeout bounds every wait of this package: long enough for a loaded CI
+// machine running tests under the race detector, short enough that a
+// broken test fails instead of hanging.
+const Timeout = 10 * time.Second
+
+// A Collector records the values a handler receives. The zero Collector is
+// ready to use, and its methods are safe for concurrent use.
+type Collector[T any] struct {
+	mu  sync.Mutex
+	got []T
+}
+
+// Add records v.
+func (c *Collector[T]) Add(v T) {
+	c.mu.Lock()
+	c.got = append(c.got, v)
+	c.mu.Unlock()
+}
+
+// Handle records v; it has the shape of a plexo handler.
+func (c *Collector[T]) Handle(_ context.Context, v T) { c.Add(v) }
+
+// Snapshot returns what was recorded so far, in order.
+func (c *Collector[T]) Snapshot() []T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.got)
+}
+
+// Len returns how many values were recorded.
+func (c *Collector[T]) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.got)
+}
+
+// WaitFor waits until at least n values were recorded and returns them,
+// failing the test after [Timeout].
+func (c *Collector[T]) WaitFor(t testing.TB, n int) []T {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	for c.Len() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("received %d messages, want %d", c.Len(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return c.Snapshot()
+}
+
+// Eventually polls cond until it holds, failing the test after [Timeout].
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(Timeout); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// WaitForInterest waits until a peer of p wants topic, failing the test
+// after [Timeout].
+func WaitForInterest(t testing.TB, p *plexo.Plexus, topic string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	if err := p.WaitForInterest(ctx, topic); err != nil {
+		t.Fatal(err)
+	}
+}
