@@ -1,5 +1,34 @@
 package multicast
 
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
+)
+
 // SetDropHook makes t's data readers drop the datagrams for which drop
 // returns true, as a lossy network would. Call it before attaching t.
 func SetDropHook(t *Transport, drop func(topic, seq uint64, index uint16) bool) { t.dropHook = drop }
+
+// SetSenderCap lowers t's cap on (sender, topic) sequence states. Call it
+// before attaching t.
+func SetSenderCap(t *Transport, n int) { t.seqCap = n }
+
+// ForgeData returns a one-datagram DATA message of topic as sender would
+// send it with sequence number seq (unauthenticated, t's domain), and the
+// address it goes to as t sees the topic's group.
+func ForgeData(t *Transport, sender uint64, topic string, seq uint64, payload []byte) ([]byte, netip.AddrPort) {
+	w := frame.NewWriter(t.cfg.domain, sender, t.cfg.mtu, nil)
+	prefix := frame.AppendDataPrefix(nil, topic)
+	prefix = binary.LittleEndian.AppendUint64(prefix, sender) // origin
+	prefix = binary.LittleEndian.AppendUint64(prefix, seq)
+	id := agree.IDOf(topic)
+	frames, err := w.Frames(frame.KindData, uint64(id), seq, prefix, payload)
+	if err != nil || len(frames) != 1 {
+		return nil, netip.AddrPort{}
+	}
+	addr := netip.MustParseAddr(t.Group(topic))
+	return append([]byte(nil), frames[0]...), netip.AddrPortFrom(addr, t.cfg.dataPort)
+}

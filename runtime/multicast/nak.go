@@ -12,18 +12,11 @@ import (
 // fresh checks a DATA message's sequence number: it drops duplicates (also
 // those of make-before-break), counts gaps and repairs, and asks the sender
 // for what is missing when repair is on.
-func (r *receiver) fresh(sender, topic, seq uint64) bool {
+func (r *receiver) fresh(now time.Time, sender, topic, seq uint64) bool {
 	t := r.t
 	k := seqKey{sender, topic}
 	t.seqMu.Lock()
-	st := t.seqs[k]
-	if st == nil {
-		// The window spans this node's own repair ring (a domain's nodes
-		// share the setting): a repair queues behind all its sender sent
-		// before it, so it may arrive that far behind the newest message.
-		st = &seqState{w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize))}
-		t.seqs[k] = st
-	}
+	st := t.seqState(k, now)
 	v, lost := st.w.Add(seq)
 	var ranges []repair.Range
 	switch v {
@@ -39,7 +32,7 @@ func (r *receiver) fresh(sender, topic, seq uint64) bool {
 		if lost > 0 {
 			t.st.gaps.Add(lost)
 			if t.cfg.repair > 0 {
-				st.nakAt, st.tries = time.Now(), 1
+				st.nakAt, st.tries = now, 1
 				t.naking[k] = st
 				ranges = st.w.Missing(r.ranges[:0])
 				r.ranges = ranges[:0]

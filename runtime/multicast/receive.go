@@ -159,7 +159,8 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			}
 			continue
 		}
-		whole, err := r.reasm.Add(time.Now(), &h, body)
+		now := time.Now()
+		whole, err := r.reasm.Add(now, &h, body)
 		if err != nil {
 			t.st.reassemblyDrops.Add(1)
 			continue
@@ -176,7 +177,7 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			t.st.unwanted.Add(1) // a 64-bit id collision: never deliver a wrong type
 			continue
 		}
-		if !r.fresh(h.Sender, h.Topic, h.Seq) {
+		if !r.fresh(now, h.Sender, h.Topic, h.Seq) {
 			t.st.duplicates.Add(1)
 			continue
 		}
@@ -198,7 +199,7 @@ type counters struct {
 	badFrames, otherDomain, authFailures, replays   atomic.Uint64
 	reassemblyDrops, controlSent, controlReceived   atomic.Uint64
 	relocations, repaired, repairs, repairMisses    atomic.Uint64
-	naksSent, naksReceived                          atomic.Uint64
+	naksSent, naksReceived, senderEvictions         atomic.Uint64
 }
 
 // Stats counts a transport's traffic.
@@ -224,6 +225,8 @@ type Stats struct {
 	ControlSent     uint64 // control datagrams sent
 	ControlReceived uint64 // control messages accepted
 	Relocations     uint64 // relocations of topics of local interest
+	SenderEvictions uint64 // (sender, topic) sequence states evicted by the cap, MaxSenderStates
+	SenderStates    int    // (sender, topic) pairs whose sequence numbers are followed
 	ReceiveBuffer   int    // receive buffer granted by the kernel (control socket), bytes
 	Groups          int    // data groups joined
 	Peers           int    // nodes heard, this one included
@@ -254,8 +257,12 @@ func (t *Transport) Stats() Stats {
 		ControlSent:     t.st.controlSent.Load(),
 		ControlReceived: t.st.controlReceived.Load(),
 		Relocations:     t.st.relocations.Load(),
+		SenderEvictions: t.st.senderEvictions.Load(),
 		ReceiveBuffer:   t.ctrlBuf,
 	}
+	t.seqMu.Lock()
+	s.SenderStates = len(t.seqs)
+	t.seqMu.Unlock()
 	t.mu.Lock()
 	s.Groups = len(t.socks)
 	if t.node != nil {

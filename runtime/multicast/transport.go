@@ -58,9 +58,13 @@ type Transport struct {
 	nakBody   []byte
 	resendBuf [][]byte
 
-	seqMu  sync.Mutex
-	seqs   map[seqKey]*seqState // DATA sequences seen per (sender, topic)
-	naking map[seqKey]*seqState // those with messages missing, while NAKs are due
+	seqMu   sync.Mutex
+	seqs    map[seqKey]*seqState // DATA sequences seen per (sender, topic), at most seqCap
+	naking  map[seqKey]*seqState // those with messages missing, while NAKs are due
+	seqHead *seqState            // most recently heard
+	seqTail *seqState            // least recently heard: evicted first
+	seqCap  int
+	sweepAt time.Time // next sweep of the sequence states, guarded by mu
 
 	// dropHook, set by tests before Start, makes the data readers drop
 	// the datagrams for which it returns true, as a lossy network would.
@@ -103,15 +107,6 @@ type leave struct {
 	at    time.Time
 }
 
-type seqKey struct{ sender, topic uint64 }
-
-// seqState follows one sender's sequence numbers on one topic.
-type seqState struct {
-	w     repair.Window
-	nakAt time.Time // last NAK sent
-	tries int       // NAKs sent for the current holes
-}
-
 // source is the Source of messages this transport delivers: the sending
 // node, reached through t.
 type source struct {
@@ -138,6 +133,7 @@ func New(ctx context.Context, opts ...Option) (*Transport, error) {
 		pubIDs:   make(map[agree.TopicID]*pubTopic),
 		seqs:     make(map[seqKey]*seqState),
 		naking:   make(map[seqKey]*seqState),
+		seqCap:   MaxSenderStates,
 		wake:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 	}
@@ -340,6 +336,13 @@ func (t *Transport) relocated(ev agree.Event) {
 	t.log.Debug("multicast: topic relocated", "topic", lt.name, "from", t.lay.addr(ev.Old), "to", t.lay.addr(ev.Group))
 }
 
+func (t *Transport) expiry() time.Duration {
+	if t.cfg.expiry > 0 {
+		return t.cfg.expiry
+	}
+	return agree.DefaultExpiry
+}
+
 func (t *Transport) heartbeat() time.Duration {
 	if t.cfg.heartbeat > 0 {
 		return t.cfg.heartbeat
@@ -483,6 +486,11 @@ func (t *Transport) loop() {
 			t.afterNode()
 		}
 		wall := time.Now()
+		if !wall.Before(t.sweepAt) {
+			hb := t.heartbeat()
+			t.sweepAt = wall.Add(hb)
+			t.sweepSeqs(wall, max(3*hb, minDepartGrace), t.expiry(), t.node.Knows)
+		}
 		next := t.node.NextTick() - t.now()
 		kept := t.leaves[:0]
 		for _, l := range t.leaves {

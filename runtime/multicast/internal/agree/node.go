@@ -247,6 +247,13 @@ func (n *Node) Digest() uint64 { return n.digest }
 // ViewSize returns how many nodes this node hears, itself included.
 func (n *Node) ViewSize() int { return len(n.peers) + 1 }
 
+// Knows reports whether node id is in this node's membership view: a HELLO
+// from it arrived within the last 3 heartbeats, or it is this node.
+func (n *Node) Knows(id uint64) bool {
+	_, ok := n.peers[id]
+	return ok || id == n.cfg.Self
+}
+
 // Busy reports whether a relocation is in progress here.
 func (n *Node) Busy() bool { return n.prop != nil }
 

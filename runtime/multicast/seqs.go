@@ -1,0 +1,120 @@
+package multicast
+
+import (
+	"time"
+
+	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/repair"
+)
+
+// MaxSenderStates caps the (sender, topic) pairs whose DATA sequence
+// numbers a transport follows. Sender ids come from the network (a
+// restarted node has a new one, and without [WithKeys] anyone on the LAN
+// can forge them), so the table is bounded: beyond the cap, the pair heard
+// from least recently is evicted and counted ([Stats].SenderEvictions).
+// Each entry holds a window of max(repair size, 64) bits, so the table
+// takes at most MaxSenderStates × (that / 8 + about 150) bytes.
+const MaxSenderStates = 4096
+
+// minDepartGrace is the least time a sender that left the membership view
+// must have been silent before its state is dropped; see sweepSeqs.
+const minDepartGrace = time.Second
+
+type seqKey struct{ sender, topic uint64 }
+
+// seqState follows one sender's sequence numbers on one topic. The states
+// form a list, most recently heard first, for eviction beyond the cap.
+type seqState struct {
+	key        seqKey
+	w          repair.Window
+	last       time.Time // last DATA from this sender on this topic
+	nakAt      time.Time // last NAK sent
+	tries      int       // NAKs sent for the current holes
+	prev, next *seqState
+}
+
+// seqState returns the state of k, making it (and evicting the least
+// recently heard state beyond the cap) if there is none; t.seqMu held.
+func (t *Transport) seqState(k seqKey, now time.Time) *seqState {
+	st := t.seqs[k]
+	if st != nil {
+		st.last = now
+		if t.seqHead != st {
+			t.unlinkSeq(st)
+			t.pushSeq(st)
+		}
+		return st
+	}
+	for len(t.seqs) >= max(t.seqCap, 1) && t.seqTail != nil {
+		t.dropSeq(t.seqTail)
+		t.st.senderEvictions.Add(1)
+	}
+	// The window spans this node's own repair ring (a domain's nodes
+	// share the setting): a repair queues behind all its sender sent
+	// before it, so it may arrive that far behind the newest message.
+	st = &seqState{key: k, w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize)), last: now}
+	t.seqs[k] = st
+	t.pushSeq(st)
+	return st
+}
+
+func (t *Transport) pushSeq(st *seqState) {
+	st.prev, st.next = nil, t.seqHead
+	if t.seqHead != nil {
+		t.seqHead.prev = st
+	}
+	t.seqHead = st
+	if t.seqTail == nil {
+		t.seqTail = st
+	}
+}
+
+func (t *Transport) unlinkSeq(st *seqState) {
+	if st.prev != nil {
+		st.prev.next = st.next
+	} else {
+		t.seqHead = st.next
+	}
+	if st.next != nil {
+		st.next.prev = st.prev
+	} else {
+		t.seqTail = st.prev
+	}
+	st.prev, st.next = nil, nil
+}
+
+// dropSeq forgets a state; t.seqMu held.
+func (t *Transport) dropSeq(st *seqState) {
+	t.unlinkSeq(st)
+	delete(t.seqs, st.key)
+	delete(t.naking, st.key)
+}
+
+// sweepSeqs drops the sequence state nothing needs any more: that of
+// topics this node no longer subscribes to, of senders that left the
+// membership view (inView false: no HELLO for 3 heartbeats) and sent no
+// DATA for depart, and of any sender silent for idle.
+//
+// Dropping restarts duplicate detection for the pair: if the sender speaks
+// again, its next message starts a fresh window (no gap counted before it),
+// and an older message arriving after that one is dropped as too old. What
+// could slip through is a copy of a message sent before the silence that
+// arrives after it, after a newer message has not: the copies a sender
+// makes (the old group's during relocation, for 2 heartbeats, and repairs,
+// asked for at most nakTries × nakRetry after a gap was seen) follow the
+// original within far less than depart ≥ 1 s, so none is expected.
+func (t *Transport) sweepSeqs(now time.Time, depart, idle time.Duration, inView func(sender uint64) bool) {
+	t.subsMu.RLock()
+	defer t.subsMu.RUnlock()
+	t.seqMu.Lock()
+	defer t.seqMu.Unlock()
+	for st := t.seqTail; st != nil; {
+		prev := st.prev
+		silent := now.Sub(st.last)
+		_, subscribed := t.subs[agree.TopicID(st.key.topic)]
+		if !subscribed || silent > idle || (silent > depart && !inView(st.key.sender)) {
+			t.dropSeq(st)
+		}
+		st = prev
+	}
+}
