@@ -32,6 +32,17 @@
 // frames with unknown keys or bad tags are dropped and counted. Payloads are
 // never encrypted.
 //
+// Memory stays bounded whatever arrives from the network: sender ids are
+// not trusted (a restarted node has a new one; without keys anyone can forge
+// them). The DATA sequence state kept per (sender, topic) is dropped when
+// the topic is no longer subscribed, when the sender left the membership
+// view and was silent for max(3 heartbeats, 1 s), or after the assignment
+// expiry without DATA, and is capped at [MaxSenderStates] entries, the
+// least recently heard evicted ([Stats].SenderEvictions). The membership
+// view is capped at 4096 peers and 16 MiB of announced topics, the least
+// recently heard evicted ([Stats].PeerEvictions); reassembly and the replay
+// window have their own bounds.
+//
 // The wire format and the agreement protocol are described in PROTOCOL.md
 // beside this file, so that other languages can speak them.
 package multicast

@@ -227,6 +227,7 @@ type Stats struct {
 	Relocations     uint64 // relocations of topics of local interest
 	SenderEvictions uint64 // (sender, topic) sequence states evicted by the cap, MaxSenderStates
 	SenderStates    int    // (sender, topic) pairs whose sequence numbers are followed
+	PeerEvictions   uint64 // peers evicted from the membership view by its bounds, and HELLOs too large for them
 	ReceiveBuffer   int    // receive buffer granted by the kernel (control socket), bytes
 	Groups          int    // data groups joined
 	Peers           int    // nodes heard, this one included
@@ -268,6 +269,7 @@ func (t *Transport) Stats() Stats {
 	if t.node != nil {
 		s.Peers = t.node.ViewSize()
 		s.Assignments = len(t.node.Table())
+		s.PeerEvictions = t.node.Evictions
 	}
 	t.mu.Unlock()
 	return s

@@ -19,6 +19,19 @@ const (
 // the membership view.
 const missedHeartbeats = 3
 
+// Bounds on what HELLOs and SYNCs from unknown nodes make a node hold:
+// sender ids come from the network, and without keys anyone can forge them.
+const (
+	// MaxPeers caps the membership view; beyond it, the peer heard from
+	// least recently is evicted.
+	MaxPeers = 4096
+	// MaxViewBytes caps the memory of the topics the peers announce (each
+	// topic counted as 32 bytes plus its name); beyond it, the peers heard
+	// from least recently are evicted, and a HELLO larger than it alone is
+	// ignored.
+	MaxViewBytes = 16 << 20
+)
+
 // Config configures a [Node].
 type Config struct {
 	Self    uint64 // this node's random id; must not be 0
@@ -70,6 +83,7 @@ type Event struct {
 type peer struct {
 	lastHeard time.Duration
 	topics    []Topic
+	bytes     int // of topics, as MaxViewBytes counts them
 	viewSize  uint32
 	digest    uint64
 }
@@ -112,8 +126,12 @@ type Node struct {
 	// change went out; such HELLOs are at least Heartbeat/10 apart.
 	lastTriggered time.Duration
 
-	peers map[uint64]*peer
-	local map[TopicID]Topic
+	peers     map[uint64]*peer
+	viewBytes int // sum of the peers' bytes
+	// maxPeers and maxViewBytes are MaxPeers and MaxViewBytes (tests
+	// lower them).
+	maxPeers, maxViewBytes int
+	local                  map[TopicID]Topic
 
 	table       map[uint32]Entry // by group
 	byTopic     map[TopicID]uint32
@@ -142,6 +160,7 @@ type Node struct {
 	// Stats.
 	Commits     uint64 // COMMITs this node sent as proposer
 	Relocations uint64 // commits that moved a topic of local interest
+	Evictions   uint64 // peers evicted by MaxPeers or MaxViewBytes, and HELLOs ignored as too large
 }
 
 // New returns a node. It does nothing until its first [Node.Tick].
@@ -168,6 +187,8 @@ func New(cfg Config) *Node {
 		cfg:              cfg,
 		rng:              rand.New(rand.NewPCG(cfg.Seed, cfg.Self)),
 		peers:            make(map[uint64]*peer),
+		maxPeers:         MaxPeers,
+		maxViewBytes:     MaxViewBytes,
 		local:            make(map[TopicID]Topic),
 		table:            make(map[uint32]Entry),
 		byTopic:          make(map[TopicID]uint32),
@@ -316,8 +337,7 @@ func (n *Node) hello() {
 	n.nextHello = now + n.jitter(n.cfg.Heartbeat)
 	for id, p := range n.peers {
 		if now-p.lastHeard > missedHeartbeats*n.cfg.Heartbeat {
-			delete(n.peers, id)
-			n.interestDirty = true
+			n.dropPeer(id, p)
 		}
 	}
 	topics := make([]Topic, 0, len(n.local))
@@ -471,20 +491,37 @@ func (n *Node) report() {
 }
 
 func (n *Node) onHello(m *Msg) {
+	size := topicsBytes(m.Topics)
+	if size > n.maxViewBytes {
+		n.Evictions++
+		return
+	}
 	p := n.peers[m.From]
 	if p == nil {
+		for len(n.peers) >= n.maxPeers && n.evictPeer(m.From) {
+		}
 		p = &peer{}
 		n.peers[m.From] = p
 	}
 	if !slices.Equal(p.topics, m.Topics) {
-		p.topics = slices.Clone(m.Topics)
+		n.viewBytes -= p.bytes
+		p.topics, p.bytes = nil, 0
+		for n.viewBytes+size > n.maxViewBytes && n.evictPeer(m.From) {
+		}
+		p.topics, p.bytes = slices.Clone(m.Topics), size
+		n.viewBytes += size
 		n.interestDirty = true
 	}
 	p.lastHeard = n.now
 	p.viewSize = m.ViewSize
 	p.digest = m.Digest
 	for _, t := range m.Topics {
-		n.lastMention[t.ID] = n.now
+		// Only mentions of assigned topics matter (they keep the
+		// assignment from expiring): recording others would let HELLOs
+		// fill the map with made-up ids. apply records a topic's first.
+		if _, ok := n.byTopic[t.ID]; ok {
+			n.lastMention[t.ID] = n.now
+		}
 	}
 	if m.Digest != n.digest && n.now-n.lastSyncReq >= n.cfg.Heartbeat/2 {
 		n.lastSyncReq = n.now
@@ -492,12 +529,46 @@ func (n *Node) onHello(m *Msg) {
 	}
 }
 
+func topicsBytes(ts []Topic) int {
+	b := 0
+	for _, t := range ts {
+		b += 32 + len(t.Name)
+	}
+	return b
+}
+
+func (n *Node) dropPeer(id uint64, p *peer) {
+	delete(n.peers, id)
+	n.viewBytes -= p.bytes
+	n.interestDirty = true
+}
+
+// evictPeer drops the peer heard from least recently, other than keep,
+// and reports whether there was one.
+func (n *Node) evictPeer(keep uint64) bool {
+	var (
+		oldest uint64
+		op     *peer
+	)
+	for id, p := range n.peers {
+		if id != keep && (op == nil || p.lastHeard < op.lastHeard) {
+			oldest, op = id, p
+		}
+	}
+	if op == nil {
+		return false
+	}
+	n.dropPeer(oldest, op)
+	n.Evictions++
+	return true
+}
+
 func (n *Node) onSync(m *Msg) {
 	if m.Digest == n.digest || len(n.table) == 0 {
 		return // nothing the requester lacks
 	}
-	if _, ok := n.syncAnswer[m.From]; ok {
-		return
+	if _, ok := n.syncAnswer[m.From]; ok || len(n.syncAnswer) >= n.maxPeers {
+		return // answering already, or flooded: the requester asks again
 	}
 	rank := 0
 	for id := range n.peers {

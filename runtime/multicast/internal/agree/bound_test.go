@@ -1,0 +1,83 @@
+package agree
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestForgedHellos checks that HELLOs and SYNCs from ever new node ids, as
+// restarting nodes or a host forging ids would send, keep the membership
+// view, the mentions and the pending snapshot answers bounded.
+func TestForgedHellos(t *testing.T) {
+	n := New(Config{Self: 1 << 62, Size: 64, Control: 0, Heartbeat: time.Second, Seed: 1})
+	n.maxPeers, n.maxViewBytes = 64, 64<<10
+	n.Tick(0)
+	n.apply(Entry{Topic: 5, Group: 3, Gen: 1}) // so that SYNCs are answered
+	name := strings.Repeat("x", 1000)
+	tests := []struct {
+		name string
+		msg  func(i uint64) Msg
+	}{
+		{"many ids", func(i uint64) Msg {
+			return Msg{Kind: KindHello, From: 10 + i, Topics: []Topic{{ID: TopicID(i + 1), Hops: 1, Name: "t"}}}
+		}},
+		{"large topic lists", func(i uint64) Msg {
+			ts := make([]Topic, 64)
+			for j := range ts {
+				ts[j] = Topic{ID: TopicID(i<<8 | uint64(j) + 1), Hops: 1, Name: name}
+			}
+			return Msg{Kind: KindHello, From: 1<<40 + i, Topics: ts}
+		}},
+		{"syncs", func(i uint64) Msg { return Msg{Kind: KindSync, From: 1<<50 + i, Digest: i} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := n.Evictions
+			for i := range uint64(2 * n.maxPeers) {
+				m := tt.msg(i)
+				n.Handle(time.Millisecond, &m)
+				n.Outbox()
+				n.Events()
+			}
+			if len(n.peers) > n.maxPeers {
+				t.Errorf("peers: %d, want at most %d", len(n.peers), n.maxPeers)
+			}
+			if n.viewBytes > n.maxViewBytes || n.viewBytes != sumBytes(n) {
+				t.Errorf("view bytes: %d (sum %d), want at most %d", n.viewBytes, sumBytes(n), n.maxViewBytes)
+			}
+			if len(n.lastMention) > len(n.table)+len(n.local) {
+				t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), len(n.table)+len(n.local))
+			}
+			if len(n.syncAnswer) > n.maxPeers {
+				t.Errorf("pending snapshot answers: %d, want at most %d", len(n.syncAnswer), n.maxPeers)
+			}
+			if tt.name != "syncs" && n.Evictions == before {
+				t.Error("no eviction counted")
+			}
+			if tt.name == "syncs" && len(n.syncAnswer) == 0 {
+				t.Error("no snapshot answer pending: the test does not reach the bound")
+			}
+		})
+	}
+	t.Run("hello larger than the bound", func(t *testing.T) {
+		before := n.Evictions
+		ts := make([]Topic, n.maxViewBytes/len(name)+1)
+		for j := range ts {
+			ts[j] = Topic{ID: TopicID(j + 1), Hops: 1, Name: name}
+		}
+		m := Msg{Kind: KindHello, From: 1 << 60, Topics: ts}
+		n.Handle(time.Millisecond, &m)
+		if n.Knows(1<<60) || n.Evictions != before+1 {
+			t.Errorf("an oversized HELLO was taken (known %v, evictions %d, want %d)", n.Knows(1<<60), n.Evictions, before+1)
+		}
+	})
+}
+
+func sumBytes(n *Node) int {
+	b := 0
+	for _, p := range n.peers {
+		b += p.bytes
+	}
+	return b
+}
