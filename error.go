@@ -45,6 +45,7 @@ type TopicTypeError struct {
 	Used  reflect.Type // the type of the rejected call
 }
 
+// Error names the topic and both types.
 func (e *TopicTypeError) Error() string {
 	return fmt.Sprintf("plexo: topic %s is bound to %v, not %v", e.Topic, e.Bound, e.Used)
 }

@@ -71,6 +71,7 @@ const (
 	OverflowBlock
 )
 
+// String returns the policy's name, such as "drop-oldest".
 func (o Overflow) String() string {
 	switch o {
 	case OverflowDropOldest:

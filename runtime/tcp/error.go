@@ -42,6 +42,7 @@ type FrameSizeError struct {
 	Limit int   // the maximum frame size in force
 }
 
+// Error gives the announced size and the limit.
 func (e *FrameSizeError) Error() string {
 	return fmt.Sprintf("tcp: frame of %d bytes exceeds the maximum of %d", e.Size, e.Limit)
 }
@@ -55,6 +56,7 @@ type PeerClosedError struct {
 	Reason string
 }
 
+// Error gives the peer's reason.
 func (e *PeerClosedError) Error() string {
 	return fmt.Sprintf("tcp: peer closed the connection: %s", e.Reason)
 }

@@ -22,6 +22,7 @@ const (
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool { return k >= KindHello && k < kindEnd }
 
+// String returns the kind's name, such as "HELLO".
 func (k Kind) String() string {
 	switch k {
 	case KindHello:
