@@ -42,8 +42,8 @@ func BenchmarkPublishToHandler(b *testing.B) {
 	}
 }
 
-// benchNATS is the baseline; with headers, it publishes the same two
-// headers plexo does, as a nats.go user would, with a fresh header each time.
+// benchNATS is the baseline; with headers, it publishes the same header
+// plexo does, as a nats.go user would, with a fresh header each time.
 func benchNATS(b *testing.B, msg *wrapperspb.BytesValue, headers bool) {
 	s := startServer(b, -1)
 	pub, sub := connect(b, s.ClientURL()), connect(b, s.ClientURL())
@@ -71,8 +71,7 @@ func benchNATS(b *testing.B, msg *wrapperspb.BytesValue, headers bool) {
 		}
 		seq++
 		m := nats.NewMsg("plexo." + bytesTopic.Name())
-		m.Header.Set(plexonats.HeaderOrigin, "1f2e3d4c5b6a7988")
-		m.Header.Set(plexonats.HeaderSequence, strconv.FormatUint(seq, 10))
+		m.Header.Set(plexonats.HeaderID, "1f2e3d4c5b6a7988:"+strconv.FormatUint(seq, 10))
 		m.Data = data
 		return pub.PublishMsg(m)
 	})

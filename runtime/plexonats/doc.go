@@ -24,19 +24,23 @@
 //
 // The message data is exactly the bytes of the topic's codec (binary
 // protobuf for ".proto" topics), so a plain NATS client can proto.Unmarshal
-// what plexo publishes and publish what plexo programs read. Two NATS
-// headers carry what plexo needs to suppress duplicates when Plexus values
+// what plexo publishes and publish what plexo programs read. One NATS
+// header carries what plexo needs to suppress duplicates when Plexus values
 // bridge NATS with other transports:
 //
-//	Plexo-Origin:   the publishing Plexus's 64-bit ID, in lowercase hexadecimal
-//	Plexo-Sequence: the message's sequence number from that origin, in decimal
+//	Plexo-Id: <origin>:<sequence>
 //
-// A message without these headers, such as one from a plain NATS client, is
+// where origin is the publishing Plexus's 64-bit ID in lowercase
+// hexadecimal and sequence the message's sequence number from that origin
+// in decimal, as in
+//
+//	Plexo-Id: 1f2e3d4c5b6a7988:42
+//
+// A message without this header, such as one from a plain NATS client, is
 // delivered too. It has no identity, so the transport gives it one: each of
 // its NATS subscriptions has a random origin of its own and numbers the
-// plain messages it receives 1, 2, 3... in arrival order. A message that
-// has only one of the headers, or an unparsable one, is dropped and counted
-// as malformed.
+// plain messages it receives 1, 2, 3... in arrival order. A message whose
+// header is unparsable, or repeated, is dropped and counted as malformed.
 //
 // NATS echoes a connection's own publishes to its subscriptions; the
 // transport drops what arrives with its own Plexus's origin, so a Plexus

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,35 +14,44 @@ import (
 )
 
 func FuzzParseEnvelope(f *testing.F) {
-	f.Add("1f", "1", true, true)
-	f.Add("ffffffffffffffff", "18446744073709551615", true, true)
-	f.Add("", "", true, true)
-	f.Add("zz", "1", true, true)
-	f.Add("1", "-1", true, true)
-	f.Add("1", "", true, false)
-	f.Add("", "1", false, true)
-	f.Fuzz(func(t *testing.T, origin, seq string, hasOrigin, hasSeq bool) {
-		h := nats.Header{}
-		if hasOrigin {
-			h[HeaderOrigin] = []string{origin}
-		}
-		if hasSeq {
-			h[HeaderSequence] = []string{seq}
+	f.Add("1f:1", true)
+	f.Add("ffffffffffffffff:18446744073709551615", true)
+	f.Add("10000000000000000:1", true)
+	f.Add("1:18446744073709551616", true)
+	f.Add(":", true)
+	f.Add("", true)
+	f.Add("zz:1", true)
+	f.Add("1:-1", true)
+	f.Add("1:", true)
+	f.Add(":1", true)
+	f.Add("1f", true)
+	f.Add("1:2:3", true)
+	f.Add("1f:1", false)
+	f.Fuzz(func(t *testing.T, id string, has bool) {
+		h := nats.Header{"Plexo-Other": {id}}
+		if has {
+			h[HeaderID] = []string{id}
 		}
 		o, s, ok, err := parseEnvelope(h)
 		switch {
-		case !hasOrigin && !hasSeq:
+		case !has:
 			if ok || err != nil {
-				t.Fatalf("no headers: ok %v, err %v; want a plain message", ok, err)
+				t.Fatalf("no %s header: ok %v, err %v; want a plain message", HeaderID, ok, err)
 			}
 		case ok:
-			if strconv.FormatUint(o, 16) != trimZeros(origin) || strconv.FormatUint(s, 10) != trimZeros(seq) {
-				t.Fatalf("parsed (%q, %q) as (%x, %d)", origin, seq, o, s)
+			if want := trimZeros(strconv.FormatUint(o, 16)) + ":" + strconv.FormatUint(s, 10); canonicalID(id) != want {
+				t.Fatalf("parsed %q as (%x, %d)", id, o, s)
 			}
 		case err == nil:
-			t.Fatalf("(%q, %q) neither parsed nor rejected", origin, seq)
+			t.Fatalf("%q neither parsed nor rejected", id)
 		}
 	})
+}
+
+// canonicalID rewrites a parsable id into what the transport sends.
+func canonicalID(id string) string {
+	o, s, _ := strings.Cut(id, ":")
+	return trimZeros(o) + ":" + trimZeros(s)
 }
 
 // trimZeros strips what ParseUint accepts but Format does not produce.
@@ -120,5 +130,30 @@ func (checkHost) ID() uint64             { return 1 }
 func (h checkHost) SetInterest(topic string, hops int) {
 	if hops < 0 || hops > plexo.MaxHops {
 		h.t.Fatalf("SetInterest(%q, %d): out of range", topic, hops)
+	}
+}
+
+func TestOutMsgCarriesItsOriginAndSequence(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		origin, seq uint64
+	}{
+		{"first", 0x1f, 1},
+		{"same origin", 0x1f, 1 << 40},
+		{"longer origin", 0xffffffffffffffff, 7},
+		{"shorter origin", 0xa, 18446744073709551615},
+		{"zero", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := getOutMsg("plexo.x", tc.origin, tc.seq, []byte{1})
+			defer putOutMsg(o)
+			origin, seq, ok, err := parseEnvelope(o.m.Header)
+			if !ok || err != nil || origin != tc.origin || seq != tc.seq {
+				t.Fatalf("header %v parses as (%x, %d, %v, %v), want (%x, %d)", o.m.Header, origin, seq, ok, err, tc.origin, tc.seq)
+			}
+			if o.m.Subject != "plexo.x" || len(o.m.Data) != 1 || len(o.m.Header) != 1 {
+				t.Fatalf("message %+v", o.m)
+			}
+		})
 	}
 }

@@ -100,12 +100,11 @@ func TestPlainSubscriberDecodesPayload(t *testing.T) {
 				if got.Value != want {
 					t.Errorf("message %d = %d, want %d", i, got.Value, want)
 				}
-				origin, err := strconv.ParseUint(m.Header.Get(plexonats.HeaderOrigin), 16, 64)
-				if err != nil || origin != p.ID() {
-					t.Errorf("origin header %q, want %x", m.Header.Get(plexonats.HeaderOrigin), p.ID())
+				if id, want := m.Header.Get(plexonats.HeaderID), strconv.FormatUint(p.ID(), 16)+":"+strconv.Itoa(i+1); id != want {
+					t.Errorf("%s header %q, want %q", plexonats.HeaderID, id, want)
 				}
-				if s := m.Header.Get(plexonats.HeaderSequence); s != strconv.Itoa(i+1) {
-					t.Errorf("sequence header %q, want %d", s, i+1)
+				if len(m.Header) != 1 {
+					t.Errorf("headers %v, want only %s", m.Header, plexonats.HeaderID)
 				}
 			}
 		})
@@ -150,16 +149,16 @@ func TestMalformedHeadersAreDropped(t *testing.T) {
 	plain := connect(t, s.ClientURL())
 	data, _ := proto.Marshal(wrapperspb.Int64(1))
 	for _, h := range []nats.Header{
-		{plexonats.HeaderOrigin: {"zz"}, plexonats.HeaderSequence: {"1"}},
-		{plexonats.HeaderOrigin: {"abc"}},
-		{plexonats.HeaderOrigin: {"abc"}, plexonats.HeaderSequence: {"-1"}},
+		{plexonats.HeaderID: {"zz:1"}},
+		{plexonats.HeaderID: {"abc"}},
+		{plexonats.HeaderID: {"abc:-1"}},
 	} {
 		if err := plain.PublishMsg(&nats.Msg{Subject: "plexo." + int64Topic.Name(), Header: h, Data: data}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	good := &nats.Msg{Subject: "plexo." + int64Topic.Name(), Header: nats.Header{
-		plexonats.HeaderOrigin: {"abc"}, plexonats.HeaderSequence: {"1"},
+		plexonats.HeaderID: {"abc:1"},
 	}, Data: data}
 	if err := plain.PublishMsg(good); err != nil {
 		t.Fatal(err)
@@ -540,7 +539,7 @@ func TestSendAllocatesOnlyForNATSHeaders(t *testing.T) {
 		}
 	})
 	// nats.go encodes headers into a fresh buffer on every PublishMsg (2
-	// allocations); the sequence number's text is the third.
+	// allocations); the Plexo-Id header's text is the third.
 	if allocs > 3 {
 		t.Errorf("Send allocates %.1f times per message, want at most 3", allocs)
 	}
