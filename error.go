@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 )
 
 // Sentinel errors that callers can test for with [errors.Is]. Errors returned
@@ -53,10 +54,30 @@ func (e *TopicTypeError) Error() string {
 // Unwrap returns [ErrTopicType].
 func (e *TopicTypeError) Unwrap() error { return ErrTopicType }
 
-// opError wraps err with the operation and topic it concerns.
+// opError wraps err with the operation and topic it concerns, as in
+// "plexo: publish brewery.sensors.v1.Temperature.proto: closed".
 func opError(op, topic string, err error) error {
-	if topic == "" {
-		return fmt.Errorf("plexo: %s: %w", op, err)
-	}
-	return fmt.Errorf("plexo: %s %s: %w", op, topic, err)
+	return &operationError{op: op, topic: topic, err: err}
 }
+
+// An operationError is an error of one operation of this package. It prints
+// the package prefix once, even when it wraps one of the sentinels above.
+type operationError struct {
+	op, topic string
+	err       error
+}
+
+func (e *operationError) Error() string {
+	var b strings.Builder
+	b.WriteString("plexo: ")
+	b.WriteString(e.op)
+	if e.topic != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.topic)
+	}
+	b.WriteString(": ")
+	b.WriteString(strings.TrimPrefix(e.err.Error(), "plexo: "))
+	return b.String()
+}
+
+func (e *operationError) Unwrap() error { return e.err }

@@ -533,3 +533,17 @@ func TestInterestIsADistanceVector(t *testing.T) {
 		t.Errorf("InterestedTransports = %d, want 1 (a still reports a subscriber within MaxHops)", n)
 	}
 }
+
+func TestErrorMessagesNameOperationAndTopicOnce(t *testing.T) {
+	p := plexo.New()
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := int64Topic.Publish(t.Context(), p, wrapperspb.Int64(1))
+	if want := "plexo: publish test.v1.Int64Value.proto: closed"; err == nil || err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	if !errors.Is(err, plexo.ErrClosed) {
+		t.Errorf("%v does not wrap ErrClosed", err)
+	}
+}
