@@ -1,7 +1,6 @@
 package multicast
 
 import (
-	"net/netip"
 	"time"
 
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
@@ -91,20 +90,10 @@ func (t *Transport) retryNaks(now time.Time) bool {
 func (t *Transport) sendNak(sender, topic uint64, ranges []repair.Range) {
 	t.sendMu.Lock()
 	defer t.sendMu.Unlock()
-	t.ctrlSeq++
 	t.nakBody = frame.AppendNak(t.nakBody[:0], time.Now().UnixNano(), sender, ranges)
-	frames, err := t.writer.Frames(frame.KindNak, topic, t.ctrlSeq, nil, t.nakBody)
-	if err != nil {
-		return
+	if _, ok := t.sendOnControlGroup(frame.KindNak, topic, t.nakBody); ok {
+		t.st.naksSent.Add(1)
 	}
-	dst := netip.AddrPortFrom(t.cfg.control, t.cfg.controlPort)
-	for _, f := range frames {
-		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
-			t.st.sendErrors.Add(1)
-			return
-		}
-	}
-	t.st.naksSent.Add(1)
 }
 
 // answerNak multicasts again, on the topic's current group, the messages a

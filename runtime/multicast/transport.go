@@ -352,20 +352,29 @@ func (t *Transport) heartbeat() time.Duration {
 
 // sendControl multicasts one control message; t.sendMu held.
 func (t *Transport) sendControl(m *agree.Msg) {
-	t.ctrlSeq++
 	t.ctrlBody = frame.AppendControl(t.ctrlBody[:0], time.Now().UnixNano(), m)
-	frames, err := t.writer.Frames(frame.ControlBase+uint8(m.Kind), 0, t.ctrlSeq, nil, t.ctrlBody)
+	sent, _ := t.sendOnControlGroup(frame.ControlBase+uint8(m.Kind), 0, t.ctrlBody)
+	t.st.controlSent.Add(uint64(sent))
+}
+
+// sendOnControlGroup frames body as the next control sequence number and
+// multicasts the frames on the control group, stopping at the first error;
+// t.sendMu held. It reports how many frames went out and whether all did.
+func (t *Transport) sendOnControlGroup(kind uint8, topic uint64, body []byte) (sent int, ok bool) {
+	t.ctrlSeq++
+	frames, err := t.writer.Frames(kind, topic, t.ctrlSeq, nil, body)
 	if err != nil {
-		return
+		return 0, false
 	}
 	dst := netip.AddrPortFrom(t.cfg.control, t.cfg.controlPort)
 	for _, f := range frames {
 		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
 			t.st.sendErrors.Add(1)
-			return
+			return sent, false
 		}
-		t.st.controlSent.Add(1)
+		sent++
 	}
+	return sent, true
 }
 
 // Send implements [plexo.Transport]: the message goes out on its topic's

@@ -220,13 +220,22 @@ func (n *Node) acceptorFor(m *Msg) *acceptor {
 	return a
 }
 
+// refuseStale answers a PREPARE or ACCEPT whose ballot is below the one a
+// promised with a NACK carrying the promise, and reports whether it did.
+func (n *Node) refuseStale(a *acceptor, m *Msg) bool {
+	if !m.Ballot.Less(a.promised) {
+		return false
+	}
+	n.send(Msg{Kind: KindNack, From: n.cfg.Self, To: m.From, Group: m.Group, Gen: m.Gen, Ballot: m.Ballot, AccBallot: a.promised})
+	return true
+}
+
 func (n *Node) onPrepare(m *Msg) {
 	a := n.acceptorFor(m)
 	if a == nil {
 		return
 	}
-	if m.Ballot.Less(a.promised) {
-		n.send(Msg{Kind: KindNack, From: n.cfg.Self, To: m.From, Group: m.Group, Gen: m.Gen, Ballot: m.Ballot, AccBallot: a.promised})
+	if n.refuseStale(a, m) {
 		return
 	}
 	a.promised = m.Ballot
@@ -243,8 +252,7 @@ func (n *Node) onAccept(m *Msg) {
 	if a == nil {
 		return
 	}
-	if m.Ballot.Less(a.promised) {
-		n.send(Msg{Kind: KindNack, From: n.cfg.Self, To: m.From, Group: m.Group, Gen: m.Gen, Ballot: m.Ballot, AccBallot: a.promised})
+	if n.refuseStale(a, m) {
 		return
 	}
 	a.promised, a.accepted, a.value = m.Ballot, m.Ballot, m.Value
