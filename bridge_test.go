@@ -83,34 +83,9 @@ func TestMessagesCrossOnlyWhereWanted(t *testing.T) {
 }
 
 func TestTypedDeliveryBothWays(t *testing.T) {
-	ctx := t.Context()
 	a, b := newPlexus(t), newPlexus(t)
 	connect(t, a, b)
-	atB := newCollector[string]()
-	atA := newCollector[string]()
-	for _, x := range []struct {
-		p *plexo.Plexus
-		c *collector[string]
-	}{{a, atA}, {b, atB}} {
-		c := x.c
-		if _, err := stringTopic.Subscribe(ctx, x.p, func(ctx context.Context, m *wrapperspb.StringValue) { c.Handle(ctx, m.Value) }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitForInterest(t, a, stringTopic.Name())
-	waitForInterest(t, b, stringTopic.Name())
-	if err := stringTopic.Publish(ctx, a, wrapperspb.String("from a")); err != nil {
-		t.Fatal(err)
-	}
-	if err := stringTopic.Publish(ctx, b, wrapperspb.String("from b")); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []*collector[string]{atA, atB} {
-		got := c.WaitFor(t, 2)
-		if !(got[0] == "from a" && got[1] == "from b" || got[0] == "from b" && got[1] == "from a") {
-			t.Errorf("received %q, want one message from each side", got)
-		}
-	}
+	plexotest.ExchangeBothWays(t, stringTopic, a, b)
 }
 
 func TestEncodeOnceDecodeOncePerPlexus(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
 	"github.com/plexo-go/plexo"
 )
 
@@ -83,4 +85,41 @@ func WaitForInterest(t testing.TB, p *plexo.Plexus, topic string) {
 	if err := p.WaitForInterest(ctx, topic); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ExchangeBothWays subscribes a and b to topic, waits until each wants what
+// the other publishes, publishes "from a" on a and "from b" on b, and fails
+// the test unless each side received exactly those two messages. It returns
+// what each side received, for checks of the caller's own.
+func ExchangeBothWays(t testing.TB, topic plexo.Topic[*wrapperspb.StringValue], a, b *plexo.Plexus) (atA, atB *Collector[string]) {
+	t.Helper()
+	ctx := t.Context()
+	atA, atB = new(Collector[string]), new(Collector[string])
+	sides := []struct {
+		name string
+		p    *plexo.Plexus
+		c    *Collector[string]
+	}{{"a", a, atA}, {"b", b, atB}}
+	for _, s := range sides {
+		c := s.c
+		if _, err := topic.Subscribe(ctx, s.p, func(_ context.Context, m *wrapperspb.StringValue) { c.Add(m.Value) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range sides {
+		WaitForInterest(t, s.p, topic.Name())
+	}
+	for _, s := range sides {
+		if err := topic.Publish(ctx, s.p, wrapperspb.String("from "+s.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range sides {
+		got := s.c.WaitFor(t, 2)
+		slices.Sort(got)
+		if !slices.Equal(got, []string{"from a", "from b"}) {
+			t.Errorf("%s received %q, want one message from each side", s.name, got)
+		}
+	}
+	return atA, atB
 }

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/plexotest"
 	"github.com/plexo-go/plexo/runtime/pipe"
 	"github.com/plexo-go/plexo/runtime/plexonats"
 	"github.com/plexo-go/plexo/runtime/tcp"
@@ -25,36 +26,11 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestTypedDeliveryBothWaysAndOnceDespiteEcho(t *testing.T) {
-	ctx := t.Context()
 	s := startServer(t, -1)
 	a, b := newPlexus(t), newPlexus(t)
 	ta := attach(t, a, connect(t, s.ClientURL()))
 	tb := attach(t, b, connect(t, s.ClientURL()))
-	atA, atB := &collector[string]{}, &collector[string]{}
-	for _, x := range []struct {
-		p *plexo.Plexus
-		c *collector[string]
-	}{{a, atA}, {b, atB}} {
-		c := x.c
-		if _, err := stringTopic.Subscribe(ctx, x.p, func(_ context.Context, m *wrapperspb.StringValue) { c.Add(m.Value) }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitForInterest(t, a, stringTopic.Name())
-	waitForInterest(t, b, stringTopic.Name())
-	if err := stringTopic.Publish(ctx, a, wrapperspb.String("from a")); err != nil {
-		t.Fatal(err)
-	}
-	if err := stringTopic.Publish(ctx, b, wrapperspb.String("from b")); err != nil {
-		t.Fatal(err)
-	}
-	for name, c := range map[string]*collector[string]{"a": atA, "b": atB} {
-		got := c.WaitFor(t, 2)
-		slices.Sort(got)
-		if !slices.Equal(got, []string{"from a", "from b"}) {
-			t.Errorf("%s received %q, want one message from each side", name, got)
-		}
-	}
+	atA, atB := plexotest.ExchangeBothWays(t, stringTopic, a, b)
 	// NATS echoes each side's publish back to it; once the echo has been
 	// dropped, each handler must still have seen each message once.
 	for name, tr := range map[string]*plexonats.Transport{"a": ta, "b": tb} {

@@ -11,13 +11,13 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/plexotest"
 	"github.com/plexo-go/plexo/runtime/tcp"
 )
 
 func TestTypedDeliveryBothWays(t *testing.T) {
 	for _, network := range []string{"127.0.0.1:0", "[::1]:0"} {
 		t.Run(network, func(t *testing.T) {
-			ctx := t.Context()
 			a, b := newPlexus(t), newPlexus(t)
 			l, err := tcp.Listen(timeout(t), network, fast...)
 			if err != nil {
@@ -27,31 +27,7 @@ func TestTypedDeliveryBothWays(t *testing.T) {
 				t.Fatal(err)
 			}
 			dial(t, b, l)
-			atA, atB := newCollector[string](), newCollector[string]()
-			for _, x := range []struct {
-				p *plexo.Plexus
-				c *collector[string]
-			}{{a, atA}, {b, atB}} {
-				c := x.c
-				if _, err := stringTopic.Subscribe(ctx, x.p, func(_ context.Context, m *wrapperspb.StringValue) { c.Add(m.Value) }); err != nil {
-					t.Fatal(err)
-				}
-			}
-			waitForInterest(t, a, stringTopic.Name())
-			waitForInterest(t, b, stringTopic.Name())
-			if err := stringTopic.Publish(ctx, a, wrapperspb.String("from a")); err != nil {
-				t.Fatal(err)
-			}
-			if err := stringTopic.Publish(ctx, b, wrapperspb.String("from b")); err != nil {
-				t.Fatal(err)
-			}
-			for name, c := range map[string]*collector[string]{"a": atA, "b": atB} {
-				got := c.WaitFor(t, 2)
-				slices.Sort(got)
-				if !slices.Equal(got, []string{"from a", "from b"}) {
-					t.Errorf("%s received %q, want one message from each side", name, got)
-				}
-			}
+			plexotest.ExchangeBothWays(t, stringTopic, a, b)
 		})
 	}
 }
