@@ -163,7 +163,7 @@ func (p *Plexus) WaitForInterest(ctx context.Context, topic string) error {
 		closed := p.closed.Load()
 		ch := p.interestCh
 		r := p.lookup(topic)
-		wanted := r != nil && r.remotelyWanted()
+		wanted := r != nil && r.interestedLinks() > 0
 		p.mu.Unlock()
 		switch {
 		case wanted:

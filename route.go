@@ -40,12 +40,6 @@ func (r *route) interestedLinks() int {
 	return len(r.hops)
 }
 
-// remotelyWanted reports whether any link's peers want the topic. The
-// caller holds Plexus.mu.
-func (r *route) remotelyWanted() bool {
-	return len(r.hops) > 0
-}
-
 // A link is one attached transport as the Plexus sees it; it is the Host
 // that the transport reports to.
 type link struct {
