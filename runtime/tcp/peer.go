@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -409,6 +410,11 @@ func (p *peer) reader(h plexo.Host) error {
 					rerr = err
 					return
 				}
+				// Let the goroutine the Host handed the message to run
+				// on this thread before the next read: otherwise the
+				// read, which finds nothing and parks, would come first
+				// and put a syscall between a request and its reply.
+				runtime.Gosched()
 				continue
 			}
 			inflight.Add(1)
@@ -549,19 +555,26 @@ func (p *peer) counters() Counters {
 	}
 }
 
-// A timeoutReader sets the read deadline before each read, so that a
-// connection silent for longer than the heartbeat timeout fails. Once stop
-// is set it fails every read: whoever sets it and then a past deadline is
-// sure that a read in progress or to come returns promptly.
+// A timeoutReader keeps a read deadline ahead of each read, so that a
+// connection silent for longer than the heartbeat timeout fails. Moving a
+// deadline costs a runtime timer update, so it moves at most every eighth
+// of the timeout, and lies up to that much further out: silence is
+// detected after between d and 9/8 d. Once stop is set it fails every
+// read: whoever sets it and then a past deadline is sure that a read in
+// progress or to come returns promptly.
 type timeoutReader struct {
-	c    net.Conn
-	d    time.Duration
-	stop atomic.Bool
+	c     net.Conn
+	d     time.Duration
+	renew time.Duration // since monoEpoch: when the deadline moves next
+	stop  atomic.Bool
 }
 
 func (r *timeoutReader) Read(b []byte) (int, error) {
-	if err := r.c.SetReadDeadline(time.Now().Add(r.d)); err != nil {
-		return 0, err
+	if now := time.Since(monoEpoch); now >= r.renew {
+		if err := r.c.SetReadDeadline(time.Now().Add(r.d + r.d/8)); err != nil {
+			return 0, err
+		}
+		r.renew = now + r.d/8
 	}
 	if r.stop.Load() {
 		return 0, errReadStopped
