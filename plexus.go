@@ -223,7 +223,7 @@ func (p *Plexus) publishEncoded(ctx context.Context, d *topicDesc, r *route, msg
 // offer queues msg for every local subscription of r.
 func offer(ctx context.Context, d *topicDesc, r *route, msg proto.Message) error {
 	for _, s := range *r.subs.Load() {
-		if err := s.offer(ctx, msg); err != nil {
+		if err := s.offer(ctx, delivery{msg: msg}); err != nil {
 			return opError("publish", d.name, err)
 		}
 	}
@@ -257,7 +257,12 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 		return
 	}
 	r.received.Add(1)
-	if subs := *r.subs.Load(); len(subs) > 0 {
+	switch subs := *r.subs.Load(); {
+	case len(subs) == 1:
+		// The one subscriber's goroutine decodes, which takes the work
+		// off the transport's goroutine that delivers everything else.
+		_ = subs[0].offer(p.life, delivery{encoded: from.payloads.copy(msg.Payload)})
+	case len(subs) > 1:
 		if d := r.binding.Load(); d != nil {
 			v := d.newMessage()
 			if err := d.codec.Unmarshal(msg.Payload, v); err != nil {
@@ -265,7 +270,7 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 				p.log.Debug("plexo: dropped undecodable message", "topic", msg.Topic, "error", err)
 			} else {
 				for _, s := range subs {
-					_ = s.offer(p.life, v)
+					_ = s.offer(p.life, delivery{msg: v})
 				}
 			}
 		}

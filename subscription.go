@@ -16,7 +16,7 @@ type Subscription struct {
 	route  *route
 	handle func(context.Context, proto.Message)
 	policy Overflow
-	queue  chan proto.Message
+	queue  chan delivery
 
 	// ctx is what the handler receives; cancel ends it when the
 	// subscription closes.
@@ -32,6 +32,17 @@ type Subscription struct {
 	_        [64]byte
 	counters subscriptionCounters
 }
+
+// A delivery is one message queued for a subscription: decoded, or still
+// encoded when it arrived through a transport for this subscription alone,
+// so that its handler's goroutine decodes it rather than the transport's.
+// The zero delivery tells the goroutine to stop.
+type delivery struct {
+	msg     proto.Message
+	encoded []byte // the message, when msg is nil; never nil then
+}
+
+func (d delivery) stop() bool { return d.msg == nil && d.encoded == nil }
 
 type subscriptionCounters struct {
 	delivered atomic.Uint64
@@ -55,7 +66,7 @@ func newSubscription(p *Plexus, r *route, cfg subscriptionConfig, handle func(co
 		route:  r,
 		handle: handle,
 		policy: cfg.overflow,
-		queue:  make(chan proto.Message, cfg.queueSize),
+		queue:  make(chan delivery, cfg.queueSize),
 		ctx:    ctx,
 		cancel: cancel,
 		quit:   make(chan struct{}),
@@ -98,10 +109,10 @@ func (s *Subscription) stop() {
 		s.stopping.Store(true)
 		close(s.quit) // releases publishers waiting under OverflowBlock
 		s.cancel()
-		s.push(nil)
+		s.push(delivery{})
 		<-s.done
 		for len(s.queue) > 0 {
-			if m := <-s.queue; m != nil {
+			if d := <-s.queue; !d.stop() {
 				s.counters.dropped.Add(1)
 			}
 		}
@@ -122,7 +133,7 @@ func (s *Subscription) run() {
 
 // drain calls the handler with each queued message. It receives without a
 // select, which keeps the hand-off as cheap as a plain channel's: stop wakes
-// it with a nil message, which publishers never queue. It reports false
+// it with the zero delivery, which publishers never queue. It reports false
 // when it recovered from a handler panic, so that run calls it again; one
 // deferred recover per panic, not per message, keeps the loop cheap.
 func (s *Subscription) drain() (stopped bool) {
@@ -132,30 +143,50 @@ func (s *Subscription) drain() (stopped bool) {
 			s.p.log.Error("plexo: handler panicked", "topic", s.route.name, "panic", fmt.Sprint(v))
 		}
 	}()
-	for m := range s.queue {
+	for d := range s.queue {
 		if s.stopping.Load() {
 			return true
 		}
-		if m != nil {
-			s.handle(s.ctx, m)
-			s.counters.delivered.Add(1)
+		m := d.msg
+		if m == nil {
+			if d.encoded == nil {
+				continue
+			}
+			if m = s.decode(d.encoded); m == nil {
+				continue
+			}
 		}
+		s.handle(s.ctx, m)
+		s.counters.delivered.Add(1)
 	}
 	return true
 }
 
-// offer queues m for the handler under the subscription's overflow policy.
+// decode decodes a message that arrived encoded, or counts and logs why it
+// cannot, and returns nil.
+func (s *Subscription) decode(b []byte) proto.Message {
+	d := s.route.binding.Load()
+	m := d.newMessage()
+	if err := d.codec.Unmarshal(b, m); err != nil {
+		s.route.decodeErrors.Add(1)
+		s.p.log.Debug("plexo: dropped undecodable message", "topic", s.route.name, "error", err)
+		return nil
+	}
+	return m
+}
+
+// offer queues d for the handler under the subscription's overflow policy.
 // It returns an error only when OverflowBlock waited until ctx was done.
-func (s *Subscription) offer(ctx context.Context, m proto.Message) error {
+func (s *Subscription) offer(ctx context.Context, d delivery) error {
 	select {
-	case s.queue <- m:
+	case s.queue <- d:
 		return nil
 	default:
 	}
 	switch s.policy {
 	case OverflowBlock:
 		select {
-		case s.queue <- m:
+		case s.queue <- d:
 			return nil
 		case <-s.quit:
 			return nil
@@ -167,22 +198,22 @@ func (s *Subscription) offer(ctx context.Context, m proto.Message) error {
 		s.counters.dropped.Add(1)
 		return nil
 	default: // OverflowDropOldest
-		s.push(m)
+		s.push(d)
 		return nil
 	}
 }
 
-// push queues m, discarding the oldest queued messages to make room.
-func (s *Subscription) push(m proto.Message) {
+// push queues d, discarding the oldest queued messages to make room.
+func (s *Subscription) push(d delivery) {
 	for {
 		select {
-		case s.queue <- m:
+		case s.queue <- d:
 			return
 		default:
 		}
 		select {
 		case old := <-s.queue:
-			if old != nil {
+			if !old.stop() {
 				s.counters.dropped.Add(1)
 			}
 		default:

@@ -30,6 +30,11 @@ type topicDesc struct {
 	// variables, before protoc-gen-go's init functions have registered the
 	// message types.
 	msgType atomic.Pointer[protoreflect.MessageType]
+	// fresh returns an empty message by allocating the Go struct itself,
+	// which is faster than the message type's New. It is set at the first
+	// decode when the two are the same: for generated messages, not for
+	// dynamic ones, whose empty value carries a descriptor.
+	fresh atomic.Pointer[func() proto.Message]
 
 	// cache remembers the route of the Plexus this topic was used with
 	// last, so that publishing does not hash the name every time.
@@ -43,13 +48,43 @@ type routeRef struct {
 
 // newMessage returns an empty message to decode into.
 func (d *topicDesc) newMessage() proto.Message {
+	if fresh := d.fresh.Load(); fresh != nil {
+		return (*fresh)()
+	}
 	mt := d.msgType.Load()
 	if mt == nil {
 		t := d.zero().ProtoReflect().Type()
 		mt = &t
 		d.msgType.Store(mt)
+		if fresh := freshFunc(d.goType, t); fresh != nil {
+			d.fresh.Store(&fresh)
+		}
 	}
 	return (*mt).New().Interface()
+}
+
+// freshFunc returns a function that allocates an empty message of goType
+// directly, or nil unless such a message is one of type mt: it is for
+// generated messages, whose zero struct is an empty message, and not for
+// dynamic ones, which need their descriptor.
+func freshFunc(goType reflect.Type, mt protoreflect.MessageType) (fresh func() proto.Message) {
+	if goType.Kind() != reflect.Pointer || goType.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	elem := goType.Elem()
+	defer func() {
+		if recover() != nil {
+			fresh = nil // a zero struct that cannot even tell its type
+		}
+	}()
+	m, ok := reflect.New(elem).Interface().(proto.Message)
+	if !ok || m.ProtoReflect().Type() != mt {
+		return nil
+	}
+	return func() proto.Message {
+		m, _ := reflect.New(elem).Interface().(proto.Message)
+		return m
+	}
 }
 
 // forget drops the cached route of p, so that a closed Plexus is not kept
