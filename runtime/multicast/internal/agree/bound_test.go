@@ -81,3 +81,32 @@ func sumBytes(n *Node) int {
 	}
 	return b
 }
+
+// TestForgedGroups checks that PREPAREs, ACCEPTs, NACKs and COMMITs naming
+// groups outside the range, as a forged or corrupted datagram would, leave
+// nothing behind: the per-group state stays within the range.
+func TestForgedGroups(t *testing.T) {
+	const size = 16
+	n := New(Config{Self: 1 << 62, Size: size, Control: size, Heartbeat: time.Second, Seed: 1})
+	n.Tick(0)
+	n.Outbox()
+	for i := range uint32(1000) {
+		g := size + i*7919
+		for _, m := range []Msg{
+			{Kind: KindPrepare, From: 5, Group: g, Ballot: Ballot{Round: 1 + i, Node: 5}},
+			{Kind: KindAccept, From: 5, Group: g, Ballot: Ballot{Round: 1 + i, Node: 5}, Value: 9},
+			{Kind: KindNack, From: 5, To: n.Self(), Group: g, NextGen: 3, AccBallot: Ballot{Round: 2 + i, Node: 5}},
+			{Kind: KindCommit, From: 5, Group: g, Gen: 1, Ballot: Ballot{Round: 1, Node: 5}, Value: 9},
+		} {
+			n.Handle(time.Millisecond, &m)
+		}
+		if out := n.Outbox(); len(out) != 0 {
+			t.Fatalf("answered a message for group %d, outside the range: %+v", g, out[0])
+		}
+	}
+	for name, l := range map[string]int{"maxRound": len(n.maxRound), "tomb": len(n.tomb), "acc": len(n.acc), "table": len(n.table)} {
+		if l != 0 {
+			t.Errorf("%s holds %d groups outside the range, want 0", name, l)
+		}
+	}
+}

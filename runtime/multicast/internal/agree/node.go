@@ -601,7 +601,7 @@ func (n *Node) onSnapshot(m *Msg) {
 // entry that beats the other wins; a loser's group is freed for a later
 // generation.
 func (n *Node) apply(e Entry) bool {
-	if e.Group >= n.cfg.Size || e.Group == n.cfg.Control || e.Topic == 0 {
+	if !n.usable(e.Group) || e.Topic == 0 {
 		return false
 	}
 	if e.Gen < n.tomb[e.Group] {

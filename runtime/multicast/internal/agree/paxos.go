@@ -178,6 +178,9 @@ func (n *Node) onAccepted(m *Msg) {
 }
 
 func (n *Node) onNack(m *Msg) {
+	if !n.usable(m.Group) {
+		return
+	}
 	if m.NextGen > n.tomb[m.Group] {
 		n.tomb[m.Group] = m.NextGen
 	}
@@ -191,14 +194,20 @@ func (n *Node) onNack(m *Msg) {
 	n.abort(true)
 }
 
+// usable reports whether g is a data group of the range. The per-group
+// state (rounds seen, freed generations, acceptors, the table) is kept only
+// for these: a group number comes from the network, and one outside the
+// range would add state that nothing ever removes.
+func (n *Node) usable(g uint32) bool { return g < n.cfg.Size && g != n.cfg.Control }
+
 // acceptorFor returns the acceptor state of group g for generation gen, or
 // nil (after answering the proposer) when the instance is decided or stale.
 func (n *Node) acceptorFor(m *Msg) *acceptor {
+	if !n.usable(m.Group) {
+		return nil
+	}
 	if r := m.Ballot.Round; r > n.maxRound[m.Group] {
 		n.maxRound[m.Group] = r
-	}
-	if m.Group >= n.cfg.Size || m.Group == n.cfg.Control {
-		return nil
 	}
 	if e, ok := n.table[m.Group]; ok && e.Gen >= m.Gen {
 		n.send(Msg{Kind: KindCommit, From: n.cfg.Self, To: m.From, Group: e.Group, Gen: e.Gen, Ballot: e.Ballot, Value: e.Topic})
