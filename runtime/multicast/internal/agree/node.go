@@ -61,7 +61,10 @@ type EventKind uint8
 
 // The event kinds.
 const (
-	// EventGroup: the group carrying a topic of local interest changed.
+	// EventGroup: the group carrying a topic of local interest changed
+	// (for a topic new to local interest, from the group [Node.Group]
+	// returned before [Node.SetInterest], even when the call itself
+	// moved it).
 	EventGroup EventKind = 1 + iota
 	// EventInterest: the distance to the nearest subscriber of a topic among
 	// the peers changed.
@@ -233,6 +236,12 @@ func (n *Node) SetInterest(now time.Duration, t Topic, on bool) {
 	if on {
 		n.local[t.ID] = t
 		n.lastMention[t.ID] = now
+		if _, ok := n.reportedGroup[t.ID]; !ok {
+			// The caller reads the topic's group before this call: if
+			// settle moves it at once (a node alone is its own quorum),
+			// that must be reported as a change.
+			n.reportedGroup[t.ID] = n.Group(t.ID)
+		}
 	} else {
 		delete(n.local, t.ID)
 		delete(n.reportedGroup, t.ID)
