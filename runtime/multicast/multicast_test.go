@@ -3,6 +3,7 @@ package multicast_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -309,5 +310,46 @@ func TestSendAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per Send, want 0", allocs)
+	}
+}
+
+// TestTooManyFragments checks that a message refused because it needs more
+// fragments than a frame can number (2^16, reachable with a small MTU below
+// the maximum message size) uses no sequence number: receivers must not
+// count a message that was never sent as lost.
+func TestTooManyFragments(t *testing.T) {
+	if !netns(t) {
+		return
+	}
+	pub, sub := newNode(t, multicast.WithMTU(256)), newNode(t)
+	got := subscribe(t, sub, bytesTopic)
+	ctx := context.Background()
+	seq := uint64(0)
+	send := func(payload []byte) error {
+		b, err := proto.Marshal(wrapperspb.Bytes(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq++
+		return pub.m.Send(ctx, &plexo.Message{Topic: bytesTopic.Name(), Payload: b, Origin: pub.p.ID(), Sequence: seq})
+	}
+	if err := send([]byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.wait(1, 5*time.Second)) != 1 {
+		t.Fatal("first message not delivered")
+	}
+	// 15 MB: under the 16 MiB maximum, over 65,535 fragments of 256 bytes.
+	if err := send(make([]byte, 15<<20)); !errors.Is(err, plexo.ErrMessageTooLarge) {
+		t.Fatalf("sending 15 MB in 256-byte datagrams: %v, want %v", err, plexo.ErrMessageTooLarge)
+	}
+	if err := send([]byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	if v := got.wait(2, 5*time.Second); len(v) != 2 || string(v[1].Value) != "second" {
+		t.Fatalf("delivered %d messages, want the first and the second", len(v))
+	}
+	if st := sub.m.Stats(); st.Gaps != 0 || st.NAKsSent != 0 {
+		t.Errorf("the receiver counted %d messages lost and sent %d NAKs for a message never sent", st.Gaps, st.NAKsSent)
 	}
 }

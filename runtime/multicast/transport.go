@@ -397,15 +397,17 @@ func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
 	}
 	t.sendMu.Lock()
 	defer t.sendMu.Unlock()
-	p.seq++
 	b := append(t.prefixBuf[:0], p.prefix...)
 	b = binary.LittleEndian.AppendUint64(b, msg.Origin)
 	b = binary.LittleEndian.AppendUint64(b, msg.Sequence)
 	t.prefixBuf = b
-	frames, err := t.writer.Frames(frame.KindData, uint64(p.id), p.seq, b, msg.Payload)
+	// The sequence number is taken only once the message is framed: one
+	// skipped would be counted lost, and asked for, by every receiver.
+	frames, err := t.writer.Frames(frame.KindData, uint64(p.id), p.seq+1, b, msg.Payload)
 	if err != nil {
 		return fmt.Errorf("multicast: send %s: %w", msg.Topic, plexo.ErrMessageTooLarge)
 	}
+	p.seq++
 	if p.ring != nil {
 		p.ring.Put(p.seq, frames)
 	}
