@@ -341,7 +341,7 @@ func TestLateJoin(t *testing.T) {
 	for g := range uint32(entries) {
 		e := Entry{Group: 100 + g, Topic: TopicID(g + 1), Ballot: Ballot{Round: 1, Node: 1}}
 		for _, sn := range s.nodes {
-			sn.n.apply(e)
+			sn.n.apply(e, new(map[TopicID]struct{}))
 		}
 	}
 	s.nodes = append(s.nodes, &simNode{})
@@ -409,5 +409,78 @@ func TestPartitionHeal(t *testing.T) {
 	t.Logf("converged %v after the heal (includes 2 heartbeats of stability check)", at-healed)
 	if at-healed > 6500*time.Millisecond+2*time.Second+time.Second/2 {
 		t.Errorf("tables converged %v after the heal, want <= 6.5 s", at-healed-2*time.Second)
+	}
+}
+
+// TestPartitionOutlastsExpiry splits four nodes for longer than the
+// assignment expiry while only one side mentions a relocated topic: the
+// other side frees the group. After the heal every node must hold the
+// assignment again, as the side that kept using it does.
+func TestPartitionOutlastsExpiry(t *testing.T) {
+	names := collidingNames(2, 16, 16)
+	s := newSim(simConfig{nodes: 4, size: 16, control: 16, seed: 11, expiry: time.Second})
+	s.interest(0, names[0], true)
+	s.interest(0, names[1], true)
+	if _, ok, why := s.settle(10 * time.Second); !ok {
+		t.Fatal(why)
+	}
+	before := s.nodes[3].n.Table()
+	if len(before) != 1 {
+		t.Fatalf("assignments before the split: %v, want 1", before)
+	}
+	s.split(func(i int) int { return i / 2 })
+	s.run(s.now + 3*time.Second)
+	if got := s.nodes[3].n.Table(); len(got) != 0 {
+		t.Fatalf("the side that does not use the topic still holds %v after the expiry", got)
+	}
+	s.heal()
+	if _, ok, why := s.settle(20 * time.Second); !ok {
+		t.Fatalf("no convergence after the heal: %s", why)
+	}
+	moved := IDOf(names[1])
+	for i, sn := range s.nodes {
+		if g := sn.n.Group(moved); g != before[0].Group {
+			t.Errorf("node %d carries the relocated topic on group %d, want %d", i, g, before[0].Group)
+		}
+	}
+}
+
+// TestLongPartitionSweep runs random networks through a partition longer
+// than the assignment expiry, during which some nodes drop a topic (and,
+// for half the seeds, take it up again after the heal), and checks every
+// table converges after the heal.
+func TestLongPartitionSweep(t *testing.T) {
+	n := *seeds / 4
+	if testing.Short() || raceEnabled {
+		n = min(n, 60)
+	}
+	for seed := range uint64(n) {
+		sc := newScenario(seed, bugs{})
+		sc.cfg.expiry = 700 * time.Millisecond
+		s := newSim(sc.cfg)
+		for i, ts := range sc.topics {
+			for _, name := range ts {
+				s.interest(i, name, true)
+			}
+		}
+		s.run(time.Second)
+		s.split(func(i int) int { return i % 2 })
+		for i, ts := range sc.topics {
+			if i%3 == 0 {
+				s.interest(i, ts[0], false)
+			}
+		}
+		s.run(s.now + 3*time.Second)
+		s.heal()
+		if seed%2 == 0 {
+			for i, ts := range sc.topics {
+				if i%3 == 0 {
+					s.interest(i, ts[0], true)
+				}
+			}
+		}
+		if _, ok, why := s.settle(20 * time.Second); !ok {
+			t.Fatalf("seed %d (%d nodes): no convergence after the heal: %s", seed, sc.cfg.nodes, why)
+		}
 	}
 }

@@ -48,7 +48,7 @@ func BenchmarkLateJoin(b *testing.B) {
 		for g := range uint32(1000) {
 			e := Entry{Group: 100 + g, Topic: TopicID(g + 1), Ballot: Ballot{Round: 1, Node: 1}}
 			for _, sn := range s.nodes {
-				sn.n.apply(e)
+				sn.n.apply(e, new(map[TopicID]struct{}))
 			}
 		}
 		s.nodes = append(s.nodes, &simNode{})

@@ -13,7 +13,7 @@ func TestForgedHellos(t *testing.T) {
 	n := New(Config{Self: 1 << 62, Size: 64, Control: 0, Heartbeat: time.Second, Seed: 1})
 	n.maxPeers, n.maxViewBytes = 64, 64<<10
 	n.Tick(0)
-	n.apply(Entry{Topic: 5, Group: 3, Gen: 1}) // so that SYNCs are answered
+	n.apply(Entry{Topic: 5, Group: 3, Gen: 1}, new(map[TopicID]struct{})) // so that SYNCs are answered
 	name := strings.Repeat("x", 1000)
 	tests := []struct {
 		name string

@@ -601,20 +601,34 @@ func (n *Node) onSnapshot(m *Msg) {
 	if m.To != n.cfg.Self && m.To != 0 {
 		return
 	}
+	var mentioned map[TopicID]struct{}
 	for _, e := range m.Entries {
-		n.apply(e)
+		n.apply(e, &mentioned)
 	}
 }
 
 // apply merges an assignment into the table: per group, and per topic, the
 // entry that beats the other wins; a loser's group is freed for a later
 // generation.
-func (n *Node) apply(e Entry) bool {
+//
+// An entry of a freed generation is refused, unless a live node mentions
+// its topic: then it was freed only because this node stopped hearing the
+// mentions (the assignment expired on this side of a partition), and the
+// nodes that kept it would otherwise disagree with this one for good. It
+// still has to beat what the table holds. *mentioned caches the topics
+// live nodes mention (nil: not computed yet) across the entries of one
+// snapshot.
+func (n *Node) apply(e Entry, mentioned *map[TopicID]struct{}) bool {
 	if !n.usable(e.Group) || e.Topic == 0 {
 		return false
 	}
 	if e.Gen < n.tomb[e.Group] {
-		return false
+		if *mentioned == nil {
+			*mentioned = n.active()
+		}
+		if _, ok := (*mentioned)[e.Topic]; !ok {
+			return false
+		}
 	}
 	if old, ok := n.table[e.Group]; ok {
 		if old == e || !e.beats(old) {

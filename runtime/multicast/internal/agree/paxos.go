@@ -272,7 +272,8 @@ func (n *Node) onCommit(m *Msg) {
 	// A COMMIT is true whoever it answers, so every node applies it.
 	e := Entry{Group: m.Group, Gen: m.Gen, Topic: m.Value, Ballot: m.Ballot}
 	before := n.prop
-	n.apply(e)
+	var mentioned map[TopicID]struct{}
+	n.apply(e, &mentioned)
 	if before != nil && n.prop == nil && before.value != e.Topic {
 		n.attempts = 0
 	}
