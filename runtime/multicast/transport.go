@@ -42,6 +42,9 @@ type Transport struct {
 	interest map[agree.TopicID]*localTopic
 	leaves   []leave
 	notify   []agree.Event // interest changes for the Host, delivered by the loop
+	// joinFailed is set when a subscribed topic may hold no socket: a
+	// join failed, and the loop tries again.
+	joinFailed bool
 
 	subsMu sync.RWMutex
 	subs   map[agree.TopicID]string // subscribed topics: id -> name
@@ -88,6 +91,12 @@ type localTopic struct {
 	name string
 	pub  bool
 	hops int // what the Plexus advertises: > 0 subscribes, that far away
+	// joined tells whether the topic holds a reference to the socket of
+	// group, the group that carried it when it was joined: unsubscribing
+	// or moving releases that one. A subscribed topic whose join failed
+	// holds none, or an older group's; the loop tries again.
+	joined bool
+	group  uint32
 }
 
 type pubTopic struct {
@@ -225,26 +234,60 @@ func (t *Transport) Advertise(topic string, hops int) {
 		return
 	}
 	wanted := hops > 0
-	joined := lt.hops > 0
+	was := lt.hops > 0
 	lt.hops = hops
-	if joined != wanted {
-		g := t.node.Group(id)
+	if was != wanted {
+		t.subsMu.Lock()
 		if wanted {
-			t.subsMu.Lock()
 			t.subs[id] = topic
-			t.subsMu.Unlock()
-			if err := t.join(g); err != nil {
-				t.log.Warn("multicast: join", "topic", topic, "group", t.lay.addr(g), "error", err)
-			}
 		} else {
-			t.subsMu.Lock()
 			delete(t.subs, id)
-			t.subsMu.Unlock()
-			t.release(g)
+		}
+		t.subsMu.Unlock()
+		if wanted {
+			t.follow(id, lt)
+		} else if lt.joined {
+			lt.joined = false
+			t.release(lt.group)
 		}
 	}
 	t.updateNode(id, lt)
 	t.afterNode()
+}
+
+// follow makes a subscribed topic hold the socket of the group now carrying
+// it, make before break: the group it held is left once the new one is
+// joined, after a grace period; t.mu held. A failure to join (such as too
+// many open files) is logged, the topic keeps what it held, and the loop
+// tries again every heartbeat.
+func (t *Transport) follow(id agree.TopicID, lt *localTopic) {
+	g := t.node.Group(id)
+	if lt.joined && lt.group == g {
+		return
+	}
+	if err := t.join(g); err != nil {
+		t.joinFailed = true
+		t.log.Warn("multicast: join", "topic", lt.name, "group", t.lay.addr(g), "error", err)
+		return
+	}
+	if lt.joined {
+		t.leaves = append(t.leaves, leave{group: lt.group, at: time.Now().Add(2 * t.heartbeat())})
+	}
+	lt.joined, lt.group = true, g
+}
+
+// retryJoins follows the subscribed topics for which a join failed; t.mu
+// held.
+func (t *Transport) retryJoins() {
+	if !t.joinFailed {
+		return
+	}
+	t.joinFailed = false
+	for id, lt := range t.interest {
+		if lt.hops > 0 {
+			t.follow(id, lt)
+		}
+	}
 }
 
 // updateNode tells the node about a topic's local interest; t.mu held.
@@ -320,10 +363,7 @@ func (t *Transport) relocated(ev agree.Event) {
 	}
 	grace := 2 * t.heartbeat()
 	if lt.hops > 0 {
-		if err := t.join(ev.Group); err != nil {
-			t.log.Warn("multicast: join", "topic", lt.name, "group", t.lay.addr(ev.Group), "error", err)
-		}
-		t.leaves = append(t.leaves, leave{group: ev.Old, at: time.Now().Add(grace)})
+		t.follow(ev.Topic, lt)
 	}
 	t.pubMu.RLock()
 	p := t.pubs[lt.name]
@@ -501,6 +541,7 @@ func (t *Transport) loop() {
 			hb := t.heartbeat()
 			t.sweepAt = wall.Add(hb)
 			t.sweepSeqs(wall, max(3*hb, minDepartGrace), t.expiry(), t.node.Knows)
+			t.retryJoins()
 		}
 		next := t.node.NextTick() - t.now()
 		kept := t.leaves[:0]
