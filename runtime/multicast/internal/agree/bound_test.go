@@ -110,3 +110,22 @@ func TestForgedGroups(t *testing.T) {
 		}
 	}
 }
+
+// TestForgedCommits checks that COMMITs naming ever new topics, each
+// replacing the last on one group, leave mentions only of the topics the
+// table holds.
+func TestForgedCommits(t *testing.T) {
+	n := New(Config{Self: 1 << 62, Size: 16, Control: 16, Heartbeat: time.Second, Seed: 1})
+	n.Tick(0)
+	for i := range uint32(1000) {
+		m := Msg{Kind: KindCommit, From: 5, Group: 3, Gen: i, Ballot: Ballot{Round: 1, Node: 5}, Value: TopicID(100 + i)}
+		n.Handle(time.Millisecond, &m)
+	}
+	n.Outbox()
+	if len(n.table) != 1 {
+		t.Fatalf("table: %v, want the last commit", n.Table())
+	}
+	if len(n.lastMention) > len(n.table)+len(n.local) {
+		t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), len(n.table)+len(n.local))
+	}
+}

@@ -664,6 +664,12 @@ func (n *Node) remove(e Entry) {
 	delete(n.table, e.Group)
 	delete(n.byTopic, e.Topic)
 	n.digest ^= mix(e)
+	// Mentions are kept for assigned and local topics only: entries come
+	// from the network, and each would leave one behind until the expiry.
+	// A topic assigned again starts afresh (apply).
+	if _, ok := n.local[e.Topic]; !ok {
+		delete(n.lastMention, e.Topic)
+	}
 }
 
 // mix hashes an entry for the table digest (splitmix64 finaliser).
