@@ -3,6 +3,7 @@ package plexo_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -34,17 +35,21 @@ func receiving(t *testing.T, n int) (*plexo.Plexus, plexo.Host, []*plexotest.Col
 }
 
 // A transport reuses its buffer as soon as Deliver returns, while handlers
-// may run later: what they get must not change with the buffer. With one
-// subscription the message is decoded on its goroutine, with several once
-// for all of them; both must hold.
+// may run later: what they get must not change with the buffer. A small
+// message for one subscription is decoded on its goroutine, a large one or
+// one for several subscriptions where it arrives; all must hold.
 func TestDeliveredMessagesDoNotShareTheTransportBuffer(t *testing.T) {
-	for _, subs := range []int{1, 2} {
-		t.Run(fmt.Sprintf("subscriptions=%d", subs), func(t *testing.T) {
+	for _, tc := range []struct {
+		subs int
+		pad  string
+	}{{1, ""}, {2, ""}, {1, strings.Repeat(".", 4096)}} {
+		t.Run(fmt.Sprintf("subscriptions=%d/size=%d", tc.subs, len(tc.pad)), func(t *testing.T) {
+			subs := tc.subs
 			_, host, got := receiving(t, subs)
 			buf := make([]byte, 0, 64)
 			const n = 100
 			for i := range n {
-				payload, err := proto.MarshalOptions{}.MarshalAppend(buf[:0], wrapperspb.String(fmt.Sprintf("message %03d", i)))
+				payload, err := proto.MarshalOptions{}.MarshalAppend(buf[:0], wrapperspb.String(fmt.Sprintf("message %03d", i)+tc.pad))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -54,7 +59,7 @@ func TestDeliveredMessagesDoNotShareTheTransportBuffer(t *testing.T) {
 			for _, c := range got {
 				msgs := c.WaitFor(t, n)
 				for i, m := range msgs {
-					if want := fmt.Sprintf("message %03d", i); m.GetValue() != want {
+					if want := fmt.Sprintf("message %03d", i) + tc.pad; m.GetValue() != want {
 						t.Fatalf("message %d is %q, want %q", i, m.GetValue(), want)
 					}
 				}

@@ -3,12 +3,12 @@ package plexo
 import "sync"
 
 // Received payloads that a subscription's goroutine decodes later are copied
-// out of the transport's buffer, which it reuses once Deliver returns. Small
-// ones are copied into shared chunks rather than each into an allocation of
-// its own: a chunk serves dozens of messages and is garbage once they are all
-// decoded. The price is that a message held in a queue keeps its whole chunk
-// alive; copies of at most maxChunkedPayload bytes into chunks of
-// payloadChunkSize bound that to 16 times the memory of what is queued.
+// out of the transport's buffer, which it reuses once Deliver returns, into
+// shared chunks rather than each into an allocation of its own: a chunk
+// serves dozens of messages and is garbage once they are all decoded. The
+// price is that a message held in a queue keeps its whole chunk alive;
+// copying only payloads of at most maxChunkedPayload bytes into chunks of
+// payloadChunkSize bounds that to 16 times the memory of what is queued.
 const (
 	payloadChunkSize  = 16 << 10
 	maxChunkedPayload = payloadChunkSize / 16
@@ -21,18 +21,16 @@ type payloadArena struct {
 	free []byte // the unused end of the current chunk
 }
 
-// copy returns a copy of b that nothing else writes to. The copy is never
-// nil, so that a queued empty message is told apart from none.
+// copy returns a copy of b, at most maxChunkedPayload bytes, that nothing
+// else writes to. The copy is never nil, so that a queued empty message is
+// told apart from none.
 func (a *payloadArena) copy(b []byte) []byte {
-	switch {
-	case len(b) == 0:
+	if len(b) == 0 {
 		return []byte{}
-	case len(b) > maxChunkedPayload:
-		return append(make([]byte, 0, len(b)), b...)
 	}
 	a.mu.Lock()
 	if len(a.free) < len(b) {
-		a.free = make([]byte, payloadChunkSize)
+		a.free = make([]byte, max(payloadChunkSize, len(b)))
 	}
 	n := copy(a.free, b)
 	out := a.free[:n:n] // capped, so that appending cannot reach the next copy

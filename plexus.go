@@ -258,11 +258,13 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 	}
 	r.received.Add(1)
 	switch subs := *r.subs.Load(); {
-	case len(subs) == 1:
-		// The one subscriber's goroutine decodes, which takes the work
-		// off the transport's goroutine that delivers everything else.
+	case len(subs) == 1 && len(msg.Payload) <= maxChunkedPayload:
+		// The one subscriber's goroutine decodes a small message, which
+		// takes the work off the transport's goroutine that delivers
+		// everything else. A large one is decoded here: copying it for
+		// later would cost about as much as decoding it.
 		_ = subs[0].offer(p.life, delivery{encoded: from.payloads.copy(msg.Payload)})
-	case len(subs) > 1:
+	case len(subs) > 0:
 		if d := r.binding.Load(); d != nil {
 			v := d.newMessage()
 			if err := d.codec.Unmarshal(msg.Payload, v); err != nil {
