@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
@@ -39,13 +40,27 @@ func reportRate(b *testing.B, start time.Time) {
 }
 
 // BenchmarkThroughput publishes b.N messages to a handler in another Plexus
-// over TCP loopback, beside NATS and raw framed TCP.
+// over TCP loopback, beside NATS and raw framed TCP moving the same number of
+// bytes. The typed variants of the baselines also do what plexo does for a
+// typed handler and a plain byte mover does not: encode the message with
+// proto.Marshal before sending and decode it with proto.Unmarshal on receipt.
 func BenchmarkThroughput(b *testing.B) {
 	for _, size := range sizes {
 		b.Run(size.name+"/plexo", func(b *testing.B) { benchPlexoThroughput(b, size.n) })
-		b.Run(size.name+"/nats", func(b *testing.B) { benchNATSThroughput(b, size.n) })
-		b.Run(size.name+"/raw", func(b *testing.B) { benchRawThroughput(b, size.n) })
+		b.Run(size.name+"/nats", func(b *testing.B) { benchNATSThroughput(b, size.n, false) })
+		b.Run(size.name+"/raw", func(b *testing.B) { benchRawThroughput(b, size.n, false) })
+		b.Run(size.name+"/nats-typed", func(b *testing.B) { benchNATSThroughput(b, size.n, true) })
+		b.Run(size.name+"/raw-typed", func(b *testing.B) { benchRawThroughput(b, size.n, true) })
 	}
+}
+
+// decodeOrFail decodes a BytesValue as a typed handler would receive it.
+func decodeOrFail(data []byte) *wrapperspb.BytesValue {
+	m := new(wrapperspb.BytesValue)
+	if err := proto.Unmarshal(data, m); err != nil {
+		panic(err)
+	}
+	return m
 }
 
 // pair connects two Plexus values over TCP loopback, lossless: a full
@@ -134,14 +149,17 @@ func natsConn(b *testing.B, url string) *nats.Conn {
 	return nc
 }
 
-func benchNATSThroughput(b *testing.B, size int) {
+func benchNATSThroughput(b *testing.B, size int, typed bool) {
 	url := startNATS(b)
 	pub, subc := natsConn(b, url), natsConn(b, url)
 	var got atomic.Int64
 	var target atomic.Int64
 	target.Store(-1)
 	done := make(chan struct{}, 1)
-	sub, err := subc.Subscribe("bench", func(*nats.Msg) {
+	sub, err := subc.Subscribe("bench", func(m *nats.Msg) {
+		if typed {
+			_ = decodeOrFail(m.Data)
+		}
 		if got.Add(1) == target.Load() {
 			done <- struct{}{}
 		}
@@ -154,12 +172,21 @@ func benchNATSThroughput(b *testing.B, size int) {
 		b.Fatal(err)
 	}
 	data := make([]byte, size)
+	msg := wrapperspb.Bytes(data)
+	var buf []byte
 	target.Store(int64(b.N))
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
+		if typed {
+			var err error
+			if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf[:0], msg); err != nil {
+				b.Fatal(err)
+			}
+			data = buf
+		}
 		if err := pub.Publish("bench", data); err != nil {
 			b.Fatal(err)
 		}
@@ -225,7 +252,7 @@ func appendFrame(b, data []byte) []byte {
 	return append(b, data...)
 }
 
-func benchRawThroughput(b *testing.B, size int) {
+func benchRawThroughput(b *testing.B, size int, typed bool) {
 	client, server := rawPair(b)
 	done := make(chan int, 1)
 	n := b.N
@@ -238,18 +265,30 @@ func benchRawThroughput(b *testing.B, size int) {
 			if buf, err = readFrame(r, buf); err != nil {
 				break
 			}
+			if typed {
+				_ = decodeOrFail(buf)
+			}
 			count++
 		}
 		done <- count
 	}()
 	w := bufio.NewWriterSize(client, 64<<10)
 	data := make([]byte, size)
+	msg := wrapperspb.Bytes(data)
+	var buf []byte
 	frame := make([]byte, 0, 4+size)
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
+		if typed {
+			var err error
+			if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf[:0], msg); err != nil {
+				b.Fatal(err)
+			}
+			data = buf
+		}
 		frame = appendFrame(frame[:0], data)
 		if _, err := w.Write(frame); err != nil {
 			b.Fatal(err)
