@@ -3,6 +3,7 @@ package multicast
 import (
 	"encoding/binary"
 	"net/netip"
+	"time"
 
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
@@ -11,6 +12,10 @@ import (
 // SetDropHook makes t's data readers drop the datagrams for which drop
 // returns true, as a lossy network would. Call it before attaching t.
 func SetDropHook(t *Transport, drop func(topic, seq uint64, index uint16) bool) { t.dropHook = drop }
+
+// SetPoll sets the longest t's loop sleeps without being woken (default
+// 100 ms). Call it before attaching t.
+func SetPoll(t *Transport, d time.Duration) { t.poll = d }
 
 // SetSenderCap lowers t's cap on (sender, topic) sequence states. Call it
 // before attaching t.

@@ -35,6 +35,7 @@ func (r *receiver) fresh(now time.Time, sender, topic, seq uint64) bool {
 				t.naking[k] = st
 				ranges = st.w.Missing(r.ranges[:0])
 				r.ranges = ranges[:0]
+				t.kick() // the loop sends the retries
 			}
 		}
 	}

@@ -73,10 +73,16 @@ type Transport struct {
 	// the datagrams for which it returns true, as a lossy network would.
 	dropHook func(topic, seq uint64, index uint16) bool
 
-	wake chan struct{}
-	quit chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	// wake makes the loop run now. wakeAt (guarded by mu) is when it runs
+	// next at the latest: whatever makes a node timer, a group leave or a
+	// NAK retry due earlier wakes it (wakeBy, kick), so that these keep
+	// their timing instead of waiting for the poll.
+	wake   chan struct{}
+	wakeAt time.Time
+	poll   time.Duration // the loop's longest sleep, a safety net
+	quit   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
 
 	st counters
 }
@@ -144,6 +150,7 @@ func New(ctx context.Context, opts ...Option) (*Transport, error) {
 		naking:   make(map[seqKey]*seqState),
 		seqCap:   MaxSenderStates,
 		wake:     make(chan struct{}, 1),
+		poll:     100 * time.Millisecond,
 		quit:     make(chan struct{}),
 	}
 	if cfg.iface != "" {
@@ -271,7 +278,9 @@ func (t *Transport) follow(id agree.TopicID, lt *localTopic) {
 		return
 	}
 	if lt.joined {
-		t.leaves = append(t.leaves, leave{group: lt.group, at: time.Now().Add(2 * t.heartbeat())})
+		l := leave{group: lt.group, at: time.Now().Add(2 * t.heartbeat())}
+		t.leaves = append(t.leaves, l)
+		t.wakeBy(l.at)
 	}
 	lt.joined, lt.group = true, g
 }
@@ -335,12 +344,13 @@ func (t *Transport) afterNode() {
 			t.relocated(ev)
 		case agree.EventInterest:
 			t.notify = append(t.notify, ev)
-			select {
-			case t.wake <- struct{}{}:
-			default:
-			}
+			t.kick()
 		}
 	}
+	// A message or a change of interest may have brought a node timer
+	// forward: a HELLO announcing the change, a snapshot answer, a
+	// Paxos round's deadline or a retry after backoff.
+	t.wakeBy(t.start.Add(t.node.NextTick()))
 	out := t.node.Outbox()
 	if len(out) == 0 {
 		return
@@ -349,6 +359,22 @@ func (t *Transport) afterNode() {
 	defer t.sendMu.Unlock()
 	for i := range out {
 		t.sendControl(&out[i])
+	}
+}
+
+// kick makes the loop run now.
+func (t *Transport) kick() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wakeBy makes the loop run by at; t.mu held.
+func (t *Transport) wakeBy(at time.Time) {
+	if at.Before(t.wakeAt) {
+		t.wakeAt = at
+		t.kick()
 	}
 }
 
@@ -554,6 +580,8 @@ func (t *Transport) loop() {
 			next = min(next, l.at.Sub(wall))
 		}
 		t.leaves = kept
+		next = max(min(next, t.poll), time.Millisecond)
+		t.wakeAt = wall.Add(next)
 		notify := t.notify
 		t.notify = nil
 		host := t.host
@@ -562,9 +590,9 @@ func (t *Transport) loop() {
 			host.SetInterest(ev.Name, ev.Hops)
 		}
 		if t.retryNaks(wall) {
-			next = min(next, nakRetry)
+			next = max(min(next, nakRetry), time.Millisecond)
 		}
-		timer.Reset(max(min(next, 100*time.Millisecond), time.Millisecond))
+		timer.Reset(next)
 	}
 }
 
