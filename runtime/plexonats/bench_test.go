@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,13 +46,13 @@ func BenchmarkPublishToHandler(b *testing.B) {
 func benchNATS(b *testing.B, msg *wrapperspb.BytesValue, headers bool) {
 	s := startServer(b, -1)
 	pub, sub := connect(b, s.ClientURL()), connect(b, s.ClientURL())
-	var received atomic.Int64
+	w := newWindow()
 	if _, err := sub.Subscribe("plexo."+bytesTopic.Name(), func(m *nats.Msg) {
 		var v wrapperspb.BytesValue
 		if err := proto.Unmarshal(m.Data, &v); err != nil {
 			b.Error(err)
 		}
-		received.Add(1)
+		w.done()
 	}); err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +60,7 @@ func benchNATS(b *testing.B, msg *wrapperspb.BytesValue, headers bool) {
 		b.Fatal(err)
 	}
 	var seq uint64
-	run(b, &received, func() error {
+	run(b, w, func() error {
 		data, err := proto.Marshal(msg)
 		if err != nil {
 			return err
@@ -82,36 +81,39 @@ func benchPlexo(b *testing.B, msg *wrapperspb.BytesValue) {
 	pub, sub := newPlexus(b), newPlexus(b)
 	attach(b, pub, connect(b, s.ClientURL()))
 	attach(b, sub, connect(b, s.ClientURL()))
-	var received atomic.Int64
+	w := newWindow()
 	if _, err := bytesTopic.Subscribe(context.Background(), sub, func(context.Context, *wrapperspb.BytesValue) {
-		received.Add(1)
+		w.done()
 	}, plexo.WithQueueSize(2*benchWindow)); err != nil {
 		b.Fatal(err)
 	}
 	waitForInterest(b, pub, bytesTopic.Name())
 	ctx := context.Background()
-	run(b, &received, func() error { return bytesTopic.Publish(ctx, pub, msg) })
+	run(b, w, func() error { return bytesTopic.Publish(ctx, pub, msg) })
 }
 
-// run publishes b.N messages, at most benchWindow ahead of the handler,
-// and waits for the handler to see them all.
-func run(b *testing.B, received *atomic.Int64, publish func() error) {
+// run publishes b.N messages, at most benchWindow ahead of the handler
+// (when it gets there, it waits until half of them are handled), and waits
+// for the handler to see them all. Beside the time, it reports the CPU time
+// of the whole process (both clients and the embedded server) per message:
+// the work done, whatever the scheduling; both sides run on two cores.
+func run(b *testing.B, w *window, publish func() error) {
 	b.ReportAllocs()
+	cpu := processCPU()
 	b.ResetTimer()
-	for i := range b.N {
-		for int64(i)-received.Load() >= benchWindow {
-			time.Sleep(10 * time.Microsecond)
+	for i := range int64(b.N) {
+		if i-w.received.Load() >= benchWindow {
+			w.wait(i-benchWindow/2, nil)
 		}
 		if err := publish(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for received.Load() < int64(b.N) {
-		if time.Now().After(deadline) {
-			b.Fatalf("handler saw %d of %d messages", received.Load(), b.N)
-		}
-		time.Sleep(10 * time.Microsecond)
+	if !w.wait(int64(b.N), time.After(30*time.Second)) {
+		b.Fatalf("handler saw %d of %d messages", w.received.Load(), b.N)
 	}
 	b.StopTimer()
+	if cpu >= 0 {
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	}
 }
