@@ -48,6 +48,28 @@ func FuzzParseEnvelope(f *testing.F) {
 	})
 }
 
+// FuzzParseID checks the hand-written parser of Plexo-Id values against
+// strconv, whose acceptance it must match exactly.
+func FuzzParseID(f *testing.F) {
+	for _, s := range []string{
+		"1f:1", "1F:01", "ffffffffffffffff:18446744073709551615", "0000000000000000001:0",
+		"10000000000000000:1", "1:18446744073709551616", "1:99999999999999999999",
+		":", "", ":1", "1:", "1", "g:1", "1:a", "1:+1", "+1:1", "0x1:1", "1_0:1", "1:1:1", "1:-1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		origin, seq, ok := parseID(s)
+		o, q, found := strings.Cut(s, ":")
+		wantOrigin, errO := strconv.ParseUint(o, 16, 64)
+		wantSeq, errS := strconv.ParseUint(q, 10, 64)
+		want := found && errO == nil && errS == nil
+		if ok != want || ok && (origin != wantOrigin || seq != wantSeq) {
+			t.Fatalf("parseID(%q) = (%x, %d, %v), strconv says (%x, %d, %v)", s, origin, seq, ok, wantOrigin, wantSeq, want)
+		}
+	})
+}
+
 // canonicalID rewrites a parsable id into what the transport sends.
 func canonicalID(id string) string {
 	o, s, _ := strings.Cut(id, ":")
