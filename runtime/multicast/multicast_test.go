@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"testing"
@@ -351,5 +352,24 @@ func TestTooManyFragments(t *testing.T) {
 	}
 	if st := sub.m.Stats(); st.Gaps != 0 || st.NAKsSent != 0 {
 		t.Errorf("the receiver counted %d messages lost and sent %d NAKs for a message never sent", st.Gaps, st.NAKsSent)
+	}
+}
+
+// TestHugeMaxMessageSize checks that a maximum message size beyond what the
+// format can carry, as a user asking for "no limit" would set, still lets
+// fragmented messages through.
+func TestHugeMaxMessageSize(t *testing.T) {
+	if !netns(t) {
+		return
+	}
+	opt := multicast.WithMaxMessageSize(math.MaxInt)
+	pub, sub := newNode(t, opt), newNode(t, opt)
+	got := subscribe(t, sub, bytesTopic)
+	payload := bytes.Repeat([]byte("fragmented "), 1000) // 11 kB: 9 datagrams
+	if err := bytesTopic.Publish(context.Background(), pub.p, wrapperspb.Bytes(payload)); err != nil {
+		t.Fatal(err)
+	}
+	if v := got.wait(1, 5*time.Second); len(v) != 1 || !bytes.Equal(v[0].Value, payload) {
+		t.Fatalf("delivered %d messages, want the fragmented one (stats %+v)", len(v), sub.m.Stats())
 	}
 }

@@ -1,6 +1,7 @@
 package multicast
 
 import (
+	"math"
 	"net/netip"
 	"time"
 )
@@ -123,14 +124,18 @@ func WithMTU(n int) Option {
 }
 
 // WithMaxMessageSize sets the largest message sent or reassembled (default
-// 16 MiB).
+// 16 MiB; larger values than the format carries, 4 GiB − 1, mean that).
 func WithMaxMessageSize(n int) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 {
-			c.maxMessage = n
+			c.maxMessage = min(n, maxMessageLimit)
 		}
 	})
 }
+
+// maxMessageLimit is the largest message the frame format carries (its
+// length is a u32), or the largest int where that is smaller.
+var maxMessageLimit = int(min(uint64(math.MaxUint32), uint64(math.MaxInt)))
 
 // WithHeartbeat sets the HELLO interval (default 1 s, jittered ±25%). A
 // peer is gone after three missed heartbeats.

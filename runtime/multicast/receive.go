@@ -2,6 +2,7 @@ package multicast
 
 import (
 	"encoding/binary"
+	"math"
 	"net"
 	"sync/atomic"
 	"time"
@@ -29,7 +30,7 @@ func (t *Transport) newReceiver() *receiver {
 		reasm: frame.NewReassembler(frame.Limits{
 			MaxMessage: t.cfg.maxMessage,
 			MaxPartial: 64,
-			MaxBytes:   4 * t.cfg.maxMessage,
+			MaxBytes:   4 * min(t.cfg.maxMessage, math.MaxInt/4),
 			Timeout:    5 * time.Second,
 		}),
 	}
