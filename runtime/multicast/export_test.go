@@ -17,6 +17,9 @@ func SetDropHook(t *Transport, drop func(topic, seq uint64, index uint16) bool) 
 // 100 ms). Call it before attaching t.
 func SetPoll(t *Transport, d time.Duration) { t.poll = d }
 
+// RepairRing returns how many messages of each topic t keeps for repair.
+func RepairRing(t *Transport) int { return t.cfg.repair }
+
 // SetSenderCap lowers t's cap on (sender, topic) sequence states. Call it
 // before attaching t.
 func SetSenderCap(t *Transport, n int) { t.seqCap = n }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"net/netip"
 	"time"
+
+	"github.com/plexo-go/plexo/runtime/multicast/internal/repair"
 )
 
 // Defaults of the options.
@@ -213,8 +215,9 @@ func WithTTL(n int) Option {
 func WithLoopback(on bool) Option { return optionFunc(func(c *config) { c.noLoopback = !on }) }
 
 // WithRepair sets how many recent messages of each topic it publishes a
-// transport keeps to answer NAKs (default 64; messages over 64 KiB are not
-// kept), and turns repair on or off (negative n: off). With repair on, a
+// transport keeps to answer NAKs (default 64, at most 65536: receivers take
+// no repair from further back; messages over 64 KiB are not kept), and
+// turns repair on or off (negative n: off). With repair on, a
 // receiver that sees a gap in a sender's sequence numbers asks the sender,
 // on the control group, to multicast the missing messages again (three
 // tries, 20 ms apart); a repaired message is delivered late, out of order.
@@ -229,7 +232,7 @@ func WithRepair(n int) Option {
 		case n == 0:
 			c.repair = DefaultRepair
 		default:
-			c.repair = n
+			c.repair = min(n, repair.MaxWindow)
 		}
 	})
 }

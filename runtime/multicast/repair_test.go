@@ -130,3 +130,22 @@ func newNodeHooked(t testing.TB, drop func(topic, seq uint64, index uint16) bool
 	t.Cleanup(func() { p.Close() })
 	return node{p, m}
 }
+
+// TestRepairRingBound checks that a transport keeps no more messages for
+// repair than a receiver takes repairs from: 65536 behind the newest.
+func TestRepairRingBound(t *testing.T) {
+	if !netns(t) { // New joins the control group
+		return
+	}
+	ctx := context.Background()
+	for _, tt := range []struct{ n, want int }{{-1, 0}, {0, multicast.DefaultRepair}, {100, 100}, {1 << 16, 1 << 16}, {1 << 30, 1 << 16}} {
+		m, err := multicast.New(ctx, multicast.WithInterface("lo"), multicast.WithRepair(tt.n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := multicast.RepairRing(m); got != tt.want {
+			t.Errorf("WithRepair(%d) keeps %d messages per topic, want %d", tt.n, got, tt.want)
+		}
+		m.Close()
+	}
+}
