@@ -484,7 +484,9 @@ func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
 		if time.Now().UnixNano() < until {
 			_ = t.write(frames, p.old.Load())
 		} else {
-			p.oldUntil.Store(0)
+			// Only the grace period read above ends: a relocation may
+			// have started a new one meanwhile.
+			p.oldUntil.CompareAndSwap(until, 0)
 		}
 	}
 	t.st.sent.Add(1)
