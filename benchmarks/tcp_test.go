@@ -54,6 +54,15 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 }
 
+// encodeOrFail encodes m into buf as a typed publisher would send it.
+func encodeOrFail(b *testing.B, buf []byte, m proto.Message) []byte {
+	buf, err := proto.MarshalOptions{}.MarshalAppend(buf[:0], m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return buf
+}
+
 // decodeOrFail decodes a BytesValue as a typed handler would receive it.
 func decodeOrFail(data []byte) *wrapperspb.BytesValue {
 	m := new(wrapperspb.BytesValue)
@@ -181,10 +190,7 @@ func benchNATSThroughput(b *testing.B, size int, typed bool) {
 	start := time.Now()
 	for range b.N {
 		if typed {
-			var err error
-			if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf[:0], msg); err != nil {
-				b.Fatal(err)
-			}
+			buf = encodeOrFail(b, buf, msg)
 			data = buf
 		}
 		if err := pub.Publish("bench", data); err != nil {
@@ -283,10 +289,7 @@ func benchRawThroughput(b *testing.B, size int, typed bool) {
 	start := time.Now()
 	for range b.N {
 		if typed {
-			var err error
-			if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf[:0], msg); err != nil {
-				b.Fatal(err)
-			}
+			buf = encodeOrFail(b, buf, msg)
 			data = buf
 		}
 		frame = appendFrame(frame[:0], data)
