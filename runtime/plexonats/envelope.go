@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"sync"
-	"unsafe"
 
 	"github.com/nats-io/nats.go"
 )
@@ -82,12 +81,12 @@ func unhex(c byte) byte {
 }
 
 // outMsg is a reusable NATS message with the plexo header, so that sending
-// allocates nothing besides what nats.go itself does.
+// allocates only the header's text besides what nats.go itself does.
 type outMsg struct {
 	m      nats.Msg
 	origin uint64
 	prefix int    // the length of the origin's text and its colon in buf; 0 before the first use
-	buf    []byte // the header value
+	buf    []byte // the header value, built here then copied into a string
 	id     []string
 }
 
@@ -98,13 +97,10 @@ var outPool = sync.Pool{New: func() any {
 }}
 
 // getOutMsg returns a pooled message for one PublishMsg call; putOutMsg
-// takes it back.
-//
-// The header value is a string over buf itself rather than a copy, saving
-// an allocation per message: PublishMsg (nats.go v1.55) only reads the
-// header while it encodes it into the connection's buffer and keeps no
-// reference to it, and buf is not written again before the message returns
-// to the pool.
+// takes it back. The header value is copied into a string of its own: a
+// string over the reused buffer would save an allocation, but would be
+// correct only as long as nats.go keeps no reference to a header after
+// PublishMsg returns, which it does not promise.
 func getOutMsg(subject string, origin, seq uint64, data []byte) *outMsg {
 	o := outPool.Get().(*outMsg)
 	if o.origin != origin || o.prefix == 0 {
@@ -112,7 +108,7 @@ func getOutMsg(subject string, origin, seq uint64, data []byte) *outMsg {
 		o.origin, o.prefix = origin, len(o.buf)
 	}
 	o.buf = strconv.AppendUint(o.buf[:o.prefix], seq, 10)
-	o.id[0] = unsafe.String(unsafe.SliceData(o.buf), len(o.buf))
+	o.id[0] = string(o.buf)
 	o.m.Subject = subject
 	o.m.Data = data
 	return o
