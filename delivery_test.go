@@ -35,9 +35,8 @@ func receiving(t *testing.T, n int) (*plexo.Plexus, plexo.Host, []*plexotest.Col
 }
 
 // A transport reuses its buffer as soon as Deliver returns, while handlers
-// may run later: what they get must not change with the buffer. A small
-// message for one subscription is decoded on its goroutine, a large one or
-// one for several subscriptions where it arrives; all must hold.
+// run later: what they get must not change with the buffer, for one
+// subscription or several, small messages or large.
 func TestDeliveredMessagesDoNotShareTheTransportBuffer(t *testing.T) {
 	for _, tc := range []struct {
 		subs int

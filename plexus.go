@@ -223,7 +223,7 @@ func (p *Plexus) publishEncoded(ctx context.Context, d *topicDesc, r *route, msg
 // offer queues msg for every local subscription of r.
 func offer(ctx context.Context, d *topicDesc, r *route, msg proto.Message) error {
 	for _, s := range *r.subs.Load() {
-		if err := s.offer(ctx, delivery{msg: msg}); err != nil {
+		if err := s.offer(ctx, msg); err != nil {
 			return opError("publish", d.name, err)
 		}
 	}
@@ -257,14 +257,7 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 		return
 	}
 	r.received.Add(1)
-	switch subs := *r.subs.Load(); {
-	case len(subs) == 1 && len(msg.Payload) <= maxChunkedPayload:
-		// The one subscriber's goroutine decodes a small message, which
-		// takes the work off the transport's goroutine that delivers
-		// everything else. A large one is decoded here: copying it for
-		// later would cost about as much as decoding it.
-		_ = subs[0].offer(p.life, delivery{encoded: from.payloads.copy(msg.Payload)})
-	case len(subs) > 0:
+	if subs := *r.subs.Load(); len(subs) > 0 {
 		if d := r.binding.Load(); d != nil {
 			v := d.newMessage()
 			if err := d.codec.Unmarshal(msg.Payload, v); err != nil {
@@ -272,7 +265,7 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 				p.log.Debug("plexo: dropped undecodable message", "topic", msg.Topic, "error", err)
 			} else {
 				for _, s := range subs {
-					_ = s.offer(p.life, delivery{msg: v})
+					_ = s.offer(p.life, v)
 				}
 			}
 		}

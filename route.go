@@ -46,7 +46,6 @@ type link struct {
 	p          *Plexus
 	t          Transport
 	unfiltered bool
-	payloads   payloadArena // copies of what arrives, for subscriptions to decode
 }
 
 func (l *link) Deliver(msg *Message)               { l.p.deliver(l, msg) }

@@ -16,7 +16,7 @@ type Subscription struct {
 	route  *route
 	handle func(context.Context, proto.Message)
 	policy Overflow
-	queue  chan delivery
+	queue  chan proto.Message
 
 	// ctx is what the handler receives; cancel ends it when the
 	// subscription closes.
@@ -32,17 +32,6 @@ type Subscription struct {
 	_        [64]byte
 	counters subscriptionCounters
 }
-
-// A delivery is one message queued for a subscription: decoded, or still
-// encoded when it arrived through a transport for this subscription alone,
-// so that its handler's goroutine decodes it rather than the transport's.
-// The zero delivery tells the goroutine to stop.
-type delivery struct {
-	msg     proto.Message
-	encoded []byte // the message, when msg is nil; never nil then
-}
-
-func (d delivery) stop() bool { return d.msg == nil && d.encoded == nil }
 
 type subscriptionCounters struct {
 	delivered atomic.Uint64
@@ -66,7 +55,7 @@ func newSubscription(p *Plexus, r *route, cfg subscriptionConfig, handle func(co
 		route:  r,
 		handle: handle,
 		policy: cfg.overflow,
-		queue:  make(chan delivery, cfg.queueSize),
+		queue:  make(chan proto.Message, cfg.queueSize),
 		ctx:    ctx,
 		cancel: cancel,
 		quit:   make(chan struct{}),
@@ -109,10 +98,10 @@ func (s *Subscription) stop() {
 		s.stopping.Store(true)
 		close(s.quit) // releases publishers waiting under OverflowBlock
 		s.cancel()
-		s.push(delivery{})
+		s.push(nil)
 		<-s.done
 		for len(s.queue) > 0 {
-			if d := <-s.queue; !d.stop() {
+			if m := <-s.queue; m != nil {
 				s.counters.dropped.Add(1)
 			}
 		}
@@ -133,7 +122,7 @@ func (s *Subscription) run() {
 
 // drain calls the handler with each queued message. It receives without a
 // select, which keeps the hand-off as cheap as a plain channel's: stop wakes
-// it with the zero delivery, which publishers never queue. It reports false
+// it with a nil message, which publishers never queue. It reports false
 // when it recovered from a handler panic, so that run calls it again; one
 // deferred recover per panic, not per message, keeps the loop cheap.
 func (s *Subscription) drain() (stopped bool) {
@@ -143,50 +132,30 @@ func (s *Subscription) drain() (stopped bool) {
 			s.p.log.Error("plexo: handler panicked", "topic", s.route.name, "panic", fmt.Sprint(v))
 		}
 	}()
-	for d := range s.queue {
+	for m := range s.queue {
 		if s.stopping.Load() {
 			return true
 		}
-		m := d.msg
-		if m == nil {
-			if d.encoded == nil {
-				continue
-			}
-			if m = s.decode(d.encoded); m == nil {
-				continue
-			}
+		if m != nil {
+			s.handle(s.ctx, m)
+			s.counters.delivered.Add(1)
 		}
-		s.handle(s.ctx, m)
-		s.counters.delivered.Add(1)
 	}
 	return true
 }
 
-// decode decodes a message that arrived encoded, or counts and logs why it
-// cannot, and returns nil.
-func (s *Subscription) decode(b []byte) proto.Message {
-	d := s.route.binding.Load()
-	m := d.newMessage()
-	if err := d.codec.Unmarshal(b, m); err != nil {
-		s.route.decodeErrors.Add(1)
-		s.p.log.Debug("plexo: dropped undecodable message", "topic", s.route.name, "error", err)
-		return nil
-	}
-	return m
-}
-
-// offer queues d for the handler under the subscription's overflow policy.
+// offer queues m for the handler under the subscription's overflow policy.
 // It returns an error only when OverflowBlock waited until ctx was done.
-func (s *Subscription) offer(ctx context.Context, d delivery) error {
+func (s *Subscription) offer(ctx context.Context, m proto.Message) error {
 	select {
-	case s.queue <- d:
+	case s.queue <- m:
 		return nil
 	default:
 	}
 	switch s.policy {
 	case OverflowBlock:
 		select {
-		case s.queue <- d:
+		case s.queue <- m:
 			return nil
 		case <-s.quit:
 			return nil
@@ -198,22 +167,22 @@ func (s *Subscription) offer(ctx context.Context, d delivery) error {
 		s.counters.dropped.Add(1)
 		return nil
 	default: // OverflowDropOldest
-		s.push(d)
+		s.push(m)
 		return nil
 	}
 }
 
-// push queues d, discarding the oldest queued messages to make room.
-func (s *Subscription) push(d delivery) {
+// push queues m, discarding the oldest queued messages to make room.
+func (s *Subscription) push(m proto.Message) {
 	for {
 		select {
-		case s.queue <- d:
+		case s.queue <- m:
 			return
 		default:
 		}
 		select {
 		case old := <-s.queue:
-			if !old.stop() {
+			if old != nil {
 				s.counters.dropped.Add(1)
 			}
 		default:
