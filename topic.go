@@ -22,6 +22,10 @@ type topicDesc struct {
 	name   string
 	codec  Codec
 	goType reflect.Type
+	// pointer is whether goType is a pointer, as generated messages are:
+	// then nil is the only invalid message, which Publish tells without
+	// the cost of asking the message.
+	pointer bool
 	// zero returns the zero value of the topic's Go type, a nil message
 	// pointer whose ProtoReflect gives the message type.
 	zero func() proto.Message
@@ -111,9 +115,10 @@ func NewTopic[T proto.Message](name string, opts ...TopicOption) Topic[T] {
 		}
 	}
 	return Topic[T]{desc: &topicDesc{
-		name:   name,
-		codec:  cfg.codec,
-		goType: reflect.TypeFor[T](),
+		name:    name,
+		codec:   cfg.codec,
+		goType:  reflect.TypeFor[T](),
+		pointer: reflect.TypeFor[T]().Kind() == reflect.Pointer,
 		zero: func() proto.Message {
 			var zero T
 			return zero
@@ -150,6 +155,10 @@ func (t Topic[T]) Codec() Codec {
 func (t Topic[T]) Publish(ctx context.Context, p *Plexus, msg T) error {
 	if t.desc == nil || t.desc.name == "" {
 		return opError("publish", "", ErrInvalidTopic)
+	}
+	var zero T
+	if t.desc.pointer && any(msg) == any(zero) {
+		return opError("publish", t.desc.name, ErrNilMessage)
 	}
 	return p.publish(ctx, t.desc, msg)
 }
