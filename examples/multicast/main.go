@@ -156,12 +156,15 @@ func inside(out io.Writer) error {
 			return err
 		}
 		ready := make(chan struct{})
+		exited := make(chan error, 1) // why the subscriber ended, if before it was ready
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			s := bufio.NewScanner(stdout)
+			started := false
 			for s.Scan() {
-				if s.Text() == "ready" {
+				if s.Text() == "ready" && !started {
+					started = true
 					close(ready)
 					continue
 				}
@@ -169,10 +172,17 @@ func inside(out io.Writer) error {
 				fmt.Fprintln(out, s.Text())
 				lines.Unlock()
 			}
-			errs <- cmd.Wait()
+			err := cmd.Wait()
+			if !started {
+				exited <- err
+				return
+			}
+			errs <- err
 		}()
 		select {
 		case <-ready:
+		case err := <-exited:
+			return fmt.Errorf("the %s subscriber ended before it was ready: %v", role, err)
 		case <-ctx.Done():
 			return fmt.Errorf("the %s subscriber did not start", role)
 		}
