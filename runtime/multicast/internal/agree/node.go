@@ -143,7 +143,7 @@ type Node struct {
 	digest      uint64
 
 	acc      map[uint32]*acceptor
-	maxRound map[uint32]uint32
+	maxRound map[uint32]roundSeen
 
 	prop         *proposer
 	attempts     int
@@ -198,7 +198,7 @@ func New(cfg Config) *Node {
 		tomb:             make(map[uint32]uint32),
 		lastMention:      make(map[TopicID]time.Duration),
 		acc:              make(map[uint32]*acceptor),
-		maxRound:         make(map[uint32]uint32),
+		maxRound:         make(map[uint32]roundSeen),
 		syncAnswer:       make(map[uint64]time.Duration),
 		reportedGroup:    make(map[TopicID]uint32),
 		reportedInterest: make(map[string]int),
@@ -373,7 +373,7 @@ func (n *Node) expire() {
 	for g, e := range n.table {
 		if last, ok := n.lastMention[e.Topic]; !ok || n.now-last > n.cfg.Expiry {
 			n.remove(e)
-			n.tomb[g] = e.Gen + 1
+			n.tomb[g] = nextGen(e.Gen)
 		}
 	}
 	for t, last := range n.lastMention {
@@ -639,11 +639,11 @@ func (n *Node) apply(e Entry, mentioned *map[TopicID]struct{}) bool {
 	if og, ok := n.byTopic[e.Topic]; ok {
 		other := n.table[og]
 		if other.beats(e) {
-			n.tomb[e.Group] = max(n.tomb[e.Group], e.Gen+1)
+			n.tomb[e.Group] = max(n.tomb[e.Group], nextGen(e.Gen))
 			return false
 		}
 		n.remove(other)
-		n.tomb[og] = max(n.tomb[og], other.Gen+1)
+		n.tomb[og] = max(n.tomb[og], nextGen(other.Gen))
 	}
 	n.table[e.Group] = e
 	n.byTopic[e.Topic] = e.Group
@@ -651,9 +651,7 @@ func (n *Node) apply(e Entry, mentioned *map[TopicID]struct{}) bool {
 	if _, ok := n.lastMention[e.Topic]; !ok {
 		n.lastMention[e.Topic] = n.now
 	}
-	if r := n.maxRound[e.Group]; e.Ballot.Round > r {
-		n.maxRound[e.Group] = e.Ballot.Round
-	}
+	n.noteRound(e.Group, e.Gen, e.Ballot.Round)
 	if n.prop != nil && n.prop.group == e.Group {
 		n.prop = nil // the instance is decided, by us or someone else
 	}

@@ -69,7 +69,7 @@ func (n *Node) maybePropose() {
 
 // taken reports whether group g is unavailable to topic t.
 func (n *Node) taken(g uint32, t TopicID, occupants map[uint32][]TopicID) bool {
-	if _, ok := n.table[g]; ok {
+	if _, ok := n.table[g]; ok || n.spent(g) {
 		return true
 	}
 	for _, u := range occupants[g] {
@@ -84,13 +84,13 @@ func (n *Node) taken(g uint32, t TopicID, occupants map[uint32][]TopicID) bool {
 }
 
 func (n *Node) propose(t TopicID, g uint32) {
-	round := n.maxRound[g] + 1
-	n.maxRound[g] = round
+	gen, round, _ := n.nextBallot(g) // taken refused spent groups
+	n.noteRound(g, gen, round)
 	p := &proposer{
 		topic:     t,
 		value:     t,
 		group:     g,
-		gen:       n.tomb[g],
+		gen:       gen,
 		ballot:    Ballot{Round: round, Node: n.cfg.Self},
 		phase:     1,
 		votes:     make(map[uint64]struct{}),
@@ -184,9 +184,7 @@ func (n *Node) onNack(m *Msg) {
 	if m.NextGen > n.tomb[m.Group] {
 		n.tomb[m.Group] = m.NextGen
 	}
-	if r := m.AccBallot.Round; r > n.maxRound[m.Group] {
-		n.maxRound[m.Group] = r
-	}
+	n.noteRound(m.Group, m.Gen, m.AccBallot.Round)
 	p := n.prop
 	if p == nil || m.Group != p.group || m.Gen != p.gen || m.Ballot != p.ballot {
 		return
@@ -206,9 +204,7 @@ func (n *Node) acceptorFor(m *Msg) *acceptor {
 	if !n.usable(m.Group) {
 		return nil
 	}
-	if r := m.Ballot.Round; r > n.maxRound[m.Group] {
-		n.maxRound[m.Group] = r
-	}
+	n.noteRound(m.Group, m.Gen, m.Ballot.Round)
 	if e, ok := n.table[m.Group]; ok && e.Gen >= m.Gen {
 		n.send(Msg{Kind: KindCommit, From: n.cfg.Self, To: m.From, Group: e.Group, Gen: e.Gen, Ballot: e.Ballot, Value: e.Topic})
 		return nil
