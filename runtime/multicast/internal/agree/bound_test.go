@@ -129,3 +129,34 @@ func TestForgedCommits(t *testing.T) {
 		t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), len(n.table)+len(n.local))
 	}
 }
+
+// TestForgedViewSize checks that a PROMISE reporting a view larger than any
+// node can have (MaxPeers peers and itself) counts as that largest view: a
+// view size of 2^32-1 would otherwise make the quorum 2^31, which no
+// relocation reaches.
+func TestForgedViewSize(t *testing.T) {
+	const size = 16
+	names := collidingNames(2, size, size)
+	n := New(Config{Self: 7, Size: size, Control: size, Heartbeat: 100 * time.Millisecond, Seed: 1})
+	n.maxPeers = 4 // largest view: 5, quorum 3
+	n.Tick(0)
+	n.SetInterest(0, Topic{ID: IDOf(names[0]), Name: names[0], Hops: 1}, true)
+	now := time.Second
+	n.Handle(now, &Msg{Kind: KindHello, From: 9, ViewSize: 3})
+	n.Handle(now, &Msg{Kind: KindHello, From: 11, ViewSize: 3})
+	n.Tick(now)
+	n.SetInterest(now, Topic{ID: IDOf(names[1]), Name: names[1], Hops: 1}, true)
+	p := n.prop
+	if p == nil || p.phase != 1 {
+		t.Fatalf("no relocation in phase 1: %+v", p)
+	}
+	for _, m := range []Msg{
+		{Kind: KindPromise, From: 9, To: n.Self(), Group: p.group, Gen: p.gen, Ballot: p.ballot, ViewSize: 1<<32 - 1},
+		{Kind: KindPromise, From: 11, To: n.Self(), Group: p.group, Gen: p.gen, Ballot: p.ballot, ViewSize: 3},
+	} {
+		n.Handle(now, &m)
+	}
+	if p.phase != 2 {
+		t.Fatalf("three promises of five possible nodes did not reach phase 2 (quorum %d)", n.quorum(p))
+	}
+}

@@ -137,7 +137,9 @@ func (n *Node) onPromise(m *Msg) {
 	if !m.AccBallot.IsZero() && p.best.Less(m.AccBallot) {
 		p.best, p.bestValue = m.AccBallot, m.Value
 	}
-	p.maxView = max(p.maxView, m.ViewSize)
+	// No node's view holds more than maxPeers peers and itself; a larger
+	// size is forged, and would make the quorum unreachable.
+	p.maxView = max(p.maxView, min(m.ViewSize, uint32(n.maxPeers)+1))
 	if n.vote(p, m.From) < n.quorum(p) {
 		return
 	}
