@@ -40,3 +40,27 @@ func ForgeData(t *Transport, sender uint64, topic string, seq uint64, payload []
 	addr := netip.MustParseAddr(t.Group(topic))
 	return append([]byte(nil), frames[0]...), netip.AddrPortFrom(addr, t.cfg.dataPort)
 }
+
+// ReassemblyBytes returns the bytes that t's partial messages hold, over
+// all its sockets.
+func ReassemblyBytes(t *Transport) int { return t.reasmBudget.Used() }
+
+// ReassemblyLimit returns the bytes t's partial messages may hold.
+func ReassemblyLimit(t *Transport) int { return reassemblyBytes(t.cfg.maxMessage) }
+
+// ForgeFirstFragment returns the first datagram of a DATA message of topic,
+// of size bytes, as sender would send it with sequence number seq
+// (unauthenticated, t's domain), and the address it goes to as t sees the
+// topic's group.
+func ForgeFirstFragment(t *Transport, sender uint64, topic string, seq uint64, size int) ([]byte, netip.AddrPort) {
+	w := frame.NewWriter(t.cfg.domain, sender, t.cfg.mtu, nil)
+	prefix := frame.AppendDataPrefix(nil, topic)
+	prefix = binary.LittleEndian.AppendUint64(prefix, sender) // origin
+	prefix = binary.LittleEndian.AppendUint64(prefix, seq)
+	frames, err := w.Frames(frame.KindData, uint64(agree.IDOf(topic)), seq, prefix, make([]byte, size))
+	if err != nil || len(frames) < 2 {
+		return nil, netip.AddrPort{}
+	}
+	addr := netip.MustParseAddr(t.Group(topic))
+	return append([]byte(nil), frames[0]...), netip.AddrPortFrom(addr, t.cfg.dataPort)
+}

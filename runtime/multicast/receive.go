@@ -23,6 +23,11 @@ type receiver struct {
 	ranges []repair.Range
 }
 
+// reassemblyBytes is what partial messages may hold, for a largest message
+// of maxMessage bytes: on one socket, and on all of a transport's sockets
+// together.
+func reassemblyBytes(maxMessage int) int { return 4 * min(maxMessage, math.MaxInt/4) }
+
 func (t *Transport) newReceiver() *receiver {
 	r := &receiver{
 		t:   t,
@@ -30,8 +35,9 @@ func (t *Transport) newReceiver() *receiver {
 		reasm: frame.NewReassembler(frame.Limits{
 			MaxMessage: t.cfg.maxMessage,
 			MaxPartial: 64,
-			MaxBytes:   4 * min(t.cfg.maxMessage, math.MaxInt/4),
+			MaxBytes:   reassemblyBytes(t.cfg.maxMessage),
 			Timeout:    5 * time.Second,
+			Shared:     t.reasmBudget,
 		}),
 	}
 	if t.keys != nil {
@@ -66,6 +72,7 @@ func (r *receiver) accept(b []byte, h *frame.Header) ([]byte, bool) {
 func (t *Transport) readControl() {
 	defer t.wg.Done()
 	r := t.newReceiver()
+	defer r.reasm.Reset() // gives back its share of the transport's budget
 	var h frame.Header
 	var m agree.Msg
 	for {
@@ -125,6 +132,7 @@ func (t *Transport) readControl() {
 func (t *Transport) readData(conn *net.UDPConn) {
 	defer t.wg.Done()
 	r := t.newReceiver()
+	defer r.reasm.Reset() // gives back its share of the transport's budget
 	var h frame.Header
 	msg := plexo.Message{}
 	for {

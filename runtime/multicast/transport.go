@@ -31,6 +31,11 @@ type Transport struct {
 	ctrlBuf int
 	sender  *net.UDPConn
 
+	// reasmBudget bounds the bytes of partial messages over all the
+	// sockets' reassemblers: forged fragments on every joined group
+	// together pin no more than on one.
+	reasmBudget *frame.Budget
+
 	mu       sync.Mutex // node, host, lifecycle, sockets, interest
 	node     *agree.Node
 	host     plexo.Host
@@ -138,20 +143,21 @@ func New(ctx context.Context, opts ...Option) (*Transport, error) {
 		return nil, err
 	}
 	t := &Transport{
-		cfg:      cfg,
-		lay:      lay,
-		start:    time.Now(),
-		socks:    make(map[uint32]*groupSock),
-		interest: make(map[agree.TopicID]*localTopic),
-		subs:     make(map[agree.TopicID]string),
-		pubs:     make(map[string]*pubTopic),
-		pubIDs:   make(map[agree.TopicID]*pubTopic),
-		seqs:     make(map[seqKey]*seqState),
-		naking:   make(map[seqKey]*seqState),
-		seqCap:   MaxSenderStates,
-		wake:     make(chan struct{}, 1),
-		poll:     100 * time.Millisecond,
-		quit:     make(chan struct{}),
+		cfg:         cfg,
+		lay:         lay,
+		start:       time.Now(),
+		socks:       make(map[uint32]*groupSock),
+		interest:    make(map[agree.TopicID]*localTopic),
+		subs:        make(map[agree.TopicID]string),
+		pubs:        make(map[string]*pubTopic),
+		pubIDs:      make(map[agree.TopicID]*pubTopic),
+		seqs:        make(map[seqKey]*seqState),
+		naking:      make(map[seqKey]*seqState),
+		seqCap:      MaxSenderStates,
+		reasmBudget: frame.NewBudget(reassemblyBytes(cfg.maxMessage)),
+		wake:        make(chan struct{}, 1),
+		poll:        100 * time.Millisecond,
+		quit:        make(chan struct{}),
 	}
 	if cfg.iface != "" {
 		ifi, err := net.InterfaceByName(cfg.iface)

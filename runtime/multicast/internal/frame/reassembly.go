@@ -4,10 +4,13 @@ import "time"
 
 // Limits bound a [Reassembler]'s memory.
 type Limits struct {
-	MaxMessage int           // largest message accepted, in bytes
-	MaxPartial int           // messages being reassembled at once
-	MaxBytes   int           // bytes held by partial messages
-	Timeout    time.Duration // a partial message older than this is dropped
+	MaxMessage int // largest message accepted, in bytes
+	MaxPartial int // messages being reassembled at once
+	MaxBytes   int // bytes held by partial messages
+	// Shared, when not nil, also bounds the bytes held by partial
+	// messages, together with the other Reassemblers sharing it.
+	Shared  *Budget
+	Timeout time.Duration // a partial message older than this is dropped
 }
 
 type partialKey struct {
@@ -57,7 +60,8 @@ func (r *Reassembler) Add(now time.Time, h *Header, body []byte) ([]byte, error)
 	p := r.parts[k]
 	if p == nil {
 		r.Expire(now)
-		if len(r.parts) >= r.lim.MaxPartial || r.bytes+int(h.Length) > r.lim.MaxBytes {
+		if len(r.parts) >= r.lim.MaxPartial || r.bytes+int(h.Length) > r.lim.MaxBytes ||
+			(r.lim.Shared != nil && !r.lim.Shared.take(int(h.Length))) {
 			r.Dropped++
 			return nil, ErrTooLarge
 		}
@@ -85,17 +89,32 @@ func (r *Reassembler) Add(now time.Time, h *Header, body []byte) ([]byte, error)
 	if p.missing > 0 {
 		return nil, nil
 	}
+	r.drop(k, p)
+	return p.buf, nil
+}
+
+// drop forgets partial message p, giving back its bytes.
+func (r *Reassembler) drop(k partialKey, p *partial) {
 	delete(r.parts, k)
 	r.bytes -= len(p.buf)
-	return p.buf, nil
+	if r.lim.Shared != nil {
+		r.lim.Shared.give(len(p.buf))
+	}
+}
+
+// Reset drops every partial message, giving back their bytes: a
+// Reassembler sharing a [Budget] must be reset when it is no longer used.
+func (r *Reassembler) Reset() {
+	for k, p := range r.parts {
+		r.drop(k, p)
+	}
 }
 
 // Expire drops partial messages older than the timeout.
 func (r *Reassembler) Expire(now time.Time) {
 	for k, p := range r.parts {
 		if now.Sub(p.started) > r.lim.Timeout {
-			delete(r.parts, k)
-			r.bytes -= len(p.buf)
+			r.drop(k, p)
 			r.Dropped++
 		}
 	}
