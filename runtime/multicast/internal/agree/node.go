@@ -151,6 +151,13 @@ type Node struct {
 
 	syncAnswer  map[uint64]time.Duration // requester -> when this node answers
 	lastSyncReq time.Duration
+	// lastSnapshot is when this node last sent a snapshot (snapshotSent:
+	// ever); owed, that it owes one to everyone at owedAt, for the SYNCs
+	// that came within a heartbeat of it.
+	lastSnapshot time.Duration
+	snapshotSent bool
+	owed         bool
+	owedAt       time.Duration
 
 	selfQ  []Msg
 	out    []Msg
@@ -307,6 +314,9 @@ func (n *Node) NextTick() time.Duration {
 			t = at
 		}
 	}
+	if n.owed && n.owedAt < t {
+		t = n.owedAt
+	}
 	return t
 }
 
@@ -332,12 +342,7 @@ func (n *Node) Tick(now time.Duration) {
 	if n.prop != nil && now >= n.prop.deadline {
 		n.abort(true)
 	}
-	for req, at := range n.syncAnswer {
-		if now >= at {
-			delete(n.syncAnswer, req)
-			n.sendSnapshot(req)
-		}
-	}
+	n.answerSyncs()
 	n.settle()
 }
 
@@ -570,41 +575,6 @@ func (n *Node) evictPeer(keep uint64) bool {
 	n.dropPeer(oldest, op)
 	n.Evictions++
 	return true
-}
-
-func (n *Node) onSync(m *Msg) {
-	if m.Digest == n.digest || len(n.table) == 0 {
-		return // nothing the requester lacks
-	}
-	if _, ok := n.syncAnswer[m.From]; ok || len(n.syncAnswer) >= n.maxPeers {
-		return // answering already, or flooded: the requester asks again
-	}
-	rank := 0
-	for id := range n.peers {
-		if id < n.cfg.Self && id != m.From {
-			rank++
-		}
-	}
-	if rank == 0 {
-		n.sendSnapshot(m.From)
-		return
-	}
-	n.syncAnswer[m.From] = n.now + time.Duration(rank)*n.cfg.SyncDelay
-}
-
-func (n *Node) sendSnapshot(to uint64) {
-	n.send(Msg{Kind: KindSnapshot, From: n.cfg.Self, To: to, Entries: n.Table()})
-}
-
-func (n *Node) onSnapshot(m *Msg) {
-	delete(n.syncAnswer, m.To) // another node answered: suppress ours
-	if m.To != n.cfg.Self && m.To != 0 {
-		return
-	}
-	var mentioned map[TopicID]struct{}
-	for _, e := range m.Entries {
-		n.apply(e, &mentioned)
-	}
 }
 
 // apply merges an assignment into the table: per group, and per topic, the

@@ -1,0 +1,100 @@
+package agree
+
+import "time"
+
+// A node answers a SYNC whose digest differs from its own with a SNAPSHOT
+// of its table, the lowest-ranked node first, the others suppressed when
+// they see it. A SYNC costs its sender one small datagram and the answer
+// is the whole table, so each node sends at most one snapshot addressed to
+// a requester per heartbeat: the SYNCs that come within a heartbeat of it
+// are answered together, by one snapshot addressed to everyone at its end.
+// A late joiner whose SYNC comes first still gets the table at once.
+
+func (n *Node) onSync(m *Msg) {
+	if m.Digest == n.digest || len(n.table) == 0 {
+		return // nothing the requester lacks
+	}
+	if _, ok := n.syncAnswer[m.From]; ok {
+		return // answering already
+	}
+	rank := n.rank(m.From)
+	if rank == 0 {
+		n.answerSync(m.From, rank)
+		return
+	}
+	if len(n.syncAnswer) >= n.maxPeers {
+		n.owe(rank) // flooded: one snapshot answers them all
+		return
+	}
+	n.syncAnswer[m.From] = n.now + time.Duration(rank)*n.cfg.SyncDelay
+}
+
+// rank is how many nodes in the view, other than the requester, answer a
+// SYNC before this one.
+func (n *Node) rank(requester uint64) int {
+	rank := 0
+	for id := range n.peers {
+		if id < n.cfg.Self && id != requester {
+			rank++
+		}
+	}
+	return rank
+}
+
+// answerSync sends the table to requester, or, within a heartbeat of the
+// last snapshot this node sent, owes one to everyone.
+func (n *Node) answerSync(requester uint64, rank int) {
+	if n.snapshotSent && n.now < n.lastSnapshot+n.cfg.Heartbeat {
+		n.owe(rank)
+		return
+	}
+	n.sendSnapshot(requester)
+}
+
+// owe schedules one snapshot for everyone a heartbeat after the last one,
+// later by rank so that the lowest-ranked node's suppresses the others'.
+func (n *Node) owe(rank int) {
+	if n.owed {
+		return
+	}
+	n.owed = true
+	n.owedAt = max(n.now, n.lastSnapshot+n.cfg.Heartbeat) + time.Duration(rank)*n.cfg.SyncDelay
+}
+
+// answerSyncs sends the answers that fell due.
+func (n *Node) answerSyncs() {
+	for req, at := range n.syncAnswer {
+		if n.now >= at {
+			delete(n.syncAnswer, req)
+			n.answerSync(req, n.rank(req))
+		}
+	}
+	if n.owed && n.now >= n.owedAt {
+		n.owed = false
+		if len(n.table) > 0 {
+			n.sendSnapshot(0)
+		}
+	}
+}
+
+func (n *Node) sendSnapshot(to uint64) {
+	n.lastSnapshot, n.snapshotSent = n.now, true
+	n.send(Msg{Kind: KindSnapshot, From: n.cfg.Self, To: to, Entries: n.Table()})
+}
+
+func (n *Node) onSnapshot(m *Msg) {
+	if m.To == 0 {
+		// Another node answered everyone: suppress ours.
+		clear(n.syncAnswer)
+		n.owed = false
+	} else {
+		delete(n.syncAnswer, m.To) // another node answered: suppress ours
+	}
+	if m.To != n.cfg.Self && m.To != 0 {
+		return
+	}
+	var mentioned map[TopicID]struct{}
+	for _, e := range m.Entries {
+		n.apply(e, &mentioned)
+	}
+}
