@@ -13,6 +13,10 @@ import (
 // returns true, as a lossy network would. Call it before attaching t.
 func SetDropHook(t *Transport, drop func(topic, seq uint64, index uint16) bool) { t.dropHook = drop }
 
+// SetJoinHook makes joining a group fail while hook returns an error. Call
+// it before attaching t.
+func SetJoinHook(t *Transport, hook func() error) { t.joinHook = hook }
+
 // SetPoll sets the longest t's loop sleeps without being woken (default
 // 100 ms). Call it before attaching t.
 func SetPoll(t *Transport, d time.Duration) { t.poll = d }

@@ -2,8 +2,7 @@ package multicast_test
 
 import (
 	"context"
-	"os"
-	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -11,49 +10,27 @@ import (
 	"github.com/plexo-go/plexo/runtime/multicast"
 )
 
-// withoutFiles runs f while this process may open no file, so that the
-// sockets a transport opens in f fail (too many open files).
-func withoutFiles(t *testing.T, f func()) {
-	t.Helper()
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Skipf("skipping: %v", err)
-	}
-	dir, err := os.Open("/proc/self/fd")
-	if err != nil {
-		t.Skipf("skipping: %v", err)
-	}
-	names, err := dir.Readdirnames(-1)
-	listing := int(dir.Fd()) // listed, but free again below
-	dir.Close()
-	if err != nil {
-		t.Skipf("skipping: %v", err)
-	}
-	open := make(map[int]bool, len(names))
-	for _, name := range names {
-		if fd, err := strconv.Atoi(name); err == nil && fd != listing {
-			open[fd] = true
+// failingJoins makes m's group joins fail while f runs, as they would with
+// no file descriptor left. Setting the process's descriptor limit instead
+// was flaky: a descriptor closed meanwhile elsewhere let a join through.
+func failingJoins(m *multicast.Transport) (run func(f func())) {
+	var failing atomic.Bool
+	multicast.SetJoinHook(m, func() error {
+		if failing.Load() {
+			return syscall.EMFILE
 		}
+		return nil
+	})
+	return func(f func()) {
+		failing.Store(true)
+		defer failing.Store(false)
+		f()
 	}
-	free := 0 // the lowest free descriptor: the next one opened
-	for open[free] {
-		free++
-	}
-	low := old
-	low.Cur = uint64(free)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
-		t.Skipf("skipping: %v", err)
-	}
-	defer func() {
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	f()
 }
 
-// startHopsWith is startHops with other options.
-func startHopsWith(t *testing.T, opts ...multicast.Option) *multicast.Transport {
+// startFailingJoins is startHops with other options, and joins that fail
+// inside the function it returns.
+func startFailingJoins(t *testing.T, opts ...multicast.Option) (*multicast.Transport, func(f func())) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -61,15 +38,16 @@ func startHopsWith(t *testing.T, opts ...multicast.Option) *multicast.Transport 
 	if err != nil {
 		t.Fatal(err)
 	}
+	failing := failingJoins(m)
 	if err := m.Start(newHopsHost(1)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	return m
+	return m, failing
 }
 
 // TestJoinFailure checks what follows a subscription whose group cannot be
-// joined (here: no file descriptor left): unsubscribing it must not take
+// joined (as with no file descriptor left): unsubscribing it must not take
 // the socket from another topic on the same group, and the transport joins
 // once it can.
 func TestJoinFailure(t *testing.T) {
@@ -79,10 +57,10 @@ func TestJoinFailure(t *testing.T) {
 	t.Run("unsubscribe", func(t *testing.T) {
 		low, high := collidingNames() // one home group
 		// Heartbeats far apart: neither relocation nor a retry during the test.
-		m := startHopsWith(t, multicast.WithHeartbeat(time.Minute))
-		withoutFiles(t, func() { m.Advertise(low, 1) })
+		m, failing := startFailingJoins(t, multicast.WithHeartbeat(time.Minute))
+		failing(func() { m.Advertise(low, 1) })
 		if n := m.Stats().Groups; n != 0 {
-			t.Fatalf("joined %d groups without a file descriptor", n)
+			t.Fatalf("joined %d groups while joins fail", n)
 		}
 		m.Advertise(high, 1)
 		if n := m.Stats().Groups; n != 1 {
@@ -94,8 +72,8 @@ func TestJoinFailure(t *testing.T) {
 		}
 	})
 	t.Run("retry", func(t *testing.T) {
-		m := startHopsWith(t, multicast.WithHeartbeat(100*time.Millisecond))
-		withoutFiles(t, func() { m.Advertise(stringTopic.Name(), 1) })
+		m, failing := startFailingJoins(t, multicast.WithHeartbeat(100*time.Millisecond))
+		failing(func() { m.Advertise(stringTopic.Name(), 1) })
 		if !waitFor(5*time.Second, func() bool { return m.Stats().Groups == 1 }) {
 			t.Fatalf("groups joined: %d, want 1 once file descriptors are free again", m.Stats().Groups)
 		}

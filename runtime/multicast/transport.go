@@ -77,6 +77,9 @@ type Transport struct {
 	// dropHook, set by tests before Start, makes the data readers drop
 	// the datagrams for which it returns true, as a lossy network would.
 	dropHook func(topic, seq uint64, index uint16) bool
+	// joinHook, set by tests before Start, makes joining a group fail
+	// while it returns an error, as running out of file descriptors would.
+	joinHook func() error
 
 	// wake makes the loop run now. wakeAt (guarded by mu) is when it runs
 	// next at the latest: whatever makes a node timer, a group leave or a
@@ -319,6 +322,11 @@ func (t *Transport) join(g uint32) error {
 	if s := t.socks[g]; s != nil {
 		s.refs++
 		return nil
+	}
+	if t.joinHook != nil {
+		if err := t.joinHook(); err != nil {
+			return err
+		}
 	}
 	conn, granted, err := listenGroup(context.Background(), &t.cfg, t.ifi, t.lay.addr(g), t.cfg.dataPort)
 	if err != nil {
