@@ -559,6 +559,12 @@ func (t *Transport) publish(topic string) (*pubTopic, error) {
 // the Host about peers' interest.
 func (t *Transport) loop() {
 	defer t.wg.Done()
+	// Nothing is due for a sweep or a retried join before a heartbeat has
+	// passed; sweeping at once would also make a join that just failed
+	// succeed or fail by the timing of the loop's first run.
+	t.mu.Lock()
+	t.sweepAt = time.Now().Add(t.heartbeat())
+	t.mu.Unlock()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
