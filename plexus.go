@@ -181,8 +181,8 @@ func (p *Plexus) WaitForInterest(ctx context.Context, topic string) error {
 
 // publish is Topic.Publish without the type parameter.
 func (p *Plexus) publish(ctx context.Context, d *topicDesc, msg proto.Message) error {
-	if !d.pointer && (msg == nil || !msg.ProtoReflect().IsValid()) {
-		return opError("publish", d.name, ErrNilMessage) // Topic.Publish checked a pointer
+	if msg == nil || !d.valid(msg) {
+		return opError("publish", d.name, ErrNilMessage)
 	}
 	if p.closed.Load() {
 		return opError("publish", d.name, ErrClosed)

@@ -23,9 +23,13 @@ type topicDesc struct {
 	codec  Codec
 	goType reflect.Type
 	// pointer is whether goType is a pointer, as generated messages are:
-	// then nil is the only invalid message, which Publish tells without
-	// the cost of asking the message.
+	// Publish then tells a nil one without asking the message.
 	pointer bool
+	// validity caches whether a non-nil message of goType is always valid,
+	// as generated ones are (an empty dynamic message is not), so that
+	// publishing need not ask each message; it is learnt at the first
+	// publish, once protobuf has registered the type.
+	validity atomic.Int32
 	// zero returns the zero value of the topic's Go type, a nil message
 	// pointer whose ProtoReflect gives the message type.
 	zero func() proto.Message
@@ -89,6 +93,44 @@ func freshFunc(goType reflect.Type, mt protoreflect.MessageType) (fresh func() p
 		m, _ := reflect.New(elem).Interface().(proto.Message)
 		return m
 	}
+}
+
+const (
+	validityUnknown int32 = iota
+	validityNonNil        // every non-nil message is valid
+	validityAsk           // ask each message
+)
+
+// valid reports whether msg, not a nil interface, is a message that can be
+// published: not a nil pointer, nor a dynamic message without its type.
+func (d *topicDesc) valid(msg proto.Message) bool {
+	switch d.validity.Load() {
+	case validityNonNil:
+		return true // Topic.Publish refused nil pointers
+	case validityAsk:
+		return msg.ProtoReflect().IsValid()
+	}
+	v := validityAsk
+	if d.pointer && emptyStructIsValid(d.goType) {
+		v = validityNonNil
+	}
+	d.validity.Store(v)
+	return msg.ProtoReflect().IsValid()
+}
+
+// emptyStructIsValid reports whether a freshly allocated struct of the
+// pointer type goType is a valid message, as for generated messages.
+func emptyStructIsValid(goType reflect.Type) (ok bool) {
+	if goType.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	m, isMsg := reflect.New(goType.Elem()).Interface().(proto.Message)
+	return isMsg && m.ProtoReflect().IsValid()
 }
 
 // forget drops the cached route of p, so that a closed Plexus is not kept
