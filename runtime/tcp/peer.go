@@ -82,6 +82,10 @@ type peer struct {
 	wake     chan struct{} // capacity 1
 	quit     chan struct{} // closed by stop
 
+	// closeBy is when a closing connection stops reading (UnixNano), or 0:
+	// the reader's deadline never moves past it.
+	closeBy atomic.Int64
+
 	sent, received, dropped, bytesSent, bytesReceived atomic.Uint64
 }
 
@@ -371,7 +375,10 @@ func (p *peer) finish(w *bufio.Writer) {
 	if cw, ok := p.conn.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
-	// The reader sees the peer hang up, or gives up after the grace.
+	// The reader sees the peer hang up, or gives up after the grace, even
+	// if the peer keeps sending: closeBy stops the reader's deadline from
+	// moving on.
+	p.closeBy.Store(deadline.UnixNano())
 	_ = p.conn.SetReadDeadline(deadline)
 }
 
@@ -380,7 +387,7 @@ func (p *peer) finish(w *bufio.Writer) {
 // the socket into a few recycled buffers meanwhile, so that reading and
 // handing over overlap.
 func (p *peer) reader(h plexo.Host) error {
-	tr := &timeoutReader{c: p.conn, d: p.t.cfg.heartbeatTimeout}
+	tr := &timeoutReader{c: p.conn, d: p.t.cfg.heartbeatTimeout, closeBy: &p.closeBy}
 	fr := newFrameReader(tr, p.t.cfg.maxFrame, ioBufferSize)
 	fr.quit = make(chan struct{})
 	batches := make(chan []byte, readBuffers)
@@ -561,20 +568,27 @@ func (p *peer) counters() Counters {
 // of the timeout, and lies up to that much further out: silence is
 // detected after between d and 9/8 d. Once stop is set it fails every
 // read: whoever sets it and then a past deadline is sure that a read in
-// progress or to come returns promptly.
+// progress or to come returns promptly. Once *closeBy is set, the deadline
+// stays there: whoever stores it and then sets that deadline is sure that
+// no renewal outlives it.
 type timeoutReader struct {
-	c     net.Conn
-	d     time.Duration
-	renew time.Duration // since monoEpoch: when the deadline moves next
-	stop  atomic.Bool
+	c       net.Conn
+	d       time.Duration
+	renew   time.Duration // since monoEpoch: when the deadline moves next
+	stop    atomic.Bool
+	closeBy *atomic.Int64 // UnixNano, or 0
 }
 
 func (r *timeoutReader) Read(b []byte) (int, error) {
-	if now := time.Since(monoEpoch); now >= r.renew {
+	if now := time.Since(monoEpoch); now >= r.renew && r.closeBy.Load() == 0 {
 		if err := r.c.SetReadDeadline(time.Now().Add(r.d + r.d/8)); err != nil {
 			return 0, err
 		}
 		r.renew = now + r.d/8
+		if by := r.closeBy.Load(); by != 0 {
+			// finish set its deadline meanwhile, and this one replaced it.
+			_ = r.c.SetReadDeadline(time.Unix(0, by))
+		}
 	}
 	if r.stop.Load() {
 		return 0, errReadStopped
