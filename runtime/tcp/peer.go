@@ -73,6 +73,7 @@ type peer struct {
 	head     int
 	queued   int // data frames in data[head:]
 	ctrl     []byte
+	partial  int           // bytes at the start of ctrl that end a frame Send began writing directly
 	idle     bool          // the writer waits for wake
 	quiet    time.Duration // since monoEpoch: when the writer last went idle, or Send last wrote
 	stopping bool          // no more frames are accepted
@@ -226,6 +227,7 @@ func (p *peer) writeDirectLocked() {
 	}
 	if n < len(frame) {
 		p.ctrl = append(p.ctrl, frame[n:]...) // written first; ctrl is empty
+		p.partial = len(p.ctrl)
 	}
 	p.data, p.head, p.queued = p.data[:0], 0, 0
 	p.sent.Add(1)
@@ -301,7 +303,7 @@ func (p *peer) writer() {
 		data, p.data = p.data, data[:0]
 		batch, n := data[p.head:], p.queued
 		ctrl, p.ctrl = p.ctrl, ctrl[:0]
-		p.head, p.queued = 0, 0
+		p.head, p.queued, p.partial = 0, 0, 0
 		if p.room != nil {
 			close(p.room)
 			p.room = nil
@@ -345,10 +347,12 @@ func (p *peer) empty() bool {
 func (p *peer) finish(w *bufio.Writer) {
 	p.qmu.Lock()
 	reason, graceful := p.stopErr, p.graceful
-	var tail []byte
+	// The rest of a frame Send began writing directly goes out whatever
+	// happens: anything else written after its start would land inside it.
+	tail := append([]byte(nil), p.ctrl[:p.partial]...)
 	var n int
 	if graceful {
-		tail = append(append(tail, p.ctrl...), p.data[p.head:]...)
+		tail = append(append(tail, p.ctrl[p.partial:]...), p.data[p.head:]...)
 		n = p.queued
 		p.queued = 0
 	}
