@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // Frame kinds. See PROTOCOL.md.
@@ -202,4 +203,24 @@ func completeFrames(b []byte, limit int) (end int, bad error) {
 func splitFrame(b []byte) (kind byte, body, rest []byte) {
 	total := 4 + int(binary.BigEndian.Uint32(b))
 	return b[4], b[frameHeaderSize:total], b[total:]
+}
+
+// maxCloseReason bounds the reason a CLOSE frame carries, within the
+// peer's maximum frame size too.
+const maxCloseReason = 1024
+
+// maxQuoted bounds how much of a bad frame an error message quotes.
+const maxQuoted = 64
+
+// truncateUTF8 returns s cut to at most n bytes, at a rune boundary when s
+// is valid UTF-8.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n = max(n, 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -366,7 +366,7 @@ func (p *peer) finish(w *bufio.Writer) {
 		if reason != nil {
 			msg = reason.Error()
 		}
-		_, _ = w.Write(appendStringFrame(nil, kindClose, msg))
+		_, _ = w.Write(appendStringFrame(nil, kindClose, truncateUTF8(msg, min(maxCloseReason, p.maxOut-1))))
 	}
 	if err == nil {
 		err = w.Flush()
@@ -522,7 +522,7 @@ func (p *peer) handle(h plexo.Host, kind byte, body []byte) error {
 			hops, body = int(body[0]), body[1:]
 		}
 		if len(body) == 0 || !utf8.Valid(body) {
-			return fmt.Errorf("%w: %s with an invalid topic %q", ErrProtocol, kindName(kind), body)
+			return fmt.Errorf("%w: %s with an invalid topic %q", ErrProtocol, kindName(kind), truncateUTF8(string(body), maxQuoted))
 		}
 		if err := p.t.peerInterest(h, p, p.intern(body), hops); err != nil {
 			return err

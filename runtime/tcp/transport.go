@@ -610,7 +610,9 @@ func (t *Transport) syncPeerLocked(p *peer, topic string) {
 			hops = h + 1
 		}
 	}
-	if hops > plexo.MaxHops {
+	if hops > plexo.MaxHops || 2+len(topic) > p.maxOut {
+		// Beyond the horizon, or a SUBSCRIBE the peer could not accept
+		// (nor any DATA of the topic, which is longer still).
 		hops = 0
 	}
 	if hops == p.told[topic] {
