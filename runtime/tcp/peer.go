@@ -79,6 +79,7 @@ type peer struct {
 	stopping bool          // no more frames are accepted
 	stopErr  error         // why, sent in a CLOSE frame
 	graceful bool          // flush the queue before closing
+	retired  bool          // the counters went to t.retired: drops now count on t.lateDrops
 	room     chan struct{} // closed when room appears, for OverflowBlock
 	wake     chan struct{} // capacity 1
 	quit     chan struct{} // closed by stop
@@ -150,14 +151,14 @@ func (p *peer) stop(reason error, graceful bool) {
 func (p *peer) enqueue(ctx context.Context, msg *plexo.Message) error {
 	size := 1 + envelope.Size(msg.Topic, msg.Payload, msg.Origin, msg.Sequence)
 	if size > p.maxOut {
-		p.dropped.Add(1)
+		p.drop(1)
 		return fmt.Errorf("tcp: send %s: %d-byte frame, peer accepts %d: %w", msg.Topic, size, p.maxOut, plexo.ErrMessageTooLarge)
 	}
 	p.qmu.Lock()
 	for {
 		if p.stopping {
+			p.dropLocked(1) // Send may come after the peer is retired
 			p.qmu.Unlock()
-			p.dropped.Add(1)
 			return nil
 		}
 		if p.queued == 0 || p.queued < p.queueCap && len(p.data)-p.head+4+size <= maxQueueBytes {
@@ -177,7 +178,7 @@ func (p *peer) enqueue(ctx context.Context, msg *plexo.Message) error {
 			select {
 			case <-room:
 			case <-ctx.Done():
-				p.dropped.Add(1)
+				p.drop(1)
 				return fmt.Errorf("tcp: send %s: %w", msg.Topic, ctx.Err())
 			}
 			p.qmu.Lock()
@@ -213,6 +214,24 @@ func (p *peer) enqueue(ctx context.Context, msg *plexo.Message) error {
 	}
 	p.qmu.Unlock()
 	return nil
+}
+
+// drop counts n data messages lost.
+func (p *peer) drop(n int) {
+	p.qmu.Lock()
+	p.dropLocked(n)
+	p.qmu.Unlock()
+}
+
+// dropLocked counts n data messages lost, on the peer's counters or, once
+// unregister has added those to the Transport's, on the Transport. qmu
+// must be held.
+func (p *peer) dropLocked(n int) {
+	if p.retired {
+		p.t.lateDrops.Add(uint64(n))
+	} else {
+		p.dropped.Add(uint64(n))
+	}
 }
 
 // writeDirectLocked tries to write the one queued frame, at most

@@ -56,6 +56,7 @@ func (t *Transport) Stats() Stats {
 		Disconnects: t.disconnects.Load(),
 		LastError:   t.lastErr,
 	}
+	st.Dropped += t.lateDrops.Load()
 	for p := range t.peers {
 		ps := PeerStats{ID: p.id, Remote: p.conn.RemoteAddr(), Counters: p.counters()}
 		p.qmu.Lock()

@@ -62,6 +62,7 @@ type Transport struct {
 	table map[string][]*peer
 
 	disconnects atomic.Uint64
+	lateDrops   atomic.Uint64 // drops by Sends that reached a peer after unregister
 }
 
 func newTransport(cfg config) *Transport {
@@ -510,7 +511,13 @@ func (t *Transport) unregister(p *peer) {
 	for i, topic := range changed {
 		reports[i] = t.nearest[topic]
 	}
-	t.retired.add(p.counters())
+	// Sends that loaded the table before p left it may still drop messages
+	// on p; from now on they count on t.lateDrops.
+	p.qmu.Lock()
+	p.retired = true
+	c := p.counters()
+	p.qmu.Unlock()
+	t.retired.add(c)
 	h := t.host
 	t.mu.Unlock()
 	t.disconnects.Add(1)
