@@ -136,3 +136,29 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 	waitUntil(&handled, int64(msg.Sequence))
 }
+
+// BenchmarkRemoteTopics measures how a Plexus takes in the interest of a
+// peer that wants many topics: the cost per topic must not grow with the
+// number of topics already known (it once grew linearly, so that 20,000
+// topics took 40 s).
+func BenchmarkRemoteTopics(b *testing.B) {
+	for _, known := range []int{0, 10000} {
+		b.Run(fmt.Sprintf("known=%d", known), func(b *testing.B) {
+			p := plexo.New()
+			defer p.Close()
+			tr := &discardTransport{}
+			if err := p.Attach(tr); err != nil {
+				b.Fatal(err)
+			}
+			for i := range known {
+				tr.host.SetInterest(fmt.Sprintf("known.%d.proto", i), 1)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				tr.host.SetInterest(fmt.Sprintf("new.%d.proto", i), 1)
+				i++
+			}
+		})
+	}
+}

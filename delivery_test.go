@@ -101,3 +101,24 @@ func TestUndecodableArrivalsAreCountedAndSkipped(t *testing.T) {
 		})
 	}
 }
+
+// A peer withdrawing interest in a topic the Plexus never heard of leaves
+// nothing behind: interest from the network must not create routes for
+// nothing.
+func TestWithdrawnInterestInAnUnknownTopicCreatesNothing(t *testing.T) {
+	p := plexo.New()
+	defer p.Close()
+	tr := &recordingTransport{}
+	if err := p.Attach(tr); err != nil {
+		t.Fatal(err)
+	}
+	tr.host.SetInterest("test.v1.Unknown.proto", 0)
+	if _, ok := p.Stats().Topics["test.v1.Unknown.proto"]; ok {
+		t.Fatal("withdrawn interest created a route")
+	}
+	tr.host.SetInterest("test.v1.Known.proto", 2)
+	tr.host.SetInterest("test.v1.Known.proto", 0)
+	if s, ok := p.Stats().Topics["test.v1.Known.proto"]; !ok || s.InterestedTransports != 0 {
+		t.Fatalf("after interest came and went: %+v, %v; want the route, with no interested transport", s, ok)
+	}
+}

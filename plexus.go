@@ -32,10 +32,10 @@ type Plexus struct {
 	life   context.Context
 	cancel context.CancelFunc
 
-	// routes is copied on write, under routesMu, so that the publish path
-	// looks a topic up with one atomic load and no lock.
-	routesMu sync.Mutex // taken after mu
-	routes   atomic.Pointer[map[string]*route]
+	// routes maps topic names to their *route. Delivery looks a topic up
+	// without a lock; routes are added under mu, each in constant time
+	// however many there are (a peer may report thousands of topics).
+	routes sync.Map
 
 	// mu serialises interest bookkeeping, the sets of subscriptions and
 	// links, and Close.
@@ -64,7 +64,6 @@ func New(opts ...PlexusOption) *Plexus {
 		subs:       make(map[*Subscription]struct{}),
 		interestCh: make(chan struct{}),
 	}
-	p.routes.Store(&map[string]*route{})
 	return p
 }
 
@@ -106,9 +105,7 @@ func (p *Plexus) Attach(t Transport) error {
 		return errors.Join(opError("attach", "", ErrClosed), t.Close())
 	}
 	p.links = append(slices.Clip(p.links), l)
-	for _, r := range *p.routes.Load() {
-		p.updateInterest(r)
-	}
+	p.eachRoute(p.updateInterest)
 	p.mu.Unlock()
 	return nil
 }
@@ -129,13 +126,13 @@ func (p *Plexus) Close() error {
 		subs = append(subs, s)
 	}
 	clear(p.subs)
-	for _, r := range *p.routes.Load() {
+	p.eachRoute(func(r *route) {
 		r.localSubs = 0
 		r.subs.Store(new([]*Subscription))
 		if d := r.binding.Load(); d != nil {
 			d.forget(p)
 		}
-	}
+	})
 	links := p.links
 	close(p.interestCh)
 	p.mu.Unlock()
@@ -320,7 +317,18 @@ func (p *Plexus) unsubscribe(s *Subscription) bool {
 
 // lookup returns the route of a topic name, or nil.
 func (p *Plexus) lookup(name string) *route {
-	return (*p.routes.Load())[name]
+	if r, ok := p.routes.Load(name); ok {
+		return r.(*route)
+	}
+	return nil
+}
+
+// eachRoute calls f with every route.
+func (p *Plexus) eachRoute(f func(*route)) {
+	p.routes.Range(func(_, r any) bool {
+		f(r.(*route))
+		return true
+	})
 }
 
 // routeFor returns the route of a topic name, creating it.
@@ -332,20 +340,12 @@ func (p *Plexus) routeFor(name string) *route {
 	// unfiltered links attached so far, and a later Attach finds it.
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.routesMu.Lock()
-	defer p.routesMu.Unlock()
-	old := *p.routes.Load()
-	if r := old[name]; r != nil {
+	if r := p.lookup(name); r != nil {
 		return r
 	}
 	r := newRoute(name)
 	p.updateInterest(r)
-	routes := make(map[string]*route, len(old)+1)
-	for n, r := range old {
-		routes[n] = r
-	}
-	routes[name] = r
-	p.routes.Store(&routes)
+	p.routes.Store(name, r)
 	return r
 }
 
@@ -422,6 +422,9 @@ func (p *Plexus) updateInterest(r *route) {
 func (p *Plexus) setInterest(l *link, topic string, hops int) {
 	if hops < 0 || hops > MaxHops {
 		hops = 0
+	}
+	if hops == 0 && p.lookup(topic) == nil {
+		return // withdrawn interest in a topic p never heard of
 	}
 	r := p.routeFor(topic)
 	p.mu.Lock()

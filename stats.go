@@ -34,17 +34,15 @@ type TopicStats struct {
 
 // Stats returns a snapshot of p's counters.
 func (p *Plexus) Stats() Stats {
-	routes := *p.routes.Load()
-
 	st := Stats{
-		Topics:          make(map[string]TopicStats, len(routes)),
+		Topics:          make(map[string]TopicStats),
 		Duplicates:      p.duplicates.Load(),
 		Unrouted:        p.unrouted.Load(),
 		TransportErrors: p.transportErrors.Load(),
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, r := range routes {
+	p.eachRoute(func(r *route) {
 		ts := TopicStats{
 			Published:            r.published.Load(),
 			Received:             r.received.Load(),
@@ -62,6 +60,6 @@ func (p *Plexus) Stats() Stats {
 			ts.Panics += s.counters.panics.Load()
 		}
 		st.Topics[r.name] = ts
-	}
+	})
 	return st
 }
