@@ -44,6 +44,11 @@ var monoEpoch = time.Now()
 // receiving a message does not allocate its topic string.
 const maxInterned = 1024
 
+// maxInternedLen bounds the length of the names the reader interns, so that
+// a peer sending long names cannot make it keep maxInterned frames' worth
+// of memory. Real topic names are much shorter.
+const maxInternedLen = 256
+
 // A peer is one handshaken connection: a reader (the goroutine running
 // run) that hands what arrives to the Host, and a writer goroutine that
 // drains the peer's send queue in batches.
@@ -567,7 +572,7 @@ func (p *peer) intern(b []byte) string {
 		return s
 	}
 	s := string(b)
-	if len(p.topics) < maxInterned {
+	if len(p.topics) < maxInterned && len(s) <= maxInternedLen {
 		p.topics[s] = s
 	}
 	p.last = s
