@@ -35,6 +35,17 @@ var errMalformedInterest = errors.New("plexonats: malformed interest message")
 // one cannot pin its interest for ever.
 const maxRefresh = time.Hour
 
+// Bounds on what the interest exchange remembers, so that forged
+// announcements (from any client allowed to publish on the exchange's
+// subject, under as many origins as it likes) pin bounded memory here and
+// in the Plexus, which keeps a route for every topic reported to it. What
+// arrives beyond them is ignored, and logged once.
+const (
+	maxInterestPeers   = 1 << 12 // peers that want something
+	maxInterestTopics  = 1 << 14 // distinct topics wanted by peers, as many as a TCP peer may subscribe to
+	maxInterestEntries = 1 << 16 // (peer, topic) pairs
+)
+
 type interestMsg struct {
 	origin  uint64
 	kind    string
@@ -128,6 +139,20 @@ type remoteInterest struct {
 	peers    map[uint64]*peerInterest
 	declared map[string]bool
 	reported map[string]int // the distance last reported to the host, if any
+
+	// topics holds the topics peers want, each with how many peers want it
+	// and its name as a string of its own: the names parsed from a message
+	// point into the message's data, which must not stay pinned by a map
+	// key here or in the Plexus.
+	topics  map[string]*topicRef
+	entries int  // (peer, topic) pairs, the sum of the peers' len(topics)
+	full    bool // a bound was reached and logged
+}
+
+type topicRef struct {
+	name  string
+	peers int                    // how many peers want the topic
+	at    [plexo.MaxHops + 1]int // how many of them at each distance
 }
 
 type peerInterest struct {
@@ -141,6 +166,7 @@ func newRemoteInterest(prefix string) *remoteInterest {
 		peers:    make(map[uint64]*peerInterest),
 		declared: make(map[string]bool),
 		reported: make(map[string]int),
+		topics:   make(map[string]*topicRef),
 	}
 }
 
@@ -163,10 +189,13 @@ func (ri *remoteInterest) update(topic string) {
 	hops := 0
 	if ri.declared[topic] {
 		hops = 1
-	} else {
-		for _, p := range ri.peers {
-			if h := p.topics[topic]; h > 0 && (hops == 0 || h < hops) {
+	} else if ref := ri.topics[topic]; ref != nil {
+		// Counting the peers at each distance spares a walk over all the
+		// peers for each change.
+		for h := 1; h <= plexo.MaxHops; h++ {
+			if ref.at[h] > 0 {
 				hops = h
+				break
 			}
 		}
 	}
@@ -181,23 +210,65 @@ func (ri *remoteInterest) update(topic string) {
 	ri.host.SetInterest(topic, hops)
 }
 
-// set records a peer's distance to a topic, 0 for none.
+// set records a peer's distance to a topic, 0 for none, within the bounds
+// on what the exchange remembers.
 func (ri *remoteInterest) set(p *peerInterest, topic string, hops int) {
-	if p.topics[topic] == hops {
+	old, had := p.topics[topic]
+	if old == hops {
 		return
 	}
-	if hops == 0 {
+	ref := ri.topics[topic]
+	switch {
+	case hops == 0:
 		delete(p.topics, topic)
-	} else {
-		p.topics[topic] = hops
+		ri.unref(ref, old)
+	case !had:
+		if ri.entries >= maxInterestEntries || ref == nil && len(ri.topics) >= maxInterestTopics {
+			ri.overflow("too many topics wanted")
+			return
+		}
+		if ref == nil {
+			ref = &topicRef{name: strings.Clone(topic)}
+			ri.topics[ref.name] = ref
+		}
+		ref.peers++
+		ref.at[hops]++
+		ri.entries++
+		p.topics[ref.name] = hops
+	default:
+		ref.at[old]--
+		ref.at[hops]++
+		p.topics[ref.name] = hops
 	}
-	ri.update(topic)
+	ri.update(ref.name)
 }
 
-// topic maps a subject back to its topic name.
+// unref drops the reference of a peer that wanted a topic at distance hops.
+func (ri *remoteInterest) unref(ref *topicRef, hops int) {
+	ri.entries--
+	ref.at[hops]--
+	if ref.peers--; ref.peers == 0 {
+		delete(ri.topics, ref.name)
+	}
+}
+
+// overflow logs, once, that a bound on what the exchange remembers was
+// reached.
+func (ri *remoteInterest) overflow(what string) {
+	if ri.full {
+		return
+	}
+	ri.full = true
+	ri.host.Logger().Warn("plexonats: ignoring interest announcements: "+what+" (forged announcements?)",
+		"peers", len(ri.peers), "topics", len(ri.topics), "entries", ri.entries)
+}
+
+// topic maps a subject back to its topic name; it rejects a subject that
+// is not a valid one to publish on, so wildcards and garbage never reach
+// the Plexus.
 func (ri *remoteInterest) topic(subject string) (string, bool) {
 	topic, ok := strings.CutPrefix(subject, ri.prefix)
-	return topic, ok && topic != ""
+	return topic, ok && topic != "" && checkSubject(subject) == nil
 }
 
 // apply records what a peer announced.
@@ -206,7 +277,11 @@ func (ri *remoteInterest) apply(im interestMsg, now time.Time) {
 	defer ri.mu.Unlock()
 	p := ri.peers[im.origin]
 	if p == nil {
-		if im.kind != kindAdd && im.kind != kindSync {
+		if im.kind != kindAdd && im.kind != kindSync || len(im.entries) == 0 {
+			return
+		}
+		if len(ri.peers) >= maxInterestPeers {
+			ri.overflow("too many peers")
 			return
 		}
 		p = &peerInterest{topics: make(map[string]int)}
@@ -256,7 +331,8 @@ func (ri *remoteInterest) expire(now time.Time) {
 
 func (ri *remoteInterest) forget(origin uint64, p *peerInterest) {
 	delete(ri.peers, origin)
-	for topic := range p.topics {
+	for topic, hops := range p.topics {
+		ri.unref(ri.topics[topic], hops)
 		ri.update(topic)
 	}
 }

@@ -5,8 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/plexo-go/plexo"
 )
@@ -108,5 +112,117 @@ func TestRemoteInterestExpiresSilentPeers(t *testing.T) {
 	}
 	if n := ri.peerCount(); n != 1 {
 		t.Errorf("%d peers left, want 1", n)
+	}
+}
+
+// rawHost is a plexo.Host that keeps the topic strings SetInterest hands it.
+type rawHost struct{ wanted map[string]int }
+
+func (*rawHost) Deliver(*plexo.Message) {}
+func (*rawHost) Logger() *slog.Logger   { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func (*rawHost) ID() uint64             { return 1 }
+func (h *rawHost) SetInterest(topic string, hops int) {
+	if hops == 0 {
+		delete(h.wanted, topic)
+	} else {
+		h.wanted[topic] = hops
+	}
+}
+
+// Any client allowed to publish on the exchange's subject can forge
+// announcements under as many origins, for as many topics, as it likes:
+// what the transport remembers, and reports to its Plexus (which keeps a
+// route per topic), stays bounded, and garbage subjects are not reported.
+func TestRemoteInterestBoundsForgedAnnouncements(t *testing.T) {
+	h := &rawHost{wanted: make(map[string]int)}
+	ri := newRemoteInterest("plexo.")
+	ri.start(h, nil)
+	now := time.Now()
+	add := func(origin uint64, subjects ...string) {
+		im := interestMsg{origin: origin, kind: kindAdd, refresh: maxRefresh}
+		for _, s := range subjects {
+			im.entries = append(im.entries, interestEntry{s, 1})
+		}
+		ri.apply(im, now)
+	}
+
+	add(1, "plexo.>", "plexo.a.*", "plexo.a b", "plexo.a..b", "plexo.a.")
+	if len(h.wanted) != 0 {
+		t.Errorf("invalid subjects reported as wanted: %v", h.wanted)
+	}
+
+	// A few peers with far more topics than the bounds.
+	many := make([]string, 0, maxInterestTopics+100)
+	for i := range cap(many) {
+		many = append(many, fmt.Sprintf("plexo.topic%d", i))
+	}
+	for origin := range uint64(maxInterestEntries/maxInterestTopics + 2) {
+		add(10+origin, many...)
+	}
+	if n := len(h.wanted); n > maxInterestTopics {
+		t.Errorf("%d topics reported as wanted, want at most %d", n, maxInterestTopics)
+	}
+	if ri.entries > maxInterestEntries {
+		t.Errorf("%d (peer, topic) pairs remembered, want at most %d", ri.entries, maxInterestEntries)
+	}
+	n := 0
+	for _, p := range ri.peers {
+		n += len(p.topics)
+	}
+	if n != ri.entries {
+		t.Errorf("peers hold %d (peer, topic) pairs, counted %d", n, ri.entries)
+	}
+	// Far more peers than the bound.
+	for i := range maxInterestPeers + 100 {
+		add(uint64(100+i), many[i%len(many)])
+	}
+	if n := ri.peerCount(); n > maxInterestPeers {
+		t.Errorf("%d peers remembered, want at most %d", n, maxInterestPeers)
+	}
+
+	// Once the peers are gone, so is what they pinned.
+	for origin := range ri.peers {
+		ri.apply(interestMsg{origin: origin, kind: kindBye}, now)
+	}
+	if len(h.wanted) != 0 || len(ri.topics) != 0 || ri.entries != 0 || ri.peerCount() != 0 {
+		t.Errorf("after every peer's bye: %d topics wanted, %d remembered, %d pairs, %d peers",
+			len(h.wanted), len(ri.topics), ri.entries, ri.peerCount())
+	}
+}
+
+// The topic names parsed from an interest message point into its data: the
+// names kept, here and by the Plexus, must be strings of their own, or a
+// one-byte topic could pin a message-sized buffer for as long as it is
+// wanted.
+func TestRemoteInterestDoesNotPinMessageData(t *testing.T) {
+	h := &rawHost{wanted: make(map[string]int)}
+	ri := newRemoteInterest("plexo.")
+	ri.start(h, nil)
+	data := "plexo.T 1\n" + strings.Repeat("x", 1<<20)
+	im, err := parseInterest(nats.Header{HeaderOrigin: {"7"}, headerInterest: {kindAdd}, headerRefresh: {"1000"}}, []byte(data[:len("plexo.T 1")]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im.entries[0].subject = data[:len("plexo.T")] // as parsed from a large message
+	ri.apply(im, time.Now())
+	within := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		base := uintptr(unsafe.Pointer(unsafe.StringData(data)))
+		return p >= base && p < base+uintptr(len(data))
+	}
+	for topic := range h.wanted {
+		if within(topic) {
+			t.Error("the topic reported to the Plexus points into the message's data")
+		}
+	}
+	for topic := range ri.reported {
+		if within(topic) {
+			t.Error("a topic remembered points into the message's data")
+		}
+	}
+	for topic := range ri.peers[7].topics {
+		if within(topic) {
+			t.Error("a peer's topic points into the message's data")
+		}
 	}
 }
