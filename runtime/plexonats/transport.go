@@ -53,6 +53,7 @@ type Transport struct {
 	started bool
 	closing bool
 	ops     []advertiseOp
+	syncing bool                     // ops holds a sync request not yet taken by the worker
 	subs    map[string]*subscription // by topic; written by the worker only
 	wake    chan struct{}            // capacity 1
 	quit    chan struct{}
@@ -321,11 +322,7 @@ func (t *Transport) shutdown(ctrl *subscription, status chan nats.Status) {
 
 // applyOps carries out the advertisements queued so far, in order.
 func (t *Transport) applyOps() {
-	t.mu.Lock()
-	ops := t.ops
-	t.ops = nil
-	t.mu.Unlock()
-	for _, op := range ops {
+	for _, op := range t.takeOps() {
 		s := t.subs[op.topic]
 		switch {
 		case op.sync:
@@ -359,6 +356,16 @@ func (t *Transport) applyOps() {
 			t.announce(kindRemove, []interestEntry{{s.subject, 0}})
 		}
 	}
+}
+
+// takeOps returns the advertisements queued so far, for the worker.
+func (t *Transport) takeOps() []advertiseOp {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ops := t.ops
+	t.ops = nil
+	t.syncing = false
+	return ops
 }
 
 // unsubscribe closes a data subscription, counting its last drops.
@@ -528,13 +535,17 @@ func (s *subscription) onInterest(m *nats.Msg) {
 	t.remote.apply(im, time.Now())
 }
 
-// requestSync makes the worker announce all its subscriptions soon.
+// requestSync makes the worker announce all its subscriptions soon. The
+// requests that come before the worker gets to them make one sync: a flood
+// of queries, forged or from many transports starting at once, neither
+// grows the queue nor draws a sync for each.
 func (t *Transport) requestSync() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closing {
+	if t.closing || t.syncing {
 		return
 	}
+	t.syncing = true
 	t.ops = append(t.ops, advertiseOp{sync: true})
 	select {
 	case t.wake <- struct{}{}:
