@@ -79,6 +79,7 @@ type peer struct {
 	queued   int // data frames in data[head:]
 	ctrl     []byte
 	partial  int           // bytes at the start of ctrl that end a frame Send began writing directly
+	ponging  bool          // a PONG waits in ctrl: it answers every PING read before it
 	idle     bool          // the writer waits for wake
 	quiet    time.Duration // since monoEpoch: when the writer last went idle, or Send last wrote
 	stopping bool          // no more frames are accepted
@@ -268,6 +269,20 @@ func (p *peer) control(kind byte, body string) {
 	p.qmu.Unlock()
 }
 
+// pong queues a PONG frame unless one is queued already: a PONG says the
+// connection is alive, so one answers every PING that came before it, and
+// a peer pinging faster than the connection carries PONGs cannot grow the
+// queue without bound.
+func (p *peer) pong() {
+	p.qmu.Lock()
+	if !p.stopping && !p.ponging {
+		p.ctrl = appendStringFrame(p.ctrl, kindPong, "")
+		p.ponging = true
+		p.signalLocked()
+	}
+	p.qmu.Unlock()
+}
+
 // subscribe queues a SUBSCRIBE frame telling the peer its distance, in
 // hops, to topic's nearest subscriber through this side.
 func (p *peer) subscribe(hops int, topic string) {
@@ -327,7 +342,7 @@ func (p *peer) writer() {
 		data, p.data = p.data, data[:0]
 		batch, n := data[p.head:], p.queued
 		ctrl, p.ctrl = p.ctrl, ctrl[:0]
-		p.head, p.queued, p.partial = 0, 0, 0
+		p.head, p.queued, p.partial, p.ponging = 0, 0, 0, false
 		if p.room != nil {
 			close(p.room)
 			p.room = nil
@@ -552,7 +567,7 @@ func (p *peer) handle(h plexo.Host, kind byte, body []byte) error {
 			return err
 		}
 	case kindPing:
-		p.control(kindPong, "")
+		p.pong()
 	case kindPong:
 	case kindClose:
 		return &PeerClosedError{Reason: string(body)}
