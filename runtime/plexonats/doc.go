@@ -82,8 +82,11 @@
 //	plexo.brewery.sensors.v1.Temperature.proto 2
 //
 // A transport repeats a sync every refresh interval (see
-// [WithInterestRefresh]) and forgets a peer not heard from for three of the
-// peer's intervals. Plain NATS consumers do not take part: declare the
+// [WithInterestRefresh]), and for three more intervals once it has no
+// subscription left; it answers every query, and announces after each
+// reconnection, with a sync, empty if need be, so that a peer that missed
+// a remove while disconnected forgets it. A transport forgets a peer not
+// heard from for three of the peer's intervals. Plain NATS consumers do not take part: declare the
 // topics they want with [WithRemoteInterest] on a bridging Plexus.
 // [WithInterestExchange] turns the exchange off, for accounts not allowed
 // to use that subject.

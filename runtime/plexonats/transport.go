@@ -55,9 +55,12 @@ type Transport struct {
 	ops     []advertiseOp
 	syncing bool                     // ops holds a sync request not yet taken by the worker
 	subs    map[string]*subscription // by topic; written by the worker only
-	wake    chan struct{}            // capacity 1
-	quit    chan struct{}
-	done    chan struct{}
+	// emptySyncs is how many periodic syncs the worker still sends with no
+	// subscription left; worker only.
+	emptySyncs int
+	wake       chan struct{} // capacity 1
+	quit       chan struct{}
+	done       chan struct{}
 
 	sent, sendErrors, received, plain, echoes, malformed, invalid, dropped atomic.Uint64
 }
@@ -273,8 +276,14 @@ func (t *Transport) run() {
 				t.remote.expire(now)
 				if !now.Before(nextSync) {
 					nextSync = now.Add(t.cfg.refresh)
-					if len(t.subs) > 0 {
+					// Peers forget a transport that stops syncing after
+					// three intervals; until then, empty syncs tell those
+					// that missed its last remove.
+					if len(t.subs) > 0 || t.emptySyncs > 0 {
 						t.announce(kindSync, t.subscribedEntries())
+						if len(t.subs) == 0 {
+							t.emptySyncs--
+						}
 					}
 				}
 			}
@@ -285,10 +294,9 @@ func (t *Transport) run() {
 				queries++
 			}
 		case <-status:
-			// Reconnected: what was announced meanwhile may be lost.
-			if len(t.subs) > 0 {
-				t.announce(kindSync, t.subscribedEntries())
-			}
+			// Reconnected: what was announced meanwhile may be lost, a
+			// remove included, so sync even with no subscription left.
+			t.announce(kindSync, t.subscribedEntries())
 			queries = 0
 			query.Reset(0)
 		case <-t.quit:
@@ -326,9 +334,9 @@ func (t *Transport) applyOps() {
 		s := t.subs[op.topic]
 		switch {
 		case op.sync:
-			if len(t.subs) > 0 {
-				t.announce(kindSync, t.subscribedEntries())
-			}
+			// Answered even with no subscription: the querier may still
+			// hold interest from a remove it missed while disconnected.
+			t.announce(kindSync, t.subscribedEntries())
 		case op.hops > 0 && s == nil:
 			subject, err := t.subject(op.topic)
 			if err != nil {
@@ -354,6 +362,9 @@ func (t *Transport) applyOps() {
 			t.mu.Unlock()
 			t.unsubscribe(s)
 			t.announce(kindRemove, []interestEntry{{s.subject, 0}})
+			if len(t.subs) == 0 {
+				t.emptySyncs = 3
+			}
 		}
 	}
 }
