@@ -73,22 +73,28 @@ type peer struct {
 
 	// The send queue, guarded by qmu: data frames back to back in
 	// data[head:], control frames in ctrl, written control first.
-	qmu      sync.Mutex
-	data     []byte
-	head     int
-	queued   int // data frames in data[head:]
-	ctrl     []byte
-	partial  int           // bytes at the start of ctrl that end a frame Send began writing directly
-	ponging  bool          // a PONG waits in ctrl: it answers every PING read before it
-	idle     bool          // the writer waits for wake
-	quiet    time.Duration // since monoEpoch: when the writer last went idle, or Send last wrote
-	stopping bool          // no more frames are accepted
-	stopErr  error         // why, sent in a CLOSE frame
-	graceful bool          // flush the queue before closing
-	retired  bool          // the counters went to t.retired: drops now count on t.lateDrops
-	room     chan struct{} // closed when room appears, for OverflowBlock
-	wake     chan struct{} // capacity 1
-	quit     chan struct{} // closed by stop
+	qmu     sync.Mutex
+	data    []byte
+	head    int
+	queued  int // data frames in data[head:]
+	ctrl    []byte
+	partial int  // bytes at the start of ctrl that end a frame Send began writing directly
+	ponging bool // a PONG waits in ctrl: it answers every PING read before it
+	// The distances to tell the peer, per topic (0: UNSUBSCRIBE), in the
+	// order the topics changed first; the writer frames them into ctrl.
+	// Changes of one topic before the writer takes them coalesce, so that
+	// however fast interest changes, what waits is bounded by the topics.
+	interest      map[string]int
+	interestOrder []string
+	idle          bool          // the writer waits for wake
+	quiet         time.Duration // since monoEpoch: when the writer last went idle, or Send last wrote
+	stopping      bool          // no more frames are accepted
+	stopErr       error         // why, sent in a CLOSE frame
+	graceful      bool          // flush the queue before closing
+	retired       bool          // the counters went to t.retired: drops now count on t.lateDrops
+	room          chan struct{} // closed when room appears, for OverflowBlock
+	wake          chan struct{} // capacity 1
+	quit          chan struct{} // closed by stop
 
 	// closeBy is when a closing connection stops reading (UnixNano), or 0:
 	// the reader's deadline never moves past it.
@@ -215,7 +221,7 @@ func (p *peer) enqueue(ctx context.Context, msg *plexo.Message) error {
 			p.writeDirectLocked()
 		}
 	}
-	if p.queued > 0 || len(p.ctrl) > 0 {
+	if p.queued > 0 || p.hasControlLocked() {
 		p.signalLocked()
 	}
 	p.qmu.Unlock()
@@ -283,15 +289,42 @@ func (p *peer) pong() {
 	p.qmu.Unlock()
 }
 
-// subscribe queues a SUBSCRIBE frame telling the peer its distance, in
-// hops, to topic's nearest subscriber through this side.
-func (p *peer) subscribe(hops int, topic string) {
+// tell queues telling the peer its distance, in hops, to topic's nearest
+// subscriber through this side: a SUBSCRIBE, or an UNSUBSCRIBE for 0. It
+// replaces what waits to be told of the topic.
+func (p *peer) tell(hops int, topic string) {
 	p.qmu.Lock()
 	if !p.stopping {
-		p.ctrl = appendSubscribeFrame(p.ctrl, hops, topic)
+		if p.interest == nil {
+			p.interest = make(map[string]int)
+		}
+		if _, ok := p.interest[topic]; !ok {
+			p.interestOrder = append(p.interestOrder, topic)
+		}
+		p.interest[topic] = hops
 		p.signalLocked()
 	}
 	p.qmu.Unlock()
+}
+
+// frameInterestLocked moves what waits to be told of interest into ctrl.
+// qmu must be held.
+func (p *peer) frameInterestLocked() {
+	for _, topic := range p.interestOrder {
+		if hops := p.interest[topic]; hops > 0 {
+			p.ctrl = appendSubscribeFrame(p.ctrl, hops, topic)
+		} else {
+			p.ctrl = appendStringFrame(p.ctrl, kindUnsubscribe, topic)
+		}
+	}
+	clear(p.interest)
+	clear(p.interestOrder) // drop the strings
+	p.interestOrder = p.interestOrder[:0]
+}
+
+// hasControlLocked reports whether control frames wait. qmu must be held.
+func (p *peer) hasControlLocked() bool {
+	return len(p.ctrl) > 0 || len(p.interestOrder) > 0
 }
 
 // signalLocked wakes the writer if it waits. qmu must be held.
@@ -316,7 +349,7 @@ func (p *peer) writer() {
 	wrote := false
 	for {
 		p.qmu.Lock()
-		for p.queued == 0 && len(p.ctrl) == 0 && !p.stopping {
+		for p.queued == 0 && !p.hasControlLocked() && !p.stopping {
 			if !p.idle {
 				p.idle = true
 				p.quiet = time.Since(monoEpoch)
@@ -339,6 +372,7 @@ func (p *peer) writer() {
 			return
 		}
 		// Swap the queue for the spare buffers and write it unlocked.
+		p.frameInterestLocked()
 		data, p.data = p.data, data[:0]
 		batch, n := data[p.head:], p.queued
 		ctrl, p.ctrl = p.ctrl, ctrl[:0]
@@ -378,7 +412,7 @@ func (p *peer) writer() {
 func (p *peer) empty() bool {
 	p.qmu.Lock()
 	defer p.qmu.Unlock()
-	return p.queued == 0 && len(p.ctrl) == 0
+	return p.queued == 0 && !p.hasControlLocked()
 }
 
 // finish sends, within closeGrace, what a graceful stop leaves queued and a
@@ -391,6 +425,7 @@ func (p *peer) finish(w *bufio.Writer) {
 	tail := append([]byte(nil), p.ctrl[:p.partial]...)
 	var n int
 	if graceful {
+		p.frameInterestLocked()
 		tail = append(append(tail, p.ctrl[p.partial:]...), p.data[p.head:]...)
 		n = p.queued
 		p.queued = 0

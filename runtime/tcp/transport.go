@@ -627,10 +627,10 @@ func (t *Transport) syncPeerLocked(p *peer, topic string) {
 	}
 	if hops > 0 {
 		p.told[topic] = hops
-		p.subscribe(hops, topic)
+		p.tell(hops, topic)
 	} else {
 		delete(p.told, topic)
-		p.control(kindUnsubscribe, topic)
+		p.tell(0, topic)
 	}
 }
 

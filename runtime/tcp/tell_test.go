@@ -1,0 +1,30 @@
+package tcp
+
+import (
+	"net"
+	"testing"
+)
+
+// TestInterestChangesCoalesce checks that interest changes waiting for a
+// busy writer take memory bounded by the topics, not by how often they
+// change: a peer toggling its interest, bridged to a slow peer, must not
+// grow that peer's queue without bound. The writer then tells the last
+// state only.
+func TestInterestChangesCoalesce(t *testing.T) {
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	p := newPeer(newTransport(newConfig(nil)), c1, hello{peerID: 2, maxFrame: 1 << 20})
+	for i := range 10000 { // the writer is stuck: nothing is taken from the queue
+		p.tell(i%2, "a.B.proto")
+		p.tell(1+i%3, "c.D.proto")
+	}
+	p.qmu.Lock()
+	p.frameInterestLocked() // as the writer does when it takes the queue
+	got := string(p.ctrl)
+	p.qmu.Unlock()
+	want := string(appendSubscribeFrame(appendSubscribeFrame(nil, 9999%2, "a.B.proto"), 1+9999%3, "c.D.proto"))
+	if got != want {
+		t.Fatalf("after 10000 changes the writer sends %d bytes, want the last state (%d bytes)", len(got), len(want))
+	}
+}
