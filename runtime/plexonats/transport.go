@@ -440,8 +440,7 @@ func (t *Transport) subscribeInterest() *subscription {
 		t.logger().Warn("plexonats: cannot exchange interest", "subject", s.subject, "error", err)
 		return nil
 	}
-	sub.SetClosedHandler(func(string) { close(s.done) })
-	s.sub = sub
+	s.watch(sub)
 	return s
 }
 
@@ -452,11 +451,10 @@ func (t *Transport) subscribe(topic, subject, queue string) (*subscription, erro
 	if err != nil {
 		return nil, err
 	}
-	sub.SetClosedHandler(func(string) { close(s.done) })
+	s.watch(sub)
 	if err := sub.SetPendingLimits(t.cfg.pendingMessages, t.cfg.pendingBytes); err != nil {
 		t.logger().Debug("plexonats: cannot set pending limits", "subject", subject, "error", err)
 	}
-	s.sub = sub
 	return s, nil
 }
 
@@ -482,6 +480,30 @@ type subscription struct {
 	msg    plexo.Message
 
 	reported int // drops counted so far; guarded by Transport.dropMu
+}
+
+// afterSubscribe, when set by a test, runs between subscribing and
+// watching the subscription's end.
+var afterSubscribe func()
+
+// watch records sub as s's and arranges for s.done to be closed when
+// NATS's goroutine for it ends. nats.go calls the closed handler only if
+// it is set when that goroutine ends, which may already have happened if
+// the connection was closed meanwhile: then nothing else would close
+// s.done, and close, and with it Transport.Close, would wait for ever.
+func (s *subscription) watch(sub *nats.Subscription) {
+	if afterSubscribe != nil {
+		afterSubscribe()
+	}
+	s.sub = sub
+	var once sync.Once
+	end := func(string) { once.Do(func() { close(s.done) }) }
+	sub.SetClosedHandler(end)
+	if !sub.IsValid() {
+		// Closed already: its goroutine has ended or is ending, and runs
+		// no handler any more.
+		end("")
+	}
 }
 
 // close unsubscribes and waits until no handler runs or will run.
