@@ -62,9 +62,10 @@ type peer struct {
 	policy   plexo.Overflow
 
 	// Guarded by t.mu.
-	wants   map[string]int // the peer's distance to each topic's nearest subscriber (>0)
-	told    map[string]int // the distance the peer was last told, per topic (>0)
-	removed bool
+	wants     map[string]int // the peer's distance to each topic's nearest subscriber (>0)
+	wantBytes int            // the bytes of the topic names in wants
+	told      map[string]int // the distance the peer was last told, per topic (>0)
+	removed   bool
 
 	// Reader state.
 	msg    plexo.Message

@@ -20,6 +20,12 @@ import (
 // asking for more is disconnected.
 const maxTopicsPerPeer = 1 << 14
 
+// maxTopicBytesPerPeer bounds the bytes of the topic names one peer may
+// subscribe to at once, which the Transport keeps: without it, names as
+// long as the maximum frame would let maxTopicsPerPeer of them pin
+// gigabytes. A peer asking for more is disconnected.
+const maxTopicBytesPerPeer = 4 << 20
+
 // A Transport carries a Plexus's messages over TCP. [Listen] makes one that
 // accepts any number of peers; [Dial] makes one connected to a single peer,
 // reconnecting when the connection drops. Attach it to one Plexus with
@@ -536,13 +542,24 @@ func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, hops int) 
 		t.mu.Unlock()
 		return nil
 	}
-	if hops > 0 && p.wants[topic] == 0 && len(p.wants) >= maxTopicsPerPeer {
-		t.mu.Unlock()
-		return fmt.Errorf("%w: peer subscribed to more than %d topics", ErrProtocol, maxTopicsPerPeer)
+	if hops > 0 && p.wants[topic] == 0 {
+		if len(p.wants) >= maxTopicsPerPeer {
+			t.mu.Unlock()
+			return fmt.Errorf("%w: peer subscribed to more than %d topics", ErrProtocol, maxTopicsPerPeer)
+		}
+		if p.wantBytes+len(topic) > maxTopicBytesPerPeer {
+			t.mu.Unlock()
+			return fmt.Errorf("%w: peer subscribed to topic names of more than %d bytes", ErrProtocol, maxTopicBytesPerPeer)
+		}
 	}
-	if hops > 0 {
+	switch {
+	case hops > 0 && p.wants[topic] == 0:
+		p.wantBytes += len(topic)
 		p.wants[topic] = hops
-	} else {
+	case hops > 0:
+		p.wants[topic] = hops
+	default:
+		p.wantBytes -= len(topic)
 		delete(p.wants, topic)
 	}
 	t.setTableLocked(topic, p, hops > 0)
