@@ -69,7 +69,9 @@ func WithInterestExchange(enabled bool) Option { return interestExchangeOption(e
 // plexonats transports, the topics it subscribes to; they forget the
 // interest of a transport they have not heard from for three of its
 // intervals (one that crashed). The default is [DefaultInterestRefresh];
-// values below 10 ms keep the default.
+// values below 10 ms keep the default, and values above an hour count as an
+// hour, the longest interval other transports believe a peer announces (so
+// that they do not forget it between two of its refreshes).
 func WithInterestRefresh(d time.Duration) Option { return interestRefreshOption(d) }
 
 type config struct {
@@ -133,6 +135,6 @@ type interestRefreshOption time.Duration
 
 func (o interestRefreshOption) apply(c *config) {
 	if time.Duration(o) >= 10*time.Millisecond {
-		c.refresh = time.Duration(o)
+		c.refresh = min(time.Duration(o), maxRefresh)
 	}
 }
