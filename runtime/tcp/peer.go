@@ -538,10 +538,13 @@ func (p *peer) dispatch(h plexo.Host, fr *frameReader, batches <-chan []byte, in
 	for batch := range batches {
 		err := p.handleBatch(h, batch)
 		fr.release(batch)
-		inflight.Add(-1)
 		if err != nil {
+			// inflight stays above zero: the reading goroutine, which runs
+			// until the caller stops it, must not take it for an idle
+			// dispatcher and handle a frame that came after this one.
 			return err
 		}
+		inflight.Add(-1)
 	}
 	return nil
 }
