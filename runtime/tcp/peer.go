@@ -435,19 +435,23 @@ func (p *peer) finish(w *bufio.Writer) {
 	deadline := time.Now().Add(closeGrace)
 	_ = p.conn.SetWriteDeadline(deadline)
 	_, err := w.Write(tail)
+	nbytes := len(tail)
 	var closed *PeerClosedError
 	if !errors.As(reason, &closed) {
 		msg := "closed"
 		if reason != nil {
 			msg = reason.Error()
 		}
-		_, _ = w.Write(appendStringFrame(nil, kindClose, truncateUTF8(msg, min(maxCloseReason, p.maxOut-1))))
+		frame := appendStringFrame(nil, kindClose, truncateUTF8(msg, min(maxCloseReason, p.maxOut-1)))
+		_, _ = w.Write(frame)
+		nbytes += len(frame)
 	}
 	if err == nil {
 		err = w.Flush()
 	}
 	if err == nil {
 		p.sent.Add(uint64(n))
+		p.bytesSent.Add(uint64(nbytes))
 	} else {
 		p.dropped.Add(uint64(n))
 	}
