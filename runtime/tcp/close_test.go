@@ -1,8 +1,14 @@
 package tcp_test
 
 import (
+	"net"
+	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/plexo-go/plexo/runtime/tcp"
 )
 
 // TestCloseIsBoundedWhenAPeerKeepsSending checks that Close gives up on a
@@ -42,5 +48,42 @@ func TestCloseIsBoundedWhenAPeerKeepsSending(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second): // closeGrace is one second
 		t.Fatal("Close did not return while the peer kept sending")
+	}
+}
+
+// TestCloseIsBoundedWhenAPeerStopsReading checks that Close does not wait
+// for the write deadline (the heartbeat timeout, a minute here) of a
+// writer blocked on a peer that stopped reading: closing gives a peer about
+// a second, whatever it is doing.
+func TestCloseIsBoundedWhenAPeerStopsReading(t *testing.T) {
+	a := newPlexus(t)
+	l := listen(t, a, tcp.WithHeartbeat(time.Second, time.Minute))
+	raw := dialRaw(t, l.Addr(), true)
+	_ = raw.SetDeadline(time.Now().Add(2 * time.Minute))
+	_ = raw.Conn.(*net.TCPConn).SetReadBuffer(4096)
+	raw.write(t, frame(0x02, append([]byte{1}, stringTopic.Name()...)))
+	waitForInterest(t, a, stringTopic.Name())
+
+	// More than the socket buffers hold: the writer blocks, and the queue
+	// overflows.
+	pad := strings.Repeat("x", 4096)
+	for i := 0; i < 100000 && l.Stats().Dropped == 0; i++ {
+		if err := stringTopic.Publish(t.Context(), a, wrapperspb.String(pad)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.Stats().Dropped == 0 {
+		t.Fatal("the queue never overflowed")
+	}
+
+	closed := make(chan error, 1)
+	go func() { closed <- l.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second): // closeGrace is one second
+		t.Fatal("Close did not return while a writer was blocked on the peer")
 	}
 }

@@ -97,8 +97,8 @@ type peer struct {
 	wake          chan struct{} // capacity 1
 	quit          chan struct{} // closed by stop
 
-	// closeBy is when a closing connection stops reading (UnixNano), or 0:
-	// the reader's deadline never moves past it.
+	// closeBy is when a stopped connection gives up writing and reading
+	// (UnixNano), or 0: no deadline moves past it.
 	closeBy atomic.Int64
 
 	sent, received, dropped, bytesSent, bytesReceived atomic.Uint64
@@ -153,6 +153,12 @@ func (p *peer) stop(reason error, graceful bool) {
 		return
 	}
 	p.stopping, p.stopErr, p.graceful = true, reason, graceful
+	// Whatever the writer is doing, it has closeGrace left: a write blocked
+	// on a peer that stopped reading fails then, rather than at the
+	// heartbeat timeout.
+	deadline := time.Now().Add(closeGrace)
+	p.closeBy.Store(deadline.UnixNano())
+	_ = p.conn.SetWriteDeadline(deadline)
 	close(p.quit)
 	if p.room != nil {
 		close(p.room)
@@ -385,6 +391,10 @@ func (p *peer) writer() {
 		p.qmu.Unlock()
 
 		_ = p.conn.SetWriteDeadline(time.Now().Add(p.t.cfg.heartbeatTimeout))
+		if by := p.closeBy.Load(); by != 0 {
+			// stop set its deadline meanwhile, and this one replaced it.
+			_ = p.conn.SetWriteDeadline(time.Unix(0, by))
+		}
 		_, err := w.Write(ctrl)
 		if err == nil {
 			_, err = w.Write(batch)
@@ -416,7 +426,7 @@ func (p *peer) empty() bool {
 	return p.queued == 0 && !p.hasControlLocked()
 }
 
-// finish sends, within closeGrace, what a graceful stop leaves queued and a
+// finish sends, within the closeGrace stop gave, what a graceful stop leaves queued and a
 // CLOSE frame with the reason, then hangs up its side.
 func (p *peer) finish(w *bufio.Writer) {
 	p.qmu.Lock()
@@ -432,8 +442,7 @@ func (p *peer) finish(w *bufio.Writer) {
 		p.queued = 0
 	}
 	p.qmu.Unlock()
-	deadline := time.Now().Add(closeGrace)
-	_ = p.conn.SetWriteDeadline(deadline)
+	deadline := time.Unix(0, p.closeBy.Load()) // set by stop
 	_, err := w.Write(tail)
 	nbytes := len(tail)
 	var closed *PeerClosedError
@@ -461,7 +470,6 @@ func (p *peer) finish(w *bufio.Writer) {
 	// The reader sees the peer hang up, or gives up after the grace, even
 	// if the peer keeps sending: closeBy stops the reader's deadline from
 	// moving on.
-	p.closeBy.Store(deadline.UnixNano())
 	_ = p.conn.SetReadDeadline(deadline)
 }
 
