@@ -22,7 +22,8 @@ type Stats struct {
 	// topic name does not make a valid subject (see [ErrInvalidSubject]).
 	InvalidTopics uint64
 	// Dropped counts messages NATS dropped because a subscription exceeded
-	// its pending limits (a slow consumer).
+	// its pending limits (a slow consumer), the interest exchange's
+	// subscription included.
 	Dropped uint64
 	// Subscriptions is the number of topic subscriptions now.
 	Subscriptions int

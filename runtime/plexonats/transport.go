@@ -55,6 +55,7 @@ type Transport struct {
 	ops     []advertiseOp
 	syncing bool                     // ops holds a sync request not yet taken by the worker
 	subs    map[string]*subscription // by topic; written by the worker only
+	ctrl    *subscription            // the interest exchange's; written by the worker only
 	// emptySyncs is how many periodic syncs the worker still sends with no
 	// subscription left; worker only.
 	emptySyncs int
@@ -259,6 +260,9 @@ func (t *Transport) run() {
 	if t.cfg.exchange {
 		status = t.nc.StatusChanged(nats.CONNECTED)
 		ctrl = t.subscribeInterest()
+		t.mu.Lock()
+		t.ctrl = ctrl
+		t.mu.Unlock()
 	} else {
 		query.Stop()
 	}
@@ -318,7 +322,10 @@ func (t *Transport) shutdown(ctrl *subscription, status chan nats.Status) {
 	clear(t.subs)
 	t.mu.Unlock()
 	if ctrl != nil {
-		ctrl.close()
+		t.mu.Lock()
+		t.ctrl = nil
+		t.mu.Unlock()
+		t.unsubscribe(ctrl)
 	}
 	if status != nil {
 		t.nc.RemoveStatusListener(status)
@@ -385,12 +392,17 @@ func (t *Transport) unsubscribe(s *subscription) {
 	s.close()
 }
 
-// pollDrops counts what NATS dropped for the subscriptions since last time.
+// pollDrops counts what NATS dropped for the subscriptions since last time,
+// the interest exchange's included: interest messages lost there (a remove
+// among them) are as much a slow consumer's loss as data.
 func (t *Transport) pollDrops() {
 	t.mu.Lock()
-	subs := make([]*subscription, 0, len(t.subs))
+	subs := make([]*subscription, 0, len(t.subs)+1)
 	for _, s := range t.subs {
 		subs = append(subs, s)
+	}
+	if t.ctrl != nil {
+		subs = append(subs, t.ctrl)
 	}
 	t.mu.Unlock()
 	for _, s := range subs {
@@ -441,6 +453,9 @@ func (t *Transport) subscribeInterest() *subscription {
 		return nil
 	}
 	s.watch(sub)
+	if interestPendingLimits != nil {
+		_ = sub.SetPendingLimits(interestPendingLimits[0], interestPendingLimits[1])
+	}
 	return s
 }
 
@@ -481,6 +496,10 @@ type subscription struct {
 
 	reported int // drops counted so far; guarded by Transport.dropMu
 }
+
+// interestPendingLimits, when set by a test, replaces nats.go's default
+// pending limits for the interest exchange's subscription.
+var interestPendingLimits *[2]int
 
 // afterSubscribe, when set by a test, runs between subscribing and
 // watching the subscription's end.
