@@ -39,16 +39,7 @@ func TestCloseIsBoundedWhenAPeerKeepsSending(t *testing.T) {
 	}()
 	defer func() { close(stop); <-wrote }()
 
-	closed := make(chan error, 1)
-	go func() { closed <- l.Close() }()
-	select {
-	case err := <-closed:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(20 * time.Second): // closeGrace is one second
-		t.Fatal("Close did not return while the peer kept sending")
-	}
+	closeBounded(t, l, "while the peer kept sending")
 }
 
 // TestCloseIsBoundedWhenAPeerStopsReading checks that Close does not wait
@@ -76,6 +67,13 @@ func TestCloseIsBoundedWhenAPeerStopsReading(t *testing.T) {
 		t.Fatal("the queue never overflowed")
 	}
 
+	closeBounded(t, l, "while a writer was blocked on the peer")
+}
+
+// closeBounded closes l and fails the test if Close has not returned well
+// after the one-second grace it gives peers, saying when.
+func closeBounded(t *testing.T, l interface{ Close() error }, when string) {
+	t.Helper()
 	closed := make(chan error, 1)
 	go func() { closed <- l.Close() }()
 	select {
@@ -83,7 +81,7 @@ func TestCloseIsBoundedWhenAPeerStopsReading(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(20 * time.Second): // closeGrace is one second
-		t.Fatal("Close did not return while a writer was blocked on the peer")
+	case <-time.After(20 * time.Second):
+		t.Fatalf("Close did not return %s", when)
 	}
 }

@@ -20,9 +20,7 @@ import (
 // frame written into the middle of it would corrupt the stream.
 func TestPartlyDirectFrameIsCompletedBeforeClose(t *testing.T) {
 	client, server := loopbackPair(t)
-	tr := newTransport(newConfig(nil))
-	defer tr.cancel()
-	p := newPeer(tr, client, hello{peerID: 2, maxFrame: 1 << 20})
+	_, p := testPeer(t, client)
 	if p.direct == nil {
 		t.Skip("no direct writes on this connection")
 	}

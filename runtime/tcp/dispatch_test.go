@@ -19,7 +19,7 @@ func TestNoFrameIsHandledAfterAnError(t *testing.T) {
 	c1, c2 := net.Pipe()
 	defer c1.Close()
 	defer c2.Close()
-	p := newPeer(newTransport(newConfig(nil)), c1, hello{peerID: 2, maxFrame: 1 << 20})
+	_, p := testPeer(t, c1)
 	fr := newFrameReader(c1, 1<<20, ioBufferSize)
 	batches := make(chan []byte, 1)
 	batches <- appendFrame(nil, 0x7f, []byte("?")) // an unknown kind

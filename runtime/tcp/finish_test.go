@@ -16,9 +16,7 @@ import (
 // promises every byte written, framing and control frames included.
 func TestFinishCountsItsBytes(t *testing.T) {
 	client, server := loopbackPair(t)
-	tr := newTransport(newConfig(nil))
-	defer tr.cancel()
-	p := newPeer(tr, client, hello{peerID: 2, maxFrame: 1 << 20})
+	_, p := testPeer(t, client)
 	msg := plexo.Message{Topic: "a.B.proto", Payload: []byte{8, 1}, Origin: 1, Sequence: 1}
 	for range 3 { // the writer is not running: they wait in the queue
 		if err := p.enqueue(context.Background(), &msg); err != nil {

@@ -12,7 +12,7 @@ func TestPingFloodQueuesOnePong(t *testing.T) {
 	c1, c2 := net.Pipe()
 	defer c1.Close()
 	defer c2.Close()
-	p := newPeer(newTransport(newConfig(nil)), c1, hello{peerID: 2, maxFrame: 1 << 20})
+	_, p := testPeer(t, c1)
 	for range 10000 { // the writer is stuck: nothing is taken from the queue
 		if err := p.handle(nil, kindPing, nil); err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package tcp
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 
 	"github.com/plexo-go/plexo"
@@ -14,15 +13,7 @@ import (
 // still counted in the Transport's Stats, which Dropped promises to be
 // exact.
 func TestDropsAfterUnregisterAreCounted(t *testing.T) {
-	tr := newTransport(newConfig(nil))
-	defer tr.cancel()
-	c1, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
-	p := newPeer(tr, c1, hello{peerID: 2, maxFrame: 1 << 20})
-	if !tr.register(p) {
-		t.Fatal("register failed")
-	}
+	tr, p := registeredPeer(t)
 	p.stop(errors.New("test: connection ended"), false)
 	tr.unregister(p)
 

@@ -14,7 +14,7 @@ func TestInterestChangesCoalesce(t *testing.T) {
 	c1, c2 := net.Pipe()
 	defer c1.Close()
 	defer c2.Close()
-	p := newPeer(newTransport(newConfig(nil)), c1, hello{peerID: 2, maxFrame: 1 << 20})
+	_, p := testPeer(t, c1)
 	for i := range 10000 { // the writer is stuck: nothing is taken from the queue
 		p.tell(i%2, "a.B.proto")
 		p.tell(1+i%3, "c.D.proto")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 
@@ -24,15 +23,7 @@ func (nullHost) ID() uint64              { return 1 }
 // topic names is disconnected before the names it makes the Transport keep
 // exceed a bound, and that names it withdraws count no more.
 func TestTopicBytesPerPeerAreBounded(t *testing.T) {
-	tr := newTransport(newConfig(nil))
-	defer tr.cancel()
-	c1, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
-	p := newPeer(tr, c1, hello{peerID: 2, maxFrame: 1 << 20})
-	if !tr.register(p) {
-		t.Fatal("register failed")
-	}
+	tr, p := registeredPeer(t)
 	long := strings.Repeat("x", 64<<10)
 	// Subscribing and withdrawing again and again keeps nothing.
 	for i := range 2 * maxTopicBytesPerPeer / len(long) {
