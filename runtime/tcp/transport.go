@@ -542,23 +542,20 @@ func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, hops int) 
 		t.mu.Unlock()
 		return nil
 	}
-	if hops > 0 && p.wants[topic] == 0 {
-		if len(p.wants) >= maxTopicsPerPeer {
-			t.mu.Unlock()
-			return fmt.Errorf("%w: peer subscribed to more than %d topics", ErrProtocol, maxTopicsPerPeer)
+	if hops > 0 {
+		if p.wants[topic] == 0 {
+			if len(p.wants) >= maxTopicsPerPeer {
+				t.mu.Unlock()
+				return fmt.Errorf("%w: peer subscribed to more than %d topics", ErrProtocol, maxTopicsPerPeer)
+			}
+			if p.wantBytes+len(topic) > maxTopicBytesPerPeer {
+				t.mu.Unlock()
+				return fmt.Errorf("%w: peer subscribed to topic names of more than %d bytes", ErrProtocol, maxTopicBytesPerPeer)
+			}
+			p.wantBytes += len(topic)
 		}
-		if p.wantBytes+len(topic) > maxTopicBytesPerPeer {
-			t.mu.Unlock()
-			return fmt.Errorf("%w: peer subscribed to topic names of more than %d bytes", ErrProtocol, maxTopicBytesPerPeer)
-		}
-	}
-	switch {
-	case hops > 0 && p.wants[topic] == 0:
-		p.wantBytes += len(topic)
 		p.wants[topic] = hops
-	case hops > 0:
-		p.wants[topic] = hops
-	default:
+	} else {
 		p.wantBytes -= len(topic)
 		delete(p.wants, topic)
 	}
