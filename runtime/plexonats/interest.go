@@ -150,9 +150,20 @@ type remoteInterest struct {
 }
 
 type topicRef struct {
-	name  string
-	peers int                    // how many peers want the topic
-	at    [plexo.MaxHops + 1]int // how many of them at each distance
+	name string
+	at   [plexo.MaxHops + 1]int // how many peers want the topic at each distance
+}
+
+// nearest returns the shortest distance at which a peer wants the topic,
+// or 0 when none does. Counting the peers at each distance spares a walk
+// over all the peers for each change.
+func (r *topicRef) nearest() int {
+	for h := 1; h <= plexo.MaxHops; h++ {
+		if r.at[h] > 0 {
+			return h
+		}
+	}
+	return 0
 }
 
 type peerInterest struct {
@@ -190,14 +201,7 @@ func (ri *remoteInterest) update(topic string) {
 	if ri.declared[topic] {
 		hops = 1
 	} else if ref := ri.topics[topic]; ref != nil {
-		// Counting the peers at each distance spares a walk over all the
-		// peers for each change.
-		for h := 1; h <= plexo.MaxHops; h++ {
-			if ref.at[h] > 0 {
-				hops = h
-				break
-			}
-		}
+		hops = ref.nearest()
 	}
 	if hops == ri.reported[topic] {
 		return
@@ -231,7 +235,6 @@ func (ri *remoteInterest) set(p *peerInterest, topic string, hops int) {
 			ref = &topicRef{name: strings.Clone(topic)}
 			ri.topics[ref.name] = ref
 		}
-		ref.peers++
 		ref.at[hops]++
 		ri.entries++
 		p.topics[ref.name] = hops
@@ -247,7 +250,7 @@ func (ri *remoteInterest) set(p *peerInterest, topic string, hops int) {
 func (ri *remoteInterest) unref(ref *topicRef, hops int) {
 	ri.entries--
 	ref.at[hops]--
-	if ref.peers--; ref.peers == 0 {
+	if ref.nearest() == 0 {
 		delete(ri.topics, ref.name)
 	}
 }
