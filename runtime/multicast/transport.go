@@ -287,12 +287,17 @@ func (t *Transport) follow(id agree.TopicID, lt *localTopic) {
 		return
 	}
 	if lt.joined {
-		l := leave{group: lt.group, at: time.Now().Add(2 * t.heartbeat())}
+		l := leave{group: lt.group, at: time.Now().Add(t.moveGrace())}
 		t.leaves = append(t.leaves, l)
 		t.wakeBy(l.at)
 	}
 	lt.joined, lt.group = true, g
 }
+
+// moveGrace is how long a relocated topic's old group stays in use, make
+// before break: subscribers keep it joined and publishers send on it too,
+// for the same time, so that nothing is lost while peers move.
+func (t *Transport) moveGrace() time.Duration { return 2 * t.heartbeat() }
 
 // retryJoins follows the subscribed topics for which a join failed; t.mu
 // held.
@@ -401,7 +406,7 @@ func (t *Transport) relocated(ev agree.Event) {
 	if lt == nil {
 		return
 	}
-	grace := 2 * t.heartbeat()
+	grace := t.moveGrace()
 	if lt.hops > 0 {
 		t.follow(ev.Topic, lt)
 	}
