@@ -75,24 +75,32 @@ func (d *topicDesc) newMessage() proto.Message {
 // directly, or nil unless such a message is one of type mt: it is for
 // generated messages, whose zero struct is an empty message, and not for
 // dynamic ones, which need their descriptor.
-func freshFunc(goType reflect.Type, mt protoreflect.MessageType) (fresh func() proto.Message) {
-	if goType.Kind() != reflect.Pointer || goType.Elem().Kind() != reflect.Struct {
+func freshFunc(goType reflect.Type, mt protoreflect.MessageType) func() proto.Message {
+	if !askZeroStruct(goType, func(m protoreflect.Message) bool { return m.Type() == mt }) {
 		return nil
 	}
 	elem := goType.Elem()
-	defer func() {
-		if recover() != nil {
-			fresh = nil // a zero struct that cannot even tell its type
-		}
-	}()
-	m, ok := reflect.New(elem).Interface().(proto.Message)
-	if !ok || m.ProtoReflect().Type() != mt {
-		return nil
-	}
 	return func() proto.Message {
 		m, _ := reflect.New(elem).Interface().(proto.Message)
 		return m
 	}
+}
+
+// askZeroStruct reports what ask says of a newly allocated zero struct of
+// the pointer type goType, as a message. It reports false when goType does
+// not point to a struct message, or when asking panics, as it does for a
+// dynamic message without its descriptor.
+func askZeroStruct(goType reflect.Type, ask func(protoreflect.Message) bool) (ok bool) {
+	if goType.Kind() != reflect.Pointer || goType.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	m, isMsg := reflect.New(goType.Elem()).Interface().(proto.Message)
+	return isMsg && ask(m.ProtoReflect())
 }
 
 const (
@@ -111,26 +119,11 @@ func (d *topicDesc) valid(msg proto.Message) bool {
 		return msg.ProtoReflect().IsValid()
 	}
 	v := validityAsk
-	if d.pointer && emptyStructIsValid(d.goType) {
+	if askZeroStruct(d.goType, protoreflect.Message.IsValid) {
 		v = validityNonNil
 	}
 	d.validity.Store(v)
 	return msg.ProtoReflect().IsValid()
-}
-
-// emptyStructIsValid reports whether a freshly allocated struct of the
-// pointer type goType is a valid message, as for generated messages.
-func emptyStructIsValid(goType reflect.Type) (ok bool) {
-	if goType.Elem().Kind() != reflect.Struct {
-		return false
-	}
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	m, isMsg := reflect.New(goType.Elem()).Interface().(proto.Message)
-	return isMsg && m.ProtoReflect().IsValid()
 }
 
 // forget drops the cached route of p, so that a closed Plexus is not kept
