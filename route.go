@@ -27,7 +27,7 @@ type route struct {
 	tap func(*Message)
 
 	// Guarded by Plexus.mu.
-	localSubs  int // typed and raw subscriptions
+	localSubs  int           // typed and raw subscriptions
 	hops       map[*link]int // distance to the nearest subscriber reached through the link, if any
 	advertised map[*link]int // the distance the link was last told, 0 for none
 	retired    subscriptionCounters

@@ -10,8 +10,8 @@ import (
 // A Subscription is one handler's registration for a topic in a [Plexus],
 // with its own goroutine and bounded queue. It is safe for concurrent use.
 type Subscription struct {
-	p      *Plexus
-	route  *route
+	p     *Plexus
+	route *route
 	// handle calls the user's handler with one queued delivery: a
 	// proto.Message for a typed subscription, a *rawDelivery for a raw one.
 	handle func(context.Context, any)
