@@ -1,6 +1,9 @@
 package plexo
 
-import "log/slog"
+import (
+	"log/slog"
+	"time"
+)
 
 // A PlexusOption configures a [Plexus]. Options are applied in order, the
 // last one winning; a value out of range leaves the documented default.
@@ -50,6 +53,24 @@ func WithLogger(logger *slog.Logger) PlexusOption { return loggerOption{logger} 
 // origin heard from least recently is forgotten. The default is 4096.
 func WithDedupOrigins(n int) PlexusOption { return dedupOriginsOption(n) }
 
+// WithDescriptorSharing sets whether the Plexus announces its topics to
+// the directory ([Plexus.WatchDirectory]): which topics it publishes and
+// subscribes, with their message types and codecs, and on request the
+// FileDescriptorSet of each message type, so that tools such as the plexo
+// command can list and decode its topics without the .proto files. Sharing
+// is on by default; turn it off where the schemas are private. A Plexus
+// that does not share still forwards other processes' announcements across
+// its bridges, and can still follow the directory itself.
+func WithDescriptorSharing(on bool) PlexusOption { return descriptorSharingOption(on) }
+
+// WithDirectoryRefresh sets how often a Plexus that shares its directory
+// repeats its announcement while somebody follows the directory. Followers
+// forget a Plexus's entries three intervals after its last announcement
+// (sooner when it closes). The default is [DefaultDirectoryRefresh]; values
+// below 100 ms keep the default, and values above 20 minutes count as 20
+// minutes, as followers keep entries for at most an hour.
+func WithDirectoryRefresh(d time.Duration) PlexusOption { return directoryRefreshOption(d) }
+
 // WithCodec makes a topic encode with c instead of the codec its name selects.
 // Every process using the topic must use the same codec; prefer naming the
 // codec in the topic name.
@@ -85,9 +106,11 @@ func (o Overflow) String() string {
 }
 
 type plexusConfig struct {
-	logger       *slog.Logger
-	dedupOrigins int
-	sub          subscriptionConfig
+	logger           *slog.Logger
+	dedupOrigins     int
+	shareDescriptors bool
+	directoryRefresh time.Duration
+	sub              subscriptionConfig
 }
 
 type subscriptionConfig struct {
@@ -101,9 +124,11 @@ type topicConfig struct {
 
 func newPlexusConfig(opts []PlexusOption) plexusConfig {
 	cfg := plexusConfig{
-		logger:       slog.Default(),
-		dedupOrigins: 4096,
-		sub:          subscriptionConfig{queueSize: DefaultQueueSize, overflow: OverflowDropOldest},
+		logger:           slog.Default(),
+		dedupOrigins:     4096,
+		shareDescriptors: true,
+		directoryRefresh: DefaultDirectoryRefresh,
+		sub:              subscriptionConfig{queueSize: DefaultQueueSize, overflow: OverflowDropOldest},
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -144,6 +169,18 @@ type dedupOriginsOption int
 func (o dedupOriginsOption) applyToPlexus(c *plexusConfig) {
 	if o >= 1 {
 		c.dedupOrigins = int(o)
+	}
+}
+
+type descriptorSharingOption bool
+
+func (o descriptorSharingOption) applyToPlexus(c *plexusConfig) { c.shareDescriptors = bool(o) }
+
+type directoryRefreshOption time.Duration
+
+func (o directoryRefreshOption) applyToPlexus(c *plexusConfig) {
+	if d := time.Duration(o); d >= 100*time.Millisecond {
+		c.directoryRefresh = min(d, 20*time.Minute)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -44,9 +45,20 @@ type Plexus struct {
 	subs       map[*Subscription]struct{}
 	interestCh chan struct{} // closed and replaced when any interest changes
 
-	duplicates      atomic.Uint64
-	unrouted        atomic.Uint64
-	transportErrors atomic.Uint64
+	// sharing announces p's topics and descriptors to the directory (see
+	// directory.go); nil when WithDescriptorSharing(false).
+	sharing *announcer
+	// watchers are the Directory values following p's directory. watchMu
+	// comes after mu in the lock order.
+	watchMu  sync.Mutex
+	watchers map[*Directory]struct{}
+
+	decodeErrorLog rateLimit
+
+	duplicates        atomic.Uint64
+	unrouted          atomic.Uint64
+	transportErrors   atomic.Uint64
+	directoryRejected atomic.Uint64
 }
 
 // New returns a Plexus ready for in-process publish/subscribe. Attach
@@ -63,6 +75,10 @@ func New(opts ...PlexusOption) *Plexus {
 		cancel:     cancel,
 		subs:       make(map[*Subscription]struct{}),
 		interestCh: make(chan struct{}),
+		watchers:   make(map[*Directory]struct{}),
+	}
+	if cfg.shareDescriptors {
+		p.sharing = newAnnouncer(p)
 	}
 	return p
 }
@@ -106,6 +122,9 @@ func (p *Plexus) Attach(t Transport) error {
 	}
 	p.links = append(slices.Clip(p.links), l)
 	p.eachRoute(p.updateInterest)
+	if p.sharing != nil {
+		p.sharing.start() // only transports carry the directory beyond p
+	}
 	p.mu.Unlock()
 	return nil
 }
@@ -129,6 +148,7 @@ func (p *Plexus) Close() error {
 	p.eachRoute(func(r *route) {
 		r.localSubs = 0
 		r.subs.Store(new([]*Subscription))
+		r.rawSubs.Store(new([]*Subscription))
 		if d := r.binding.Load(); d != nil {
 			d.forget(p)
 		}
@@ -140,6 +160,15 @@ func (p *Plexus) Close() error {
 	p.cancel()
 	for _, s := range subs {
 		s.stop()
+	}
+	p.watchMu.Lock()
+	watchers := slices.Collect(maps.Keys(p.watchers))
+	p.watchMu.Unlock()
+	for _, d := range watchers {
+		_ = d.Close()
+	}
+	if p.sharing != nil {
+		p.sharing.stop() // says goodbye through the transports still open
 	}
 	var errs []error
 	for _, l := range links {
@@ -192,10 +221,20 @@ func (p *Plexus) publish(ctx context.Context, d *topicDesc, msg proto.Message) e
 		return err
 	}
 	r.published.Add(1)
-	if len(*r.links.Load()) > 0 {
+	if !r.publishing.Load() {
+		p.startedPublishing(r)
+	}
+	if len(*r.links.Load()) > 0 || len(*r.rawSubs.Load()) > 0 {
 		return p.publishEncoded(ctx, d, r, msg)
 	}
 	return offer(ctx, d, r, msg)
+}
+
+// startedPublishing records that p publishes r's topic, for the directory.
+func (p *Plexus) startedPublishing(r *route) {
+	if r.publishing.CompareAndSwap(false, true) {
+		p.directoryChanged()
+	}
 }
 
 // publishEncoded publishes msg to local subscribers and, encoded once into a
@@ -211,6 +250,9 @@ func (p *Plexus) publishEncoded(ctx context.Context, d *topicDesc, r *route, msg
 	}
 	out.msg = Message{Topic: d.name, Payload: out.buf, Origin: p.id, Sequence: p.seq.Add(1)}
 	if err := offer(ctx, d, r, msg); err != nil {
+		return err
+	}
+	if err := offerRaw(ctx, r, &out.msg); err != nil {
 		return err
 	}
 	p.send(ctx, r, &out.msg)
@@ -258,8 +300,7 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 		if d := r.binding.Load(); d != nil {
 			v := d.newMessage()
 			if err := d.codec.Unmarshal(msg.Payload, v); err != nil {
-				r.decodeErrors.Add(1)
-				p.log.Debug("plexo: dropped undecodable message", "topic", msg.Topic, "error", err)
+				p.decodeFailed(r, msg, err)
 			} else {
 				for _, s := range subs {
 					_ = s.offer(p.life, v)
@@ -267,35 +308,62 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 			}
 		}
 	}
+	_ = offerRaw(p.life, r, msg)
+	if r.tap != nil {
+		r.tap(msg)
+	}
 	p.send(p.life, r, msg)
 }
 
+// decodeFailed counts and logs a message that arrived for r's topic and that
+// its codec could not decode. The log is a warning, as a peer publishing
+// with another schema is a mistake worth seeing, but rate-limited, as one
+// such peer sends many.
+func (p *Plexus) decodeFailed(r *route, msg *Message, err error) {
+	r.decodeErrors.Add(1)
+	if suppressed, ok := p.decodeErrorLog.allow(); ok {
+		p.log.Warn("plexo: dropped a message that does not decode as its topic's type",
+			"topic", msg.Topic, "origin", originString(msg.Origin), "codec", r.codecName(),
+			"error", err, "suppressed", suppressed)
+	}
+}
+
 // subscribe is Topic.Subscribe without the type parameter.
-func (p *Plexus) subscribe(ctx context.Context, d *topicDesc, handle func(context.Context, proto.Message), opts []SubscribeOption) (*Subscription, error) {
+func (p *Plexus) subscribe(ctx context.Context, d *topicDesc, handle func(context.Context, any), opts []SubscribeOption) (*Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, opError("subscribe", d.name, err)
 	}
+	r, err := p.bind(d)
+	if err != nil {
+		return nil, err
+	}
+	return p.addSubscription(r, false, handle, opts)
+}
+
+// addSubscription starts a typed or raw subscription of r's topic.
+func (p *Plexus) addSubscription(r *route, raw bool, handle func(context.Context, any), opts []SubscribeOption) (*Subscription, error) {
 	cfg := p.cfg.sub
 	for _, o := range opts {
 		if o != nil {
 			o.applyToSubscription(&cfg)
 		}
 	}
-	r, err := p.bind(d)
-	if err != nil {
-		return nil, err
-	}
 	s := newSubscription(p, r, cfg, handle)
+	s.raw = raw
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return nil, opError("subscribe", d.name, ErrClosed)
+		return nil, opError("subscribe", r.name, ErrClosed)
 	}
 	p.subs[s] = struct{}{}
 	r.localSubs++
-	r.subs.Store(ptr(append(slices.Clip(*r.subs.Load()), s)))
+	list := s.list()
+	list.Store(ptr(append(slices.Clip(*list.Load()), s)))
 	p.updateInterest(r)
+	if r.localSubs == 1 {
+		p.directoryChanged()
+	}
 	s.start()
 	return s, nil
 }
@@ -310,8 +378,12 @@ func (p *Plexus) unsubscribe(s *Subscription) bool {
 	delete(p.subs, s)
 	r := s.route
 	r.localSubs--
-	r.subs.Store(ptr(slices.DeleteFunc(slices.Clone(*r.subs.Load()), func(x *Subscription) bool { return x == s })))
+	list := s.list()
+	list.Store(ptr(slices.DeleteFunc(slices.Clone(*list.Load()), func(x *Subscription) bool { return x == s })))
 	p.updateInterest(r)
+	if r.localSubs == 0 {
+		p.directoryChanged()
+	}
 	return true
 }
 
@@ -391,7 +463,7 @@ func (p *Plexus) updateInterest(r *route) {
 
 	for _, l := range p.links {
 		hops := 0
-		if r.localSubs > 0 {
+		if r.localSubs > 0 || r.tap != nil {
 			hops = 1
 		} else {
 			for other, h := range r.hops {
@@ -435,12 +507,16 @@ func (p *Plexus) setInterest(l *link, topic string, hops int) {
 	if r.hops == nil {
 		r.hops = make(map[*link]int)
 	}
+	wanted := len(r.hops) > 0
 	if hops == 0 {
 		delete(r.hops, l)
 	} else {
 		r.hops[l] = hops
 	}
 	p.updateInterest(r)
+	if !wanted && len(r.hops) > 0 && p.sharing != nil {
+		p.sharing.interestAppeared(r.name)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

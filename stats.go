@@ -15,6 +15,10 @@ type Stats struct {
 	Unrouted uint64
 	// TransportErrors counts failed hand-offs to transports.
 	TransportErrors uint64
+	// DirectoryRejected counts directory messages that arrived malformed,
+	// forged or beyond the directory's bounds (announcements, queries and
+	// shared descriptor sets), and were dropped.
+	DirectoryRejected uint64
 }
 
 // TopicStats counts one topic's traffic through a Plexus.
@@ -39,6 +43,8 @@ func (p *Plexus) Stats() Stats {
 		Duplicates:      p.duplicates.Load(),
 		Unrouted:        p.unrouted.Load(),
 		TransportErrors: p.transportErrors.Load(),
+
+		DirectoryRejected: p.directoryRejected.Load(),
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -5,18 +5,19 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-
-	"google.golang.org/protobuf/proto"
 )
 
 // A Subscription is one handler's registration for a topic in a [Plexus],
 // with its own goroutine and bounded queue. It is safe for concurrent use.
 type Subscription struct {
-	p      *Plexus
-	route  *route
-	handle func(context.Context, proto.Message)
+	p     *Plexus
+	route *route
+	// handle calls the user's handler with one queued delivery: a
+	// proto.Message for a typed subscription, a *rawDelivery for a raw one.
+	handle func(context.Context, any)
 	policy Overflow
-	queue  chan proto.Message
+	queue  chan any
+	raw    bool // receives encoded payloads (SubscribeRaw)
 
 	// ctx is what the handler receives; cancel ends it when the
 	// subscription closes.
@@ -48,14 +49,14 @@ type SubscriptionStats struct {
 	Queued    int    // messages waiting for the handler now
 }
 
-func newSubscription(p *Plexus, r *route, cfg subscriptionConfig, handle func(context.Context, proto.Message)) *Subscription {
+func newSubscription(p *Plexus, r *route, cfg subscriptionConfig, handle func(context.Context, any)) *Subscription {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Subscription{
 		p:      p,
 		route:  r,
 		handle: handle,
 		policy: cfg.overflow,
-		queue:  make(chan proto.Message, cfg.queueSize),
+		queue:  make(chan any, cfg.queueSize),
 		ctx:    ctx,
 		cancel: cancel,
 		quit:   make(chan struct{}),
@@ -146,7 +147,7 @@ func (s *Subscription) drain() (stopped bool) {
 
 // offer queues m for the handler under the subscription's overflow policy.
 // It returns an error only when OverflowBlock waited until ctx was done.
-func (s *Subscription) offer(ctx context.Context, m proto.Message) error {
+func (s *Subscription) offer(ctx context.Context, m any) error {
 	select {
 	case s.queue <- m:
 		return nil
@@ -173,7 +174,7 @@ func (s *Subscription) offer(ctx context.Context, m proto.Message) error {
 }
 
 // push queues m, discarding the oldest queued messages to make room.
-func (s *Subscription) push(m proto.Message) {
+func (s *Subscription) push(m any) {
 	for {
 		select {
 		case s.queue <- m:
