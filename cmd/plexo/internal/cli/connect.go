@@ -31,7 +31,8 @@ type ConnFlags struct {
 	Timeout time.Duration
 }
 
-func (f *ConnFlags) register(fs *pflag.FlagSet) {
+// Register adds the connection flags to fs.
+func (f *ConnFlags) Register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.TCPDial, "tcp-dial", nil, "dial a plexo TCP peer at `HOST:PORT` (repeatable)")
 	fs.StringArrayVar(&f.TCPListen, "tcp-listen", nil, "accept plexo TCP peers on `HOST:PORT` (repeatable)")
 	fs.StringArrayVar(&f.Multicast, "multicast", nil, "join plexo multicast on interface `IFACE` (repeatable)")

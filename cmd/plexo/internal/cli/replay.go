@@ -128,8 +128,7 @@ func runReplay(ctx context.Context, st *state, f replayFlags, path string, topic
 					}
 				}
 			}
-			// The reader reuses m.Data; the Plexus may keep the payload.
-			if err := p.PublishRaw(ctx, ch.Topic, append([]byte(nil), m.Data...)); err != nil {
+			if err := p.PublishRaw(ctx, ch.Topic, m.Data); err != nil {
 				return err
 			}
 			msgs++

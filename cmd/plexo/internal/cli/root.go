@@ -48,7 +48,7 @@ attaches a transport to the command's one Plexus, which bridges them.`,
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	st.conn.register(root.PersistentFlags())
+	st.conn.Register(root.PersistentFlags())
 	root.PersistentFlags().BoolVarP(&st.verbose, "verbose", "v", false, "log the transports' events (slog, to stderr)")
 	root.AddCommand(
 		newTopicsCmd(st),

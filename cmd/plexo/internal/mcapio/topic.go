@@ -1,6 +1,10 @@
 package mcapio
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/plexo-go/plexo"
+)
 
 // Codec names of plexo topics, the last part of a topic name.
 const (
@@ -15,37 +19,15 @@ const (
 const MetadataMessage = "plexo.message"
 
 // TopicCodec returns the codec of a plexo topic name
-// (<namespace>.<MessageName>.<codec>, dotted identifiers) and whether the
-// name is valid.
+// (<namespace>.<MessageName>.<codec>, see [plexo.ValidTopicName]) and
+// whether the name is valid with a protobuf codec: proto or json.
 func TopicCodec(topic string) (string, bool) {
-	dot := strings.LastIndexByte(topic, '.')
-	if dot <= 0 {
+	if !plexo.ValidTopicName(topic) {
 		return "", false
 	}
-	codec := topic[dot+1:]
+	codec := topic[strings.LastIndexByte(topic, '.')+1:]
 	if codec != CodecProto && codec != CodecJSON {
 		return "", false
 	}
-	for part := range strings.SplitSeq(topic[:dot], ".") {
-		if !identifier(part) {
-			return "", false
-		}
-	}
 	return codec, true
-}
-
-func identifier(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
