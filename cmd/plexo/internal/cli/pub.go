@@ -121,6 +121,9 @@ func runPub(ctx context.Context, st *state, f pubFlags, topic, text string) erro
 
 // encodeJSON turns protojson text into a payload of the topic's codec.
 func encodeJSON(tt topicType, text []byte, types typeResolver) ([]byte, error) {
+	if err := checkJSON(text, tt.md); err != nil {
+		return nil, fmt.Errorf("JSON for %s: %w", tt.md.FullName(), err)
+	}
 	msg := dynamicpb.NewMessage(tt.md)
 	if err := (protojson.UnmarshalOptions{Resolver: types}).Unmarshal(text, msg); err != nil {
 		return nil, fmt.Errorf("JSON for %s: %w", tt.md.FullName(), err)

@@ -68,8 +68,12 @@ func Main(args []string, s Streams) int {
 	defer stop()
 	root := NewRoot(s)
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(s.Err, "plexo: %s\n", oneLine(err))
+	if cmd, err := root.ExecuteContextC(ctx); err != nil {
+		msg := oneLine(err)
+		if cmd != nil && cmd != root && !strings.HasPrefix(msg, cmd.Name()+": ") {
+			msg = cmd.Name() + ": " + msg // an argument error of cobra's
+		}
+		fmt.Fprintf(s.Err, "plexo: %s\n", msg)
 		return 1
 	}
 	return 0
