@@ -277,7 +277,7 @@ func TestFlushedWhileOpen(t *testing.T) {
 	}
 	for i := range 10 {
 		b, _ := proto.Marshal(&plexotestv1.Reading{Seq: uint64(i)})
-		if _, err := w.Write(readingTopic, b, uint64(i+1)); err != nil {
+		if _, err := w.Write(readingTopic, b, uint64(time.Now().UnixNano())); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Millisecond)

@@ -55,9 +55,9 @@ type Writer struct {
 	seqs     []uint32 // per channel id
 
 	msg       mcap.Message // reused for every message
-	lastFlush time.Time
-	offset    uint64 // file offset at the last write
-	pending   int64  // uncompressed bytes since the file offset last moved
+	lastFlush int64        // receive time of the last flush, ns
+	offset    uint64       // file offset at the last write
+	pending   int64        // uncompressed bytes since the file offset last moved
 	messages  uint64
 	bytes     uint64
 	closed    bool
@@ -92,6 +92,8 @@ func Create(path string, o WriterOptions) (*Writer, error) {
 		Chunked:         true,
 		ChunkSize:       o.ChunkSize,
 		Compression:     compression,
+		// The fastest level: record must keep up with the transports.
+		CompressionLevel: mcap.CompressionLevelFastest,
 	}
 	w, err := mcap.NewWriter(buf, opts)
 	if err == nil {
@@ -114,7 +116,7 @@ func Create(path string, o WriterOptions) (*Writer, error) {
 		schemas:   make(map[protoreflect.FullName]uint16),
 		channels:  make(map[string]uint16),
 		seqs:      []uint32{0},
-		lastFlush: time.Now(),
+		lastFlush: time.Now().UnixNano(),
 	}, nil
 }
 
@@ -177,7 +179,8 @@ func (w *Writer) AddChannel(topic, codec string, message protoreflect.FullName, 
 }
 
 // Write records one message of a topic whose channel exists, with its
-// receive time as log time (and publish time, plexo carrying none). The
+// receive time as log time (and publish time, plexo carrying none); the
+// receive times also pace the flushes of chunks (see WriterOptions). The
 // payload is copied before Write returns. It reports false if the topic has
 // no channel yet. It does not allocate on its own.
 func (w *Writer) Write(topic string, payload []byte, receivedNanos uint64) (bool, error) {
@@ -192,8 +195,8 @@ func (w *Writer) Write(topic string, payload []byte, receivedNanos uint64) (bool
 	}
 	w.seqs[id]++
 	w.msg = mcap.Message{ChannelID: id, Sequence: w.seqs[id], LogTime: receivedNanos, PublishTime: receivedNanos, Data: payload}
-	now := time.Now()
-	flush := now.Sub(w.lastFlush) >= w.interval
+	now := int64(receivedNanos)
+	flush := now-w.lastFlush >= int64(w.interval)
 	if flush {
 		// mcap.Writer closes a chunk when it outgrows ChunkSize and has no
 		// other way to close one early: lower the bar for this message.
