@@ -9,6 +9,7 @@ replace github.com/plexo-go/plexo/runtime/plexonats => ../../runtime/plexonats
 require (
 	github.com/bufbuild/protocompile v0.14.1
 	github.com/foxglove/mcap/go/mcap v1.7.1
+	github.com/klauspost/compress v1.20.3
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/plexo-go/plexo v0.0.0-00010101000000-000000000000
@@ -24,7 +25,6 @@ require (
 	github.com/davecgh/go-spew v1.1.1 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
-	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect

@@ -87,13 +87,23 @@ func Create(path string, o WriterOptions) (*Writer, error) {
 	}
 	buf := bufio.NewWriterSize(f, 64<<10)
 	opts := &mcap.WriterOptions{
-		IncludeCRC:      true,
+		// No CRCs (optional in MCAP): they cost a tenth of the write
+		// path, and zstd frames carry their own checksum.
+		IncludeCRC:      false,
 		OverrideLibrary: true,
 		Chunked:         true,
 		ChunkSize:       o.ChunkSize,
 		Compression:     compression,
 		// The fastest level: record must keep up with the transports.
 		CompressionLevel: mcap.CompressionLevelFastest,
+	}
+	if compression == mcap.CompressionZSTD {
+		zc, err := newChunkZstd()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("mcapio: zstd: %w", err)
+		}
+		opts.Compressor = mcap.NewCustomCompressor(mcap.CompressionZSTD, zc)
 	}
 	w, err := mcap.NewWriter(buf, opts)
 	if err == nil {
