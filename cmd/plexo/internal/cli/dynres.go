@@ -24,6 +24,7 @@ func dynamicResolver(r *resolver) typeResolver { return r.types }
 
 func (t typeResolver) types() *dynamicpb.Types { return t.ty }
 
+// FindMessageByName implements protoregistry.MessageTypeResolver.
 func (t typeResolver) FindMessageByName(name protoreflect.FullName) (protoreflect.MessageType, error) {
 	if ty := t.types(); ty != nil {
 		if mt, err := ty.FindMessageByName(name); err == nil {
@@ -33,6 +34,7 @@ func (t typeResolver) FindMessageByName(name protoreflect.FullName) (protoreflec
 	return protoregistry.GlobalTypes.FindMessageByName(name)
 }
 
+// FindMessageByURL implements protoregistry.MessageTypeResolver.
 func (t typeResolver) FindMessageByURL(url string) (protoreflect.MessageType, error) {
 	if ty := t.types(); ty != nil {
 		if mt, err := ty.FindMessageByURL(url); err == nil {
@@ -42,6 +44,7 @@ func (t typeResolver) FindMessageByURL(url string) (protoreflect.MessageType, er
 	return protoregistry.GlobalTypes.FindMessageByURL(url)
 }
 
+// FindExtensionByName implements protoregistry.ExtensionTypeResolver.
 func (t typeResolver) FindExtensionByName(field protoreflect.FullName) (protoreflect.ExtensionType, error) {
 	if ty := t.types(); ty != nil {
 		if xt, err := ty.FindExtensionByName(field); err == nil {
@@ -51,6 +54,7 @@ func (t typeResolver) FindExtensionByName(field protoreflect.FullName) (protoref
 	return protoregistry.GlobalTypes.FindExtensionByName(field)
 }
 
+// FindExtensionByNumber implements protoregistry.ExtensionTypeResolver.
 func (t typeResolver) FindExtensionByNumber(message protoreflect.FullName, field protoreflect.FieldNumber) (protoreflect.ExtensionType, error) {
 	if ty := t.types(); ty != nil {
 		if xt, err := ty.FindExtensionByNumber(message, field); err == nil {

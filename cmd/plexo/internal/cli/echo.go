@@ -97,7 +97,6 @@ func runEcho(ctx context.Context, st *state, f echoFlags, topics []string) error
 	jsonOpts := protojson.MarshalOptions{Resolver: dynamicResolver(res)}
 	textOpts := prototext.MarshalOptions{Resolver: dynamicResolver(res)}
 	for _, tt := range types {
-		tt := tt
 		h := func(_ context.Context, m *plexo.RawMessage) {
 			msg := dynamicpb.NewMessage(tt.md)
 			var err error

@@ -37,7 +37,7 @@ live line on stderr when that is a terminal, and a summary at the end.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.speed < 0 {
-				return usageError(cmd, "--speed %v: want more than 0 (0: no pauses)", f.speed)
+				return usageError(cmd, "--speed %v: want 0 (no pauses) or more", f.speed)
 			}
 			return runReplay(cmd.Context(), st, f, args[0], args[1:])
 		},

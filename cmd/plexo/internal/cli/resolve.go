@@ -54,6 +54,7 @@ func newResolver(ctx context.Context, p *plexo.Plexus, f schemaFlags) (*resolver
 	return &resolver{files: files, types: newTypeResolver(files), dir: dir}, nil
 }
 
+// Close stops following the directory.
 func (r *resolver) Close() error { return r.dir.Close() }
 
 // guessMessage is the full message name a topic has when its namespace is

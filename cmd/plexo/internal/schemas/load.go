@@ -76,6 +76,7 @@ func Load(ctx context.Context, s Sources) (*protoregistry.Files, error) {
 // descriptors linked into the command, so -I need not name them.
 type linkedResolver struct{}
 
+// FindFileByPath implements protocompile.Resolver.
 func (linkedResolver) FindFileByPath(path string) (protocompile.SearchResult, error) {
 	fd, err := protoregistry.GlobalFiles.FindFileByPath(path)
 	if err != nil {

@@ -102,6 +102,7 @@ func (b *builder) build(name string, depth int) error {
 // resolver looks in the set's own files first, then in the linked ones.
 type resolver struct{ own *protoregistry.Files }
 
+// FindFileByPath implements protodesc.Resolver.
 func (r resolver) FindFileByPath(path string) (protoreflect.FileDescriptor, error) {
 	if fd, err := r.own.FindFileByPath(path); err == nil {
 		return fd, nil
@@ -109,6 +110,7 @@ func (r resolver) FindFileByPath(path string) (protoreflect.FileDescriptor, erro
 	return protoregistry.GlobalFiles.FindFileByPath(path)
 }
 
+// FindDescriptorByName implements protodesc.Resolver.
 func (r resolver) FindDescriptorByName(name protoreflect.FullName) (protoreflect.Descriptor, error) {
 	if d, err := r.own.FindDescriptorByName(name); err == nil {
 		return d, nil
