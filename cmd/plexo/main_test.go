@@ -40,7 +40,11 @@ func TestMain(m *testing.M) {
 	plexoBin = filepath.Join(dir, "plexo")
 	peerBin = filepath.Join(dir, "testpeer")
 	for bin, pkg := range map[string]string{plexoBin: ".", peerBin: "./internal/testpeer"} {
-		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+		args := []string{"build", "-o", bin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, pkg)...).CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
 			os.RemoveAll(dir)
@@ -48,6 +52,10 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Setenv(binEnv, dir)
+	if raceEnabled {
+		// Race-built children skip the detector's one-second sleep at exit.
+		os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	}
 	code := 0
 	func() {
 		defer os.RemoveAll(dir)
