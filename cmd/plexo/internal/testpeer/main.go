@@ -43,6 +43,7 @@ func run() error {
 		waitInterest = pflag.Bool("wait-interest", false, "wait for a subscriber of each published topic first")
 		subReadings  = pflag.Bool("sub-readings", false, "subscribe to readings and print them")
 		subNotes     = pflag.Bool("sub-notes", false, "subscribe to notes and print them")
+		private      = pflag.Bool("private", false, "share no descriptors (plexo.WithDescriptorSharing(false))")
 	)
 	conn.Register(pflag.CommandLine)
 	pflag.Parse()
@@ -53,7 +54,11 @@ func run() error {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		stop()
 	}()
-	c, err := cli.Connect(ctx, conn, nil)
+	var opts []plexo.PlexusOption
+	if *private {
+		opts = append(opts, plexo.WithDescriptorSharing(false))
+	}
+	c, err := cli.Connect(ctx, conn, nil, opts...)
 	if err != nil {
 		return err
 	}
