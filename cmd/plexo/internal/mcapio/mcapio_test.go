@@ -28,7 +28,7 @@ const (
 
 // record writes n readings and n notes, interleaved, and returns the file
 // and what was written in order.
-func record(t *testing.T, n int) (string, []proto.Message) {
+func record(t testing.TB, n int) (string, []proto.Message) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "rec.mcap")
 	w, err := mcapio.Create(path, mcapio.WriterOptions{ChunkSize: 512})

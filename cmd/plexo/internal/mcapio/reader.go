@@ -24,10 +24,10 @@ type Channel struct {
 
 // A File is an MCAP file opened for reading, with its replayable channels.
 type File struct {
-	path string
-	f    *os.File
-	r    *mcap.Reader
-	info *mcap.Info
+	path   string
+	closer io.Closer // the file Open opened
+	r      *mcap.Reader
+	info   *mcap.Info
 
 	// Channels are the replayable channels by channel ID.
 	Channels map[uint16]*Channel
@@ -38,28 +38,38 @@ type File struct {
 // Open opens an MCAP file and resolves its channels from its summary. A
 // file that is not MCAP, is truncated (no summary, as when its writer was
 // killed) or corrupt is an error naming it.
-func Open(path string) (file *File, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			file, err = nil, fmt.Errorf("%s: corrupt MCAP file: %v", path, p)
-		}
-	}()
+func Open(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	r, err := mcap.NewReader(f)
+	file, err := NewFile(path, f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: not an MCAP file: %w", path, err)
+		return nil, err
 	}
-	info, err := r.Info()
+	file.closer = f
+	return file, nil
+}
+
+// NewFile reads an MCAP file from r as [Open] does; name is what errors
+// call it. Closing the File does not close r.
+func NewFile(name string, r io.ReadSeeker) (file *File, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			file, err = nil, fmt.Errorf("%s: corrupt MCAP file: %v", name, p)
+		}
+	}()
+	mr, err := mcap.NewReader(r)
 	if err != nil {
-		r.Close()
-		f.Close()
-		return nil, fmt.Errorf("%s: truncated or corrupt MCAP file (no valid summary): %w", path, err)
+		return nil, fmt.Errorf("%s: not an MCAP file: %w", name, err)
 	}
-	file = &File{path: path, f: f, r: r, info: info, Channels: map[uint16]*Channel{}, Skipped: map[string]string{}}
+	info, err := mr.Info()
+	if err != nil {
+		mr.Close()
+		return nil, fmt.Errorf("%s: truncated or corrupt MCAP file (no valid summary): %w", name, err)
+	}
+	file = &File{path: name, r: mr, info: info, Channels: map[uint16]*Channel{}, Skipped: map[string]string{}}
 	file.resolve()
 	return file, nil
 }
@@ -186,5 +196,8 @@ func (file *File) Messages(topics []string, fn func(ch *Channel, msg *mcap.Messa
 // Close closes the file.
 func (file *File) Close() error {
 	file.r.Close()
-	return file.f.Close()
+	if file.closer != nil {
+		return file.closer.Close()
+	}
+	return nil
 }
