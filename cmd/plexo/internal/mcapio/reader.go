@@ -69,9 +69,43 @@ func NewFile(name string, r io.ReadSeeker) (file *File, err error) {
 		mr.Close()
 		return nil, fmt.Errorf("%s: truncated or corrupt MCAP file (no valid summary): %w", name, err)
 	}
+	if err := checkChunks(r, info); err != nil {
+		mr.Close()
+		return nil, fmt.Errorf("%s: corrupt MCAP file: %w", name, err)
+	}
 	file = &File{path: name, r: mr, info: info, Channels: map[uint16]*Channel{}, Skipped: map[string]string{}}
 	file.resolve()
 	return file, nil
+}
+
+// MaxChunkSize bounds the uncompressed size of one chunk that a file may
+// declare: the reader allocates what chunks declare.
+const MaxChunkSize = 1 << 30
+
+// checkChunks checks the chunk indexes against the file's size and
+// MaxChunkSize, before the mcap reader allocates what they declare.
+func checkChunks(r io.Seeker, info *mcap.Info) error {
+	pos, err := r.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	size, err := r.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if _, err := r.Seek(pos, io.SeekStart); err != nil {
+		return err
+	}
+	for _, ci := range info.ChunkIndexes {
+		end := ci.ChunkStartOffset + ci.ChunkLength
+		if end < ci.ChunkStartOffset || end > uint64(size) {
+			return fmt.Errorf("chunk at %d of %d bytes lies beyond the end of the file (%d bytes)", ci.ChunkStartOffset, ci.ChunkLength, size)
+		}
+		if ci.UncompressedSize > MaxChunkSize {
+			return fmt.Errorf("chunk at %d declares %d uncompressed bytes, more than %d", ci.ChunkStartOffset, ci.UncompressedSize, MaxChunkSize)
+		}
+	}
+	return nil
 }
 
 // resolve finds the plexo topic and descriptor of every channel.
