@@ -35,7 +35,9 @@ one protojson object per line on stdout and nothing else, so that jq works.
 --format text prints the single-line prototext form instead.
 
 It exits after -n messages in all, or on a signal. With --timeout it exits
-non-zero if fewer than -n messages (or none, without -n) arrived in time.`,
+non-zero if fewer than -n messages (or none, without -n) arrived in time.
+A topic whose type is not known within --timeout (or --connect-timeout
+without it) is an error.`,
 		Example: `  plexo --tcp-dial 127.0.0.1:7000 echo brewery.sensors.v1.Temperature.proto -n 1
   plexo --nats nats://127.0.0.1:4222 echo acme.v1.Ping.proto --proto acme/v1/ping.proto -I proto | jq .n`,
 		Args: cobra.MinimumNArgs(1),
