@@ -57,8 +57,12 @@ func offerRaw(ctx context.Context, r *route, msg *Message) error {
 	codec := r.codecName()
 	for _, s := range subs {
 		d := rawPool.Get().(*rawDelivery)
-		d.buf = append(d.buf[:0], msg.Payload...)
-		d.msg = RawMessage{Topic: r.name, Codec: codec, Payload: d.buf, Origin: msg.Origin, Sequence: msg.Sequence}
+		payload := msg.Payload // an inline handler returns before the caller reuses it
+		if !s.inline {
+			d.buf = append(d.buf[:0], msg.Payload...)
+			payload = d.buf
+		}
+		d.msg = RawMessage{Topic: r.name, Codec: codec, Payload: payload, Origin: msg.Origin, Sequence: msg.Sequence}
 		if err := s.offer(ctx, d); err != nil {
 			return opError("publish", r.name, err)
 		}
