@@ -14,7 +14,7 @@
 //	const TemperatureTopicName = "brewery.sensors.v1.Temperature.proto"
 //	var TemperatureTopic = plexo.NewTopic[*Temperature](TemperatureTopicName)
 //	func PublishTemperature(ctx context.Context, p *plexo.Plexus, msg *Temperature) error
-//	func SubscribeTemperature(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Temperature)) (*plexo.Subscription, error)
+//	func SubscribeTemperature(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Temperature), opts ...plexo.SubscribeOption) (*plexo.Subscription, error)
 //
 // # Delivery semantics
 //
