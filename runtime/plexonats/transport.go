@@ -281,23 +281,7 @@ func (t *Transport) run() {
 		case <-t.wake:
 			t.applyOps()
 		case <-tick.C:
-			now := time.Now()
-			t.pollDrops()
-			if t.cfg.exchange {
-				t.remote.expire(now)
-				if !now.Before(nextSync) {
-					nextSync = now.Add(t.cfg.refresh)
-					// Peers forget a transport that stops syncing after
-					// three intervals; until then, empty syncs tell those
-					// that missed its last remove.
-					if len(t.subs) > 0 || t.emptySyncs > 0 {
-						t.announce(kindSync, t.subscribedEntries())
-						if len(t.subs) == 0 {
-							t.emptySyncs--
-						}
-					}
-				}
-			}
+			nextSync = t.maintain(time.Now(), nextSync)
 		case <-query.C:
 			t.announce(kindQuery, nil)
 			if queries < len(queryBackoff) {
@@ -315,6 +299,30 @@ func (t *Transport) run() {
 			return
 		}
 	}
+}
+
+// maintain is the worker's periodic work: it counts the subscriptions'
+// slow-consumer drops and, with the interest exchange, forgets the peers'
+// interest that expired and sends the periodic sync once nextSync has come.
+// It returns when the next sync is due.
+func (t *Transport) maintain(now, nextSync time.Time) time.Time {
+	t.pollDrops()
+	if !t.cfg.exchange {
+		return nextSync
+	}
+	t.remote.expire(now)
+	if now.Before(nextSync) {
+		return nextSync
+	}
+	// Peers forget a transport that stops syncing after three intervals;
+	// until then, empty syncs tell those that missed its last remove.
+	if len(t.subs) > 0 || t.emptySyncs > 0 {
+		t.announce(kindSync, t.subscribedEntries())
+		if len(t.subs) == 0 {
+			t.emptySyncs--
+		}
+	}
+	return now.Add(t.cfg.refresh)
 }
 
 func (t *Transport) shutdown(ctrl *subscription, status chan nats.Status) {
