@@ -291,9 +291,6 @@ func (n *Node) Knows(id uint64) bool {
 	return ok || id == n.cfg.Self
 }
 
-// Busy reports whether a relocation is in progress here.
-func (n *Node) Busy() bool { return n.prop != nil }
-
 // NextTick returns when the node next needs a [Node.Tick].
 func (n *Node) NextTick() time.Duration {
 	if !n.started {

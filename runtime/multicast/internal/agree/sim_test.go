@@ -259,7 +259,7 @@ func (s *sim) converged() (bool, string) {
 		for _, t := range sn.topics {
 			active[t.ID] = true
 		}
-		if sn.n.Busy() {
+		if sn.n.prop != nil {
 			return false, fmt.Sprintf("node %x busy", sn.n.Self())
 		}
 		if ref == nil {
