@@ -15,10 +15,6 @@ const (
 	DefaultSyncDelay    = 10 * time.Millisecond
 )
 
-// missedHeartbeats is how many heartbeats a peer may miss before it leaves
-// the membership view.
-const missedHeartbeats = 3
-
 // Bounds on what HELLOs and SYNCs from unknown nodes make a node hold:
 // sender ids come from the network, and without keys anyone can forge them.
 const (
@@ -83,14 +79,6 @@ type Event struct {
 	Hops int
 }
 
-type peer struct {
-	lastHeard time.Duration
-	topics    []Topic
-	bytes     int // of topics, as MaxViewBytes counts them
-	viewSize  uint32
-	digest    uint64
-}
-
 type acceptor struct {
 	gen      uint32
 	promised Ballot
@@ -129,12 +117,8 @@ type Node struct {
 	// change went out; such HELLOs are at least Heartbeat/10 apart.
 	lastTriggered time.Duration
 
-	peers     map[uint64]*peer
-	viewBytes int // sum of the peers' bytes
-	// maxPeers and maxViewBytes are MaxPeers and MaxViewBytes (tests
-	// lower them).
-	maxPeers, maxViewBytes int
-	local                  map[TopicID]Topic
+	view  membership
+	local map[TopicID]Topic
 
 	table       map[uint32]Entry // by group
 	byTopic     map[TopicID]uint32
@@ -165,7 +149,6 @@ type Node struct {
 
 	reportedGroup    map[TopicID]uint32
 	reportedInterest map[string]int
-	interestDirty    bool
 
 	// Stats.
 	Commits     uint64 // COMMITs this node sent as proposer
@@ -196,9 +179,7 @@ func New(cfg Config) *Node {
 	return &Node{
 		cfg:              cfg,
 		rng:              rand.New(rand.NewPCG(cfg.Seed, cfg.Self)),
-		peers:            make(map[uint64]*peer),
-		maxPeers:         MaxPeers,
-		maxViewBytes:     MaxViewBytes,
+		view:             newMembership(),
 		local:            make(map[TopicID]Topic),
 		table:            make(map[uint32]Entry),
 		byTopic:          make(map[TopicID]uint32),
@@ -282,13 +263,12 @@ func (n *Node) Table() []Entry {
 func (n *Node) Digest() uint64 { return n.digest }
 
 // ViewSize returns how many nodes this node hears, itself included.
-func (n *Node) ViewSize() int { return len(n.peers) + 1 }
+func (n *Node) ViewSize() int { return n.view.size() }
 
 // Knows reports whether node id is in this node's membership view: a HELLO
 // from it arrived within the last 3 heartbeats, or it is this node.
 func (n *Node) Knows(id uint64) bool {
-	_, ok := n.peers[id]
-	return ok || id == n.cfg.Self
+	return n.view.has(id) || id == n.cfg.Self
 }
 
 // NextTick returns when the node next needs a [Node.Tick].
@@ -346,11 +326,7 @@ func (n *Node) Tick(now time.Duration) {
 func (n *Node) hello() {
 	now := n.now
 	n.nextHello = now + n.jitter(n.cfg.Heartbeat)
-	for id, p := range n.peers {
-		if now-p.lastHeard > missedHeartbeats*n.cfg.Heartbeat {
-			n.dropPeer(id, p)
-		}
-	}
+	n.view.forgetSilent(now, missedHeartbeats*n.cfg.Heartbeat)
 	topics := make([]Topic, 0, len(n.local))
 	for _, t := range n.local {
 		topics = append(topics, t)
@@ -467,21 +443,11 @@ func (n *Node) report() {
 			n.events = append(n.events, Event{Kind: EventGroup, Topic: id, Group: g, Old: old})
 		}
 	}
-	if !n.interestDirty {
+	if !n.view.topicsChanged {
 		return
 	}
-	n.interestDirty = false
-	want := make(map[string]int)
-	for _, p := range n.peers {
-		for _, t := range p.topics {
-			if t.Hops == 0 || t.Hops > MaxHops || t.Name == "" {
-				continue
-			}
-			if h, ok := want[t.Name]; !ok || int(t.Hops) < h {
-				want[t.Name] = int(t.Hops)
-			}
-		}
-	}
+	n.view.topicsChanged = false
+	want := n.view.nearestSubscribers()
 	for name := range n.reportedInterest {
 		if _, ok := want[name]; !ok {
 			delete(n.reportedInterest, name)
@@ -502,30 +468,11 @@ func (n *Node) report() {
 }
 
 func (n *Node) onHello(m *Msg) {
-	size := topicsBytes(m.Topics)
-	if size > n.maxViewBytes {
-		n.Evictions++
+	evicted, ok := n.view.heard(n.now, m)
+	n.Evictions += evicted
+	if !ok {
 		return
 	}
-	p := n.peers[m.From]
-	if p == nil {
-		for len(n.peers) >= n.maxPeers && n.evictPeer(m.From) {
-		}
-		p = &peer{}
-		n.peers[m.From] = p
-	}
-	if !slices.Equal(p.topics, m.Topics) {
-		n.viewBytes -= p.bytes
-		p.topics, p.bytes = nil, 0
-		for n.viewBytes+size > n.maxViewBytes && n.evictPeer(m.From) {
-		}
-		p.topics, p.bytes = slices.Clone(m.Topics), size
-		n.viewBytes += size
-		n.interestDirty = true
-	}
-	p.lastHeard = n.now
-	p.viewSize = m.ViewSize
-	p.digest = m.Digest
 	for _, t := range m.Topics {
 		// Only mentions of assigned topics matter (they keep the
 		// assignment from expiring): recording others would let HELLOs
@@ -538,40 +485,6 @@ func (n *Node) onHello(m *Msg) {
 		n.lastSyncReq = n.now
 		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.digest})
 	}
-}
-
-func topicsBytes(ts []Topic) int {
-	b := 0
-	for _, t := range ts {
-		b += 32 + len(t.Name)
-	}
-	return b
-}
-
-func (n *Node) dropPeer(id uint64, p *peer) {
-	delete(n.peers, id)
-	n.viewBytes -= p.bytes
-	n.interestDirty = true
-}
-
-// evictPeer drops the peer heard from least recently, other than keep,
-// and reports whether there was one.
-func (n *Node) evictPeer(keep uint64) bool {
-	var (
-		oldest uint64
-		op     *peer
-	)
-	for id, p := range n.peers {
-		if id != keep && (op == nil || p.lastHeard < op.lastHeard) {
-			oldest, op = id, p
-		}
-	}
-	if op == nil {
-		return false
-	}
-	n.dropPeer(oldest, op)
-	n.Evictions++
-	return true
 }
 
 // apply merges an assignment into the table: per group, and per topic, the

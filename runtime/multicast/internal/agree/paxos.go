@@ -8,7 +8,7 @@ func (n *Node) active() map[TopicID]struct{} {
 	for id := range n.local {
 		act[id] = struct{}{}
 	}
-	for _, p := range n.peers {
+	for _, p := range n.view.peers {
 		for _, t := range p.topics {
 			act[t.ID] = struct{}{}
 		}
@@ -139,7 +139,7 @@ func (n *Node) onPromise(m *Msg) {
 	}
 	// No node's view holds more than maxPeers peers and itself; a larger
 	// size is forged, and would make the quorum unreachable.
-	p.maxView = max(p.maxView, min(m.ViewSize, uint32(n.maxPeers)+1))
+	p.maxView = max(p.maxView, min(m.ViewSize, uint32(n.view.maxPeers)+1))
 	if n.vote(p, m.From) < n.quorum(p) {
 		return
 	}

@@ -22,7 +22,7 @@ func (n *Node) onSync(m *Msg) {
 		n.answerSync(m.From, rank)
 		return
 	}
-	if len(n.syncAnswer) >= n.maxPeers {
+	if len(n.syncAnswer) >= n.view.maxPeers {
 		n.owe(rank) // flooded: one snapshot answers them all
 		return
 	}
@@ -31,15 +31,7 @@ func (n *Node) onSync(m *Msg) {
 
 // rank is how many nodes in the view, other than the requester, answer a
 // SYNC before this one.
-func (n *Node) rank(requester uint64) int {
-	rank := 0
-	for id := range n.peers {
-		if id < n.cfg.Self && id != requester {
-			rank++
-		}
-	}
-	return rank
-}
+func (n *Node) rank(requester uint64) int { return n.view.rank(n.cfg.Self, requester) }
 
 // answerSync sends the table to requester, or, within a heartbeat of the
 // last snapshot this node sent, owes one to everyone.
