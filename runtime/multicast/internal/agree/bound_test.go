@@ -46,8 +46,8 @@ func TestForgedHellos(t *testing.T) {
 			if n.view.bytes > n.view.maxBytes || n.view.bytes != sumBytes(n) {
 				t.Errorf("view bytes: %d (sum %d), want at most %d", n.view.bytes, sumBytes(n), n.view.maxBytes)
 			}
-			if len(n.lastMention) > len(n.table)+len(n.local) {
-				t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), len(n.table)+len(n.local))
+			if len(n.lastMention) > n.table.len()+len(n.local) {
+				t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), n.table.len()+len(n.local))
 			}
 			if len(n.syncAnswer) > n.view.maxPeers {
 				t.Errorf("pending snapshot answers: %d, want at most %d", len(n.syncAnswer), n.view.maxPeers)
@@ -104,7 +104,7 @@ func TestForgedGroups(t *testing.T) {
 			t.Fatalf("answered a message for group %d, outside the range: %+v", g, out[0])
 		}
 	}
-	for name, l := range map[string]int{"maxRound": len(n.maxRound), "tomb": len(n.tomb), "acc": len(n.acc), "table": len(n.table)} {
+	for name, l := range map[string]int{"maxRound": len(n.maxRound), "tomb": len(n.tomb), "acc": len(n.acc), "table": n.table.len()} {
 		if l != 0 {
 			t.Errorf("%s holds %d groups outside the range, want 0", name, l)
 		}
@@ -122,11 +122,11 @@ func TestForgedCommits(t *testing.T) {
 		n.Handle(time.Millisecond, &m)
 	}
 	n.Outbox()
-	if len(n.table) != 1 {
+	if n.table.len() != 1 {
 		t.Fatalf("table: %v, want the last commit", n.Table())
 	}
-	if len(n.lastMention) > len(n.table)+len(n.local) {
-		t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), len(n.table)+len(n.local))
+	if len(n.lastMention) > n.table.len()+len(n.local) {
+		t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), n.table.len()+len(n.local))
 	}
 }
 

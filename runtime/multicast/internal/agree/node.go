@@ -120,11 +120,9 @@ type Node struct {
 	view  membership
 	local map[TopicID]Topic
 
-	table       map[uint32]Entry // by group
-	byTopic     map[TopicID]uint32
+	table       assignments
 	tomb        map[uint32]uint32 // lowest live generation per group
 	lastMention map[TopicID]time.Duration
-	digest      uint64
 
 	acc      map[uint32]*acceptor
 	maxRound map[uint32]roundSeen
@@ -181,8 +179,7 @@ func New(cfg Config) *Node {
 		rng:              rand.New(rand.NewPCG(cfg.Seed, cfg.Self)),
 		view:             newMembership(),
 		local:            make(map[TopicID]Topic),
-		table:            make(map[uint32]Entry),
-		byTopic:          make(map[TopicID]uint32),
+		table:            newAssignments(),
 		tomb:             make(map[uint32]uint32),
 		lastMention:      make(map[TopicID]time.Duration),
 		acc:              make(map[uint32]*acceptor),
@@ -240,28 +237,6 @@ func (n *Node) SetInterest(now time.Duration, t Topic, on bool) {
 	n.settle()
 }
 
-// Group returns the group currently carrying a topic: its assignment, or
-// its home group.
-func (n *Node) Group(t TopicID) uint32 {
-	if g, ok := n.byTopic[t]; ok {
-		return g
-	}
-	return Home(t, n.cfg.Size, n.cfg.Control)
-}
-
-// Table returns the assignments, ordered by group.
-func (n *Node) Table() []Entry {
-	t := make([]Entry, 0, len(n.table))
-	for _, e := range n.table {
-		t = append(t, e)
-	}
-	slices.SortFunc(t, func(a, b Entry) int { return int(int64(a.Group) - int64(b.Group)) })
-	return t
-}
-
-// Digest returns an order-independent hash of the table.
-func (n *Node) Digest() uint64 { return n.digest }
-
 // ViewSize returns how many nodes this node hears, itself included.
 func (n *Node) ViewSize() int { return n.view.size() }
 
@@ -310,7 +285,7 @@ func (n *Node) Tick(now time.Duration) {
 		n.started = true
 		n.startedAt = now
 		n.nextHello = now
-		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.digest})
+		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.table.digest})
 		n.lastSyncReq = now
 	}
 	if now >= n.nextHello {
@@ -334,7 +309,7 @@ func (n *Node) hello() {
 	}
 	slices.SortFunc(topics, func(a, b Topic) int { return cmpID(a.ID, b.ID) })
 	n.expire()
-	n.send(Msg{Kind: KindHello, From: n.cfg.Self, ViewSize: uint32(n.ViewSize()), Digest: n.digest, Topics: topics})
+	n.send(Msg{Kind: KindHello, From: n.cfg.Self, ViewSize: uint32(n.ViewSize()), Digest: n.table.digest, Topics: topics})
 }
 
 func cmpID(a, b TopicID) int {
@@ -345,20 +320,6 @@ func cmpID(a, b TopicID) int {
 		return 1
 	}
 	return 0
-}
-
-func (n *Node) expire() {
-	for g, e := range n.table {
-		if last, ok := n.lastMention[e.Topic]; !ok || n.now-last > n.cfg.Expiry {
-			n.remove(e)
-			n.tomb[g] = nextGen(e.Gen)
-		}
-	}
-	for t, last := range n.lastMention {
-		if _, ok := n.local[t]; !ok && n.now-last > n.cfg.Expiry {
-			delete(n.lastMention, t)
-		}
-	}
 }
 
 // Handle processes a control message received at now. Messages from the
@@ -477,86 +438,12 @@ func (n *Node) onHello(m *Msg) {
 		// Only mentions of assigned topics matter (they keep the
 		// assignment from expiring): recording others would let HELLOs
 		// fill the map with made-up ids. apply records a topic's first.
-		if _, ok := n.byTopic[t.ID]; ok {
+		if _, ok := n.table.byTopic[t.ID]; ok {
 			n.lastMention[t.ID] = n.now
 		}
 	}
-	if m.Digest != n.digest && n.now-n.lastSyncReq >= n.cfg.Heartbeat/2 {
+	if m.Digest != n.table.digest && n.now-n.lastSyncReq >= n.cfg.Heartbeat/2 {
 		n.lastSyncReq = n.now
-		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.digest})
+		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.table.digest})
 	}
-}
-
-// apply merges an assignment into the table: per group, and per topic, the
-// entry that beats the other wins; a loser's group is freed for a later
-// generation.
-//
-// An entry of a freed generation is refused, unless a live node mentions
-// its topic: then it was freed only because this node stopped hearing the
-// mentions (the assignment expired on this side of a partition), and the
-// nodes that kept it would otherwise disagree with this one for good. It
-// still has to beat what the table holds. *mentioned caches the topics
-// live nodes mention (nil: not computed yet) across the entries of one
-// snapshot.
-func (n *Node) apply(e Entry, mentioned *map[TopicID]struct{}) bool {
-	if !n.usable(e.Group) || e.Topic == 0 {
-		return false
-	}
-	if e.Gen < n.tomb[e.Group] {
-		if *mentioned == nil {
-			*mentioned = n.active()
-		}
-		if _, ok := (*mentioned)[e.Topic]; !ok {
-			return false
-		}
-	}
-	if old, ok := n.table[e.Group]; ok {
-		if old == e || !e.beats(old) {
-			return false
-		}
-		n.remove(old)
-	}
-	if og, ok := n.byTopic[e.Topic]; ok {
-		other := n.table[og]
-		if other.beats(e) {
-			n.tomb[e.Group] = max(n.tomb[e.Group], nextGen(e.Gen))
-			return false
-		}
-		n.remove(other)
-		n.tomb[og] = max(n.tomb[og], nextGen(other.Gen))
-	}
-	n.table[e.Group] = e
-	n.byTopic[e.Topic] = e.Group
-	n.digest ^= mix(e)
-	if _, ok := n.lastMention[e.Topic]; !ok {
-		n.lastMention[e.Topic] = n.now
-	}
-	n.noteRound(e.Group, e.Gen, e.Ballot.Round)
-	if n.prop != nil && n.prop.group == e.Group {
-		n.prop = nil // the instance is decided, by us or someone else
-	}
-	return true
-}
-
-func (n *Node) remove(e Entry) {
-	delete(n.table, e.Group)
-	delete(n.byTopic, e.Topic)
-	n.digest ^= mix(e)
-	// Mentions are kept for assigned and local topics only: entries come
-	// from the network, and each would leave one behind until the expiry.
-	// A topic assigned again starts afresh (apply).
-	if _, ok := n.local[e.Topic]; !ok {
-		delete(n.lastMention, e.Topic)
-	}
-}
-
-// mix hashes an entry for the table digest (splitmix64 finaliser).
-func mix(e Entry) uint64 {
-	x := uint64(e.Topic) ^ uint64(e.Group)<<32 ^ uint64(e.Gen)*0x9e3779b97f4a7c15 ^ uint64(e.Ballot.Round)<<16 ^ e.Ballot.Node*0xbf58476d1ce4e5b9
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
 }

@@ -21,7 +21,7 @@ func (n *Node) active() map[TopicID]struct{} {
 // active topic with a smaller id.
 func (n *Node) mustMove(t TopicID, occupants map[uint32][]TopicID) bool {
 	g := n.Group(t)
-	if e, ok := n.table[g]; ok {
+	if e, ok := n.table.byGroup[g]; ok {
 		return e.Topic != t
 	}
 	for _, u := range occupants[g] {
@@ -69,7 +69,7 @@ func (n *Node) maybePropose() {
 
 // taken reports whether group g is unavailable to topic t.
 func (n *Node) taken(g uint32, t TopicID, occupants map[uint32][]TopicID) bool {
-	if _, ok := n.table[g]; ok || n.spent(g) {
+	if _, ok := n.table.byGroup[g]; ok || n.spent(g) {
 		return true
 	}
 	for _, u := range occupants[g] {
@@ -207,7 +207,7 @@ func (n *Node) acceptorFor(m *Msg) *acceptor {
 		return nil
 	}
 	n.noteRound(m.Group, m.Gen, m.Ballot.Round)
-	if e, ok := n.table[m.Group]; ok && e.Gen >= m.Gen {
+	if e, ok := n.table.byGroup[m.Group]; ok && e.Gen >= m.Gen {
 		n.send(Msg{Kind: KindCommit, From: n.cfg.Self, To: m.From, Group: e.Group, Gen: e.Gen, Ballot: e.Ballot, Value: e.Topic})
 		return nil
 	}

@@ -11,7 +11,7 @@ import "time"
 // A late joiner whose SYNC comes first still gets the table at once.
 
 func (n *Node) onSync(m *Msg) {
-	if m.Digest == n.digest || len(n.table) == 0 {
+	if m.Digest == n.table.digest || n.table.len() == 0 {
 		return // nothing the requester lacks
 	}
 	if _, ok := n.syncAnswer[m.From]; ok {
@@ -63,7 +63,7 @@ func (n *Node) answerSyncs() {
 	}
 	if n.owed && n.now >= n.owedAt {
 		n.owed = false
-		if len(n.table) > 0 {
+		if n.table.len() > 0 {
 			n.sendSnapshot(0)
 		}
 	}
