@@ -104,7 +104,7 @@ func TestForgedGroups(t *testing.T) {
 			t.Fatalf("answered a message for group %d, outside the range: %+v", g, out[0])
 		}
 	}
-	for name, l := range map[string]int{"maxRound": len(n.maxRound), "tomb": len(n.tomb), "acc": len(n.acc), "table": n.table.len()} {
+	for name, l := range map[string]int{"maxRound": len(n.maxRound), "liveGen": len(n.liveGen), "acceptors": len(n.acceptors), "table": n.table.len()} {
 		if l != 0 {
 			t.Errorf("%s holds %d groups outside the range, want 0", name, l)
 		}
@@ -146,7 +146,7 @@ func TestForgedViewSize(t *testing.T) {
 	n.Handle(now, &Msg{Kind: KindHello, From: 11, ViewSize: 3})
 	n.Tick(now)
 	n.SetInterest(now, Topic{ID: IDOf(names[1]), Name: names[1], Hops: 1}, true)
-	p := n.prop
+	p := n.proposal
 	if p == nil || p.phase != 1 {
 		t.Fatalf("no relocation in phase 1: %+v", p)
 	}

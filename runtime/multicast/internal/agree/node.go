@@ -121,27 +121,27 @@ type Node struct {
 	local map[TopicID]Topic
 
 	table       assignments
-	tomb        map[uint32]uint32 // lowest live generation per group
+	liveGen     map[uint32]uint32 // lowest live generation per group
 	lastMention map[TopicID]time.Duration
 
-	acc      map[uint32]*acceptor
-	maxRound map[uint32]roundSeen
+	acceptors map[uint32]*acceptor
+	maxRound  map[uint32]roundSeen
 
-	prop         *proposer
+	proposal     *proposer
 	attempts     int
 	backoffUntil time.Duration
 
 	syncAnswer  map[uint64]time.Duration // requester -> when this node answers
 	lastSyncReq time.Duration
 	// lastSnapshot is when this node last sent a snapshot (snapshotSent:
-	// ever); owed, that it owes one to everyone at owedAt, for the SYNCs
-	// that came within a heartbeat of it.
-	lastSnapshot time.Duration
-	snapshotSent bool
-	owed         bool
-	owedAt       time.Duration
+	// ever); snapshotDue, that it owes one to everyone at snapshotDueAt,
+	// for the SYNCs that came within a heartbeat of it.
+	lastSnapshot  time.Duration
+	snapshotSent  bool
+	snapshotDue   bool
+	snapshotDueAt time.Duration
 
-	selfQ  []Msg
+	toSelf []Msg // what this node sent itself, not yet handled
 	out    []Msg
 	events []Event
 
@@ -180,9 +180,9 @@ func New(cfg Config) *Node {
 		view:             newMembership(),
 		local:            make(map[TopicID]Topic),
 		table:            newAssignments(),
-		tomb:             make(map[uint32]uint32),
+		liveGen:          make(map[uint32]uint32),
 		lastMention:      make(map[TopicID]time.Duration),
-		acc:              make(map[uint32]*acceptor),
+		acceptors:        make(map[uint32]*acceptor),
 		maxRound:         make(map[uint32]roundSeen),
 		syncAnswer:       make(map[uint64]time.Duration),
 		reportedGroup:    make(map[TopicID]uint32),
@@ -223,18 +223,18 @@ func (n *Node) SetInterest(now time.Duration, t Topic, on bool) {
 		n.lastMention[t.ID] = now
 		if _, ok := n.reportedGroup[t.ID]; !ok {
 			// The caller reads the topic's group before this call: if
-			// settle moves it at once (a node alone is its own quorum),
+			// finishInput moves it at once (a node alone is its own quorum),
 			// that must be reported as a change.
 			n.reportedGroup[t.ID] = n.Group(t.ID)
 		}
 	} else {
 		delete(n.local, t.ID)
 		delete(n.reportedGroup, t.ID)
-		if n.prop != nil && n.prop.topic == t.ID {
-			n.prop = nil
+		if n.proposal != nil && n.proposal.topic == t.ID {
+			n.proposal = nil
 		}
 	}
-	n.settle()
+	n.finishInput()
 }
 
 // ViewSize returns how many nodes this node hears, itself included.
@@ -252,10 +252,10 @@ func (n *Node) NextTick() time.Duration {
 		return n.now
 	}
 	t := n.nextHello
-	if n.prop != nil && n.prop.deadline < t {
-		t = n.prop.deadline
+	if n.proposal != nil && n.proposal.deadline < t {
+		t = n.proposal.deadline
 	}
-	if n.prop == nil && n.backoffUntil > n.now && n.backoffUntil < t && len(n.local) > 0 {
+	if n.proposal == nil && n.backoffUntil > n.now && n.backoffUntil < t && len(n.local) > 0 {
 		t = n.backoffUntil
 	}
 	if s := n.startedAt + n.grace(); s > n.now && s < t {
@@ -266,8 +266,8 @@ func (n *Node) NextTick() time.Duration {
 			t = at
 		}
 	}
-	if n.owed && n.owedAt < t {
-		t = n.owedAt
+	if n.snapshotDue && n.snapshotDueAt < t {
+		t = n.snapshotDueAt
 	}
 	return t
 }
@@ -291,11 +291,11 @@ func (n *Node) Tick(now time.Duration) {
 	if now >= n.nextHello {
 		n.hello()
 	}
-	if n.prop != nil && now >= n.prop.deadline {
+	if n.proposal != nil && now >= n.proposal.deadline {
 		n.abort(true)
 	}
 	n.answerSyncs()
-	n.settle()
+	n.finishInput()
 }
 
 func (n *Node) hello() {
@@ -330,7 +330,7 @@ func (n *Node) Handle(now time.Duration, m *Msg) {
 		return
 	}
 	n.handle(m)
-	n.settle()
+	n.finishInput()
 }
 
 func (n *Node) handle(m *Msg) {
@@ -369,29 +369,33 @@ func (n *Node) send(m Msg) {
 		n.out = append(n.out, m)
 	}
 	if m.To == n.cfg.Self || (m.To == 0 && (m.Kind == KindPrepare || m.Kind == KindAccept || m.Kind == KindCommit)) {
-		n.selfQ = append(n.selfQ, m)
+		n.toSelf = append(n.toSelf, m)
 	}
 }
 
-// settle runs what the node sent itself, starts relocations, and reports
-// changes.
-func (n *Node) settle() {
+// finishInput ends every input (Tick, Handle, SetInterest): it handles what
+// the node sent itself and the relocations that start, until nothing is
+// left, and reports the changes as events.
+func (n *Node) finishInput() {
 	for {
-		for len(n.selfQ) > 0 {
-			m := n.selfQ[0]
-			n.selfQ = n.selfQ[1:]
+		for len(n.toSelf) > 0 {
+			m := n.toSelf[0]
+			n.toSelf = n.toSelf[1:]
 			n.handle(&m)
 		}
 		n.maybePropose()
-		if len(n.selfQ) == 0 {
+		if len(n.toSelf) == 0 {
 			break
 		}
 	}
-	n.selfQ = n.selfQ[:0]
-	n.report()
+	n.toSelf = n.toSelf[:0]
+	n.reportGroups()
+	n.reportInterest()
 }
 
-func (n *Node) report() {
+// reportGroups adds an EventGroup for each topic of local interest whose
+// group changed since it was last reported.
+func (n *Node) reportGroups() {
 	for id := range n.local {
 		g := n.Group(id)
 		old, ok := n.reportedGroup[id]
@@ -404,6 +408,12 @@ func (n *Node) report() {
 			n.events = append(n.events, Event{Kind: EventGroup, Topic: id, Group: g, Old: old})
 		}
 	}
+}
+
+// reportInterest adds an EventInterest for each topic whose subscribers
+// among the peers are all gone, then, in order of name, for each whose
+// nearest subscriber's distance changed, since it was last reported.
+func (n *Node) reportInterest() {
 	if !n.view.topicsChanged {
 		return
 	}

@@ -23,7 +23,7 @@ func (n *Node) onSync(m *Msg) {
 		return
 	}
 	if len(n.syncAnswer) >= n.view.maxPeers {
-		n.owe(rank) // flooded: one snapshot answers them all
+		n.scheduleSnapshot(rank) // flooded: one snapshot answers them all
 		return
 	}
 	n.syncAnswer[m.From] = n.now + time.Duration(rank)*n.cfg.SyncDelay
@@ -37,20 +37,20 @@ func (n *Node) rank(requester uint64) int { return n.view.rank(n.cfg.Self, reque
 // last snapshot this node sent, owes one to everyone.
 func (n *Node) answerSync(requester uint64, rank int) {
 	if n.snapshotSent && n.now < n.lastSnapshot+n.cfg.Heartbeat {
-		n.owe(rank)
+		n.scheduleSnapshot(rank)
 		return
 	}
 	n.sendSnapshot(requester)
 }
 
-// owe schedules one snapshot for everyone a heartbeat after the last one,
+// scheduleSnapshot schedules one snapshot for everyone a heartbeat after the last one,
 // later by rank so that the lowest-ranked node's suppresses the others'.
-func (n *Node) owe(rank int) {
-	if n.owed {
+func (n *Node) scheduleSnapshot(rank int) {
+	if n.snapshotDue {
 		return
 	}
-	n.owed = true
-	n.owedAt = max(n.now, n.lastSnapshot+n.cfg.Heartbeat) + time.Duration(rank)*n.cfg.SyncDelay
+	n.snapshotDue = true
+	n.snapshotDueAt = max(n.now, n.lastSnapshot+n.cfg.Heartbeat) + time.Duration(rank)*n.cfg.SyncDelay
 }
 
 // answerSyncs sends the answers that fell due.
@@ -61,8 +61,8 @@ func (n *Node) answerSyncs() {
 			n.answerSync(req, n.rank(req))
 		}
 	}
-	if n.owed && n.now >= n.owedAt {
-		n.owed = false
+	if n.snapshotDue && n.now >= n.snapshotDueAt {
+		n.snapshotDue = false
 		if n.table.len() > 0 {
 			n.sendSnapshot(0)
 		}
@@ -78,7 +78,7 @@ func (n *Node) onSnapshot(m *Msg) {
 	if m.To == 0 {
 		// Another node answered everyone: suppress ours.
 		clear(n.syncAnswer)
-		n.owed = false
+		n.snapshotDue = false
 	} else {
 		delete(n.syncAnswer, m.To) // another node answered: suppress ours
 	}

@@ -71,7 +71,7 @@ func (n *Node) expire() {
 	for g, e := range n.table.byGroup {
 		if last, ok := n.lastMention[e.Topic]; !ok || n.now-last > n.cfg.Expiry {
 			n.remove(e)
-			n.tomb[g] = nextGen(e.Gen)
+			n.liveGen[g] = nextGen(e.Gen)
 		}
 	}
 	for t, last := range n.lastMention {
@@ -96,7 +96,7 @@ func (n *Node) apply(e Entry, mentioned *map[TopicID]struct{}) bool {
 	if !n.usable(e.Group) || e.Topic == 0 {
 		return false
 	}
-	if e.Gen < n.tomb[e.Group] {
+	if e.Gen < n.liveGen[e.Group] {
 		if *mentioned == nil {
 			*mentioned = n.active()
 		}
@@ -113,19 +113,19 @@ func (n *Node) apply(e Entry, mentioned *map[TopicID]struct{}) bool {
 	if og, ok := n.table.byTopic[e.Topic]; ok {
 		other := n.table.byGroup[og]
 		if other.beats(e) {
-			n.tomb[e.Group] = max(n.tomb[e.Group], nextGen(e.Gen))
+			n.liveGen[e.Group] = max(n.liveGen[e.Group], nextGen(e.Gen))
 			return false
 		}
 		n.remove(other)
-		n.tomb[og] = max(n.tomb[og], nextGen(other.Gen))
+		n.liveGen[og] = max(n.liveGen[og], nextGen(other.Gen))
 	}
 	n.table.put(e)
 	if _, ok := n.lastMention[e.Topic]; !ok {
 		n.lastMention[e.Topic] = n.now
 	}
 	n.noteRound(e.Group, e.Gen, e.Ballot.Round)
-	if n.prop != nil && n.prop.group == e.Group {
-		n.prop = nil // the instance is decided, by us or someone else
+	if n.proposal != nil && n.proposal.group == e.Group {
+		n.proposal = nil // the instance is decided, by us or someone else
 	}
 	return true
 }
