@@ -263,7 +263,7 @@ func (t *Transport) Stats() Stats {
 		OtherDomain:     t.st.otherDomain.Load(),
 		AuthFailures:    t.st.authFailures.Load(),
 		Replays:         t.st.replays.Load(),
-		ReassemblyDrops: t.st.reassemblyDrops.Load() + 0,
+		ReassemblyDrops: t.st.reassemblyDrops.Load(),
 		ControlSent:     t.st.controlSent.Load(),
 		ControlReceived: t.st.controlReceived.Load(),
 		Relocations:     t.st.relocations.Load(),
