@@ -624,11 +624,10 @@ func (t *Transport) loop() {
 }
 
 // Close implements [plexo.Transport]: it leaves every group and waits for
-// the transport's goroutines.
+// the transport's goroutines. Later and concurrent calls wait for the first
+// to finish (sync.Once does), then return nil.
 func (t *Transport) Close() error {
-	first := false
 	t.once.Do(func() {
-		first = true
 		t.mu.Lock()
 		t.closed = true
 		for g, s := range t.socks {
@@ -641,9 +640,6 @@ func (t *Transport) Close() error {
 		t.wg.Wait()
 		t.sender.Close()
 	})
-	if !first {
-		t.wg.Wait()
-	}
 	return nil
 }
 
