@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/plexo-go/plexo"
@@ -200,88 +199,6 @@ func (t *Transport) readData(conn *net.UDPConn) {
 		t.st.received.Add(1)
 		t.host.Deliver(&msg)
 	}
-}
-
-type counters struct {
-	sent, datagramsSent, sendErrors                 atomic.Uint64
-	datagrams, received, unwanted, duplicates, gaps atomic.Uint64
-	badFrames, otherDomain, authFailures, replays   atomic.Uint64
-	reassemblyDrops, controlSent, controlReceived   atomic.Uint64
-	relocations, repaired, repairs, repairMisses    atomic.Uint64
-	naksSent, naksReceived, senderEvictions         atomic.Uint64
-}
-
-// Stats counts a transport's traffic.
-type Stats struct {
-	Sent            uint64 // messages sent
-	DatagramsSent   uint64 // data datagrams sent (fragments, and copies on the old group during relocation)
-	SendErrors      uint64 // datagrams the socket refused
-	Datagrams       uint64 // data datagrams received on the joined groups' sockets
-	Received        uint64 // messages delivered to the Plexus
-	Unwanted        uint64 // datagrams of topics not subscribed here (groups shared by a collision)
-	Duplicates      uint64 // messages dropped as already received
-	Gaps            uint64 // messages found missing from sequence gaps (Gaps − Repaired were lost)
-	Repaired        uint64 // missing messages received later, resent after a NAK
-	NAKsSent        uint64 // NAKs this node sent for missing messages
-	NAKsReceived    uint64 // NAKs addressed to this node
-	Repairs         uint64 // messages this node sent again, answering NAKs
-	RepairMisses    uint64 // messages asked for that this node no longer held
-	BadFrames       uint64 // malformed datagrams
-	OtherDomain     uint64 // datagrams of another domain
-	AuthFailures    uint64 // datagrams with a missing, unknown or bad tag
-	Replays         uint64 // control messages rejected by the replay window
-	ReassemblyDrops uint64 // messages dropped by the reassembly bounds
-	ControlSent     uint64 // control datagrams sent
-	ControlReceived uint64 // control messages accepted
-	Relocations     uint64 // relocations of topics of local interest
-	SenderEvictions uint64 // (sender, topic) sequence states evicted by the cap, MaxSenderStates
-	SenderStates    int    // (sender, topic) pairs whose sequence numbers are followed
-	PeerEvictions   uint64 // peers evicted from the membership view by its bounds, and HELLOs too large for them
-	ReceiveBuffer   int    // receive buffer granted by the kernel (control socket), bytes
-	Groups          int    // data groups joined
-	Peers           int    // nodes heard, this one included
-	Assignments     int    // entries of the group table
-}
-
-// Stats returns the transport's counters.
-func (t *Transport) Stats() Stats {
-	s := Stats{
-		Sent:            t.st.sent.Load(),
-		DatagramsSent:   t.st.datagramsSent.Load(),
-		SendErrors:      t.st.sendErrors.Load(),
-		Datagrams:       t.st.datagrams.Load(),
-		Received:        t.st.received.Load(),
-		Unwanted:        t.st.unwanted.Load(),
-		Duplicates:      t.st.duplicates.Load(),
-		Gaps:            t.st.gaps.Load(),
-		Repaired:        t.st.repaired.Load(),
-		NAKsSent:        t.st.naksSent.Load(),
-		NAKsReceived:    t.st.naksReceived.Load(),
-		Repairs:         t.st.repairs.Load(),
-		RepairMisses:    t.st.repairMisses.Load(),
-		BadFrames:       t.st.badFrames.Load(),
-		OtherDomain:     t.st.otherDomain.Load(),
-		AuthFailures:    t.st.authFailures.Load(),
-		Replays:         t.st.replays.Load(),
-		ReassemblyDrops: t.st.reassemblyDrops.Load(),
-		ControlSent:     t.st.controlSent.Load(),
-		ControlReceived: t.st.controlReceived.Load(),
-		Relocations:     t.st.relocations.Load(),
-		SenderEvictions: t.st.senderEvictions.Load(),
-		ReceiveBuffer:   t.ctrlBuf,
-	}
-	t.seqMu.Lock()
-	s.SenderStates = len(t.seqs)
-	t.seqMu.Unlock()
-	t.mu.Lock()
-	s.Groups = len(t.socks)
-	if t.node != nil {
-		s.Peers = t.node.ViewSize()
-		s.Assignments = len(t.node.Table())
-		s.PeerEvictions = t.node.Evictions
-	}
-	t.mu.Unlock()
-	return s
 }
 
 // Group returns the multicast address currently carrying topic, as this
