@@ -15,25 +15,25 @@ func (r *receiver) fresh(now time.Time, sender, topic, seq uint64) bool {
 	t := r.t
 	k := seqKey{sender, topic}
 	t.seqMu.Lock()
-	st := t.seqState(k, now)
-	v, lost := st.w.Add(seq)
+	state := t.seqState(k, now)
+	v, lost := state.w.Add(seq)
 	var ranges []repair.Range
 	switch v {
 	case repair.Duplicate:
 		t.seqMu.Unlock()
 		return false
 	case repair.Repaired:
-		t.st.repaired.Add(1)
-		if !st.w.Pending() {
+		t.counters.repaired.Add(1)
+		if !state.w.Pending() {
 			delete(t.naking, k)
 		}
 	case repair.Fresh:
 		if lost > 0 {
-			t.st.gaps.Add(lost)
+			t.counters.gaps.Add(lost)
 			if t.cfg.repair > 0 {
-				st.nakAt, st.tries = now, 1
-				t.naking[k] = st
-				ranges = st.w.Missing(r.ranges[:0])
+				state.nakAt, state.tries = now, 1
+				t.naking[k] = state
+				ranges = state.w.Missing(r.ranges[:0])
 				r.ranges = ranges[:0]
 				t.kick() // the loop sends the retries
 			}
@@ -54,8 +54,8 @@ func (r *receiver) done(sender, topic, seq uint64) bool {
 	t := r.t
 	t.seqMu.Lock()
 	defer t.seqMu.Unlock()
-	st := t.seqs[seqKey{sender, topic}]
-	return st != nil && st.w.Done(seq)
+	state := t.seqs[seqKey{sender, topic}]
+	return state != nil && state.w.Done(seq)
 }
 
 // retryNaks asks again for messages still missing, and reports whether
@@ -67,15 +67,15 @@ func (t *Transport) retryNaks(now time.Time) bool {
 	}
 	var send []due
 	t.seqMu.Lock()
-	for k, st := range t.naking {
-		if !st.w.Pending() || st.tries >= nakTries {
+	for k, state := range t.naking {
+		if !state.w.Pending() || state.tries >= nakTries {
 			delete(t.naking, k)
 			continue
 		}
-		if now.Sub(st.nakAt) >= nakRetry {
-			st.nakAt = now
-			st.tries++
-			send = append(send, due{k, st.w.Missing(nil)})
+		if now.Sub(state.nakAt) >= nakRetry {
+			state.nakAt = now
+			state.tries++
+			send = append(send, due{k, state.w.Missing(nil)})
 		}
 	}
 	pending := len(t.naking) > 0
@@ -93,7 +93,7 @@ func (t *Transport) sendNak(sender, topic uint64, ranges []repair.Range) {
 	defer t.sendMu.Unlock()
 	t.nakBody = frame.AppendNak(t.nakBody[:0], time.Now().UnixNano(), sender, ranges)
 	if _, ok := t.sendOnControlGroup(frame.KindNak, topic, t.nakBody); ok {
-		t.st.naksSent.Add(1)
+		t.counters.naksSent.Add(1)
 	}
 }
 
@@ -103,7 +103,7 @@ func (t *Transport) answerNak(topic, target uint64, ranges []repair.Range) {
 	if target != t.self {
 		return
 	}
-	t.st.naksReceived.Add(1)
+	t.counters.naksReceived.Add(1)
 	t.pubMu.RLock()
 	p := t.pubIDs[agree.TopicID(topic)]
 	t.pubMu.RUnlock()
@@ -123,7 +123,7 @@ func (t *Transport) answerNak(topic, target uint64, ranges []repair.Range) {
 			continue
 		}
 		if lo < oldest {
-			t.st.repairMisses.Add(min(hi, oldest-1) - lo + 1)
+			t.counters.repairMisses.Add(min(hi, oldest-1) - lo + 1)
 			lo = oldest
 		}
 		for seq := lo; seq <= hi && seq >= lo; seq++ {
@@ -131,10 +131,10 @@ func (t *Transport) answerNak(topic, target uint64, ranges []repair.Range) {
 			t.resendBuf = frames[:0]
 			switch {
 			case !held:
-				t.st.repairMisses.Add(1)
+				t.counters.repairMisses.Add(1)
 			case len(frames) > 0:
 				if t.write(frames, p.group.Load()) == nil {
-					t.st.repairs.Add(1)
+					t.counters.repairs.Add(1)
 				}
 			}
 		}

@@ -51,18 +51,18 @@ func (r *receiver) accept(b []byte, h *frame.Header) ([]byte, bool) {
 	t := r.t
 	body, _, err := frame.Parse(b, h)
 	if err != nil {
-		t.st.badFrames.Add(1)
+		t.counters.badFrames.Add(1)
 		return nil, false
 	}
 	if h.Domain != t.cfg.domain {
-		t.st.otherDomain.Add(1)
+		t.counters.otherDomain.Add(1)
 		return nil, false
 	}
 	if h.Sender == t.self {
 		return nil, false // our own, looped back
 	}
 	if r.keys != nil && !r.keys.Verify(b, h) {
-		t.st.authFailures.Add(1)
+		t.counters.authFailures.Add(1)
 		return nil, false
 	}
 	return body, true
@@ -87,7 +87,7 @@ func (t *Transport) readControl() {
 			continue
 		}
 		if h.Kind < frame.ControlBase && h.Kind != frame.KindNak {
-			t.st.badFrames.Add(1)
+			t.counters.badFrames.Add(1)
 			continue
 		}
 		now := time.Now()
@@ -99,11 +99,11 @@ func (t *Transport) readControl() {
 			ts, target, ranges, err := frame.ParseNak(msg, r.ranges[:0])
 			r.ranges = ranges[:0]
 			if err != nil {
-				t.st.badFrames.Add(1)
+				t.counters.badFrames.Add(1)
 				continue
 			}
 			if r.replay != nil && !r.replay.Accept(now, h.Sender, h.Seq, ts) {
-				t.st.replays.Add(1)
+				t.counters.replays.Add(1)
 				continue
 			}
 			t.answerNak(h.Topic, target, ranges)
@@ -111,14 +111,14 @@ func (t *Transport) readControl() {
 		}
 		ts, err := frame.ParseControl(h.Kind, msg, &m)
 		if err != nil || m.From != h.Sender {
-			t.st.badFrames.Add(1)
+			t.counters.badFrames.Add(1)
 			continue
 		}
 		if r.replay != nil && !r.replay.Accept(now, h.Sender, h.Seq, ts) {
-			t.st.replays.Add(1)
+			t.counters.replays.Add(1)
 			continue
 		}
-		t.st.controlReceived.Add(1)
+		t.counters.controlReceived.Add(1)
 		t.mu.Lock()
 		if !t.closed {
 			t.node.Handle(t.now(), &m)
@@ -142,13 +142,13 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			}
 			continue
 		}
-		t.st.datagrams.Add(1)
+		t.counters.datagrams.Add(1)
 		body, ok := r.accept(r.buf[:n], &h)
 		if !ok {
 			continue
 		}
 		if h.Kind != frame.KindData {
-			t.st.badFrames.Add(1)
+			t.counters.badFrames.Add(1)
 			continue
 		}
 		if t.dropHook != nil && t.dropHook(h.Topic, h.Seq, h.Index) {
@@ -158,19 +158,19 @@ func (t *Transport) readData(conn *net.UDPConn) {
 		name, wanted := t.subs[agree.TopicID(h.Topic)]
 		t.subsMu.RUnlock()
 		if !wanted {
-			t.st.unwanted.Add(1) // a topic sharing the group
+			t.counters.unwanted.Add(1) // a topic sharing the group
 			continue
 		}
 		if h.Count > 1 && r.done(h.Sender, h.Topic, h.Seq) {
 			if h.Index == 0 {
-				t.st.duplicates.Add(1) // once per message
+				t.counters.duplicates.Add(1) // once per message
 			}
 			continue
 		}
 		now := time.Now()
 		whole, err := r.reasm.Add(now, &h, body)
 		if err != nil {
-			t.st.reassemblyDrops.Add(1)
+			t.counters.reassemblyDrops.Add(1)
 			continue
 		}
 		if whole == nil {
@@ -178,15 +178,15 @@ func (t *Transport) readData(conn *net.UDPConn) {
 		}
 		topic, rest, err := frame.ParseData(whole)
 		if err != nil || len(rest) < 16 {
-			t.st.badFrames.Add(1)
+			t.counters.badFrames.Add(1)
 			continue
 		}
 		if string(topic) != name {
-			t.st.unwanted.Add(1) // a 64-bit id collision: never deliver a wrong type
+			t.counters.unwanted.Add(1) // a 64-bit id collision: never deliver a wrong type
 			continue
 		}
 		if !r.fresh(now, h.Sender, h.Topic, h.Seq) {
-			t.st.duplicates.Add(1)
+			t.counters.duplicates.Add(1)
 			continue
 		}
 		msg = plexo.Message{
@@ -196,7 +196,7 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			Payload:  rest[16:],
 			Source:   source{t: t, node: h.Sender},
 		}
-		t.st.received.Add(1)
+		t.counters.received.Add(1)
 		t.host.Deliver(&msg)
 	}
 }

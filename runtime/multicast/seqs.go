@@ -36,58 +36,58 @@ type seqState struct {
 // seqState returns the state of k, making it (and evicting the least
 // recently heard state beyond the cap) if there is none; t.seqMu held.
 func (t *Transport) seqState(k seqKey, now time.Time) *seqState {
-	st := t.seqs[k]
-	if st != nil {
-		st.last = now
-		if t.seqHead != st {
-			t.unlinkSeq(st)
-			t.pushSeq(st)
+	state := t.seqs[k]
+	if state != nil {
+		state.last = now
+		if t.seqHead != state {
+			t.unlinkSeq(state)
+			t.pushSeq(state)
 		}
-		return st
+		return state
 	}
 	for len(t.seqs) >= max(t.seqCap, 1) && t.seqTail != nil {
 		t.dropSeq(t.seqTail)
-		t.st.senderEvictions.Add(1)
+		t.counters.senderEvictions.Add(1)
 	}
 	// The window spans this node's own repair ring (a domain's nodes
 	// share the setting): a repair queues behind all its sender sent
 	// before it, so it may arrive that far behind the newest message.
-	st = &seqState{key: k, w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize)), last: now}
-	t.seqs[k] = st
-	t.pushSeq(st)
-	return st
+	state = &seqState{key: k, w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize)), last: now}
+	t.seqs[k] = state
+	t.pushSeq(state)
+	return state
 }
 
-func (t *Transport) pushSeq(st *seqState) {
-	st.prev, st.next = nil, t.seqHead
+func (t *Transport) pushSeq(state *seqState) {
+	state.prev, state.next = nil, t.seqHead
 	if t.seqHead != nil {
-		t.seqHead.prev = st
+		t.seqHead.prev = state
 	}
-	t.seqHead = st
+	t.seqHead = state
 	if t.seqTail == nil {
-		t.seqTail = st
+		t.seqTail = state
 	}
 }
 
-func (t *Transport) unlinkSeq(st *seqState) {
-	if st.prev != nil {
-		st.prev.next = st.next
+func (t *Transport) unlinkSeq(state *seqState) {
+	if state.prev != nil {
+		state.prev.next = state.next
 	} else {
-		t.seqHead = st.next
+		t.seqHead = state.next
 	}
-	if st.next != nil {
-		st.next.prev = st.prev
+	if state.next != nil {
+		state.next.prev = state.prev
 	} else {
-		t.seqTail = st.prev
+		t.seqTail = state.prev
 	}
-	st.prev, st.next = nil, nil
+	state.prev, state.next = nil, nil
 }
 
 // dropSeq forgets a state; t.seqMu held.
-func (t *Transport) dropSeq(st *seqState) {
-	t.unlinkSeq(st)
-	delete(t.seqs, st.key)
-	delete(t.naking, st.key)
+func (t *Transport) dropSeq(state *seqState) {
+	t.unlinkSeq(state)
+	delete(t.seqs, state.key)
+	delete(t.naking, state.key)
 }
 
 // sweepSeqs drops the sequence state nothing needs any more: that of
@@ -108,13 +108,13 @@ func (t *Transport) sweepSeqs(now time.Time, depart, idle time.Duration, inView 
 	defer t.subsMu.RUnlock()
 	t.seqMu.Lock()
 	defer t.seqMu.Unlock()
-	for st := t.seqTail; st != nil; {
-		prev := st.prev
-		silent := now.Sub(st.last)
-		_, subscribed := t.subs[agree.TopicID(st.key.topic)]
-		if !subscribed || silent > idle || (silent > depart && !inView(st.key.sender)) {
-			t.dropSeq(st)
+	for state := t.seqTail; state != nil; {
+		prev := state.prev
+		silent := now.Sub(state.last)
+		_, subscribed := t.subs[agree.TopicID(state.key.topic)]
+		if !subscribed || silent > idle || (silent > depart && !inView(state.key.sender)) {
+			t.dropSeq(state)
 		}
-		st = prev
+		state = prev
 	}
 }

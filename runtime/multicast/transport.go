@@ -92,7 +92,7 @@ type Transport struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 
-	st counters
+	counters counters
 }
 
 type groupSock struct {
@@ -401,7 +401,7 @@ func (t *Transport) wakeBy(at time.Time) {
 // break: subscribers join the new group and keep the old one for two
 // heartbeats; publishers send on both meanwhile.
 func (t *Transport) relocated(ev agree.Event) {
-	t.st.relocations.Add(1)
+	t.counters.relocations.Add(1)
 	lt := t.interest[ev.Topic]
 	if lt == nil {
 		return
@@ -439,7 +439,7 @@ func (t *Transport) heartbeat() time.Duration {
 func (t *Transport) sendControl(m *agree.Msg) {
 	t.ctrlBody = frame.AppendControl(t.ctrlBody[:0], time.Now().UnixNano(), m)
 	sent, _ := t.sendOnControlGroup(frame.ControlBase+uint8(m.Kind), 0, t.ctrlBody)
-	t.st.controlSent.Add(uint64(sent))
+	t.counters.controlSent.Add(uint64(sent))
 }
 
 // sendOnControlGroup frames body as the next control sequence number and
@@ -454,7 +454,7 @@ func (t *Transport) sendOnControlGroup(kind uint8, topic uint64, body []byte) (s
 	dst := netip.AddrPortFrom(t.cfg.control, t.cfg.controlPort)
 	for _, f := range frames {
 		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
-			t.st.sendErrors.Add(1)
+			t.counters.sendErrors.Add(1)
 			return sent, false
 		}
 		sent++
@@ -508,7 +508,7 @@ func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
 			p.oldUntil.CompareAndSwap(until, 0)
 		}
 	}
-	t.st.sent.Add(1)
+	t.counters.sent.Add(1)
 	return nil
 }
 
@@ -516,10 +516,10 @@ func (t *Transport) write(frames [][]byte, g uint32) error {
 	dst := netip.AddrPortFrom(t.lay.addr(g), t.cfg.dataPort)
 	for _, f := range frames {
 		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
-			t.st.sendErrors.Add(1)
+			t.counters.sendErrors.Add(1)
 			return err
 		}
-		t.st.datagramsSent.Add(1)
+		t.counters.datagramsSent.Add(1)
 	}
 	return nil
 }
