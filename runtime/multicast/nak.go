@@ -8,56 +8,6 @@ import (
 	"github.com/plexo-go/plexo/runtime/multicast/internal/repair"
 )
 
-// fresh checks a DATA message's sequence number: it drops duplicates (also
-// those of make-before-break), counts gaps and repairs, and asks the sender
-// for what is missing when repair is on.
-func (r *receiver) fresh(now time.Time, sender, topic, seq uint64) bool {
-	t := r.t
-	k := seqKey{sender, topic}
-	t.seqMu.Lock()
-	state := t.seqState(k, now)
-	v, lost := state.w.Add(seq)
-	var ranges []repair.Range
-	switch v {
-	case repair.Duplicate:
-		t.seqMu.Unlock()
-		return false
-	case repair.Repaired:
-		t.counters.repaired.Add(1)
-		if !state.w.Pending() {
-			delete(t.naking, k)
-		}
-	case repair.Fresh:
-		if lost > 0 {
-			t.counters.gaps.Add(lost)
-			if t.cfg.repair > 0 {
-				state.nakAt, state.tries = now, 1
-				t.naking[k] = state
-				ranges = state.w.Missing(r.ranges[:0])
-				r.ranges = ranges[:0]
-				t.kick() // the loop sends the retries
-			}
-		}
-	}
-	t.seqMu.Unlock()
-	if len(ranges) > 0 {
-		t.sendNak(sender, topic, ranges)
-	}
-	return true
-}
-
-// done reports whether message seq of (sender, topic) was delivered
-// already or is too old to deliver, so that its fragments need not be
-// reassembled: the leftover fragments of a repair, or of a duplicate
-// resend, would otherwise sit in the reassembler until they time out.
-func (r *receiver) done(sender, topic, seq uint64) bool {
-	t := r.t
-	t.seqMu.Lock()
-	defer t.seqMu.Unlock()
-	state := t.seqs[seqKey{sender, topic}]
-	return state != nil && state.w.Done(seq)
-}
-
 // retryNaks asks again for messages still missing, and reports whether
 // some may still be asked for.
 func (t *Transport) retryNaks(now time.Time) bool {

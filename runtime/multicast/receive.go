@@ -161,7 +161,7 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			t.counters.unwanted.Add(1) // a topic sharing the group
 			continue
 		}
-		if h.Count > 1 && r.done(h.Sender, h.Topic, h.Seq) {
+		if h.Count > 1 && r.isDuplicate(h.Sender, h.Topic, h.Seq) {
 			if h.Index == 0 {
 				t.counters.duplicates.Add(1) // once per message
 			}
@@ -185,7 +185,7 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			t.counters.unwanted.Add(1) // a 64-bit id collision: never deliver a wrong type
 			continue
 		}
-		if !r.fresh(now, h.Sender, h.Topic, h.Seq) {
+		if !r.admitSeq(now, h.Sender, h.Topic, h.Seq) {
 			t.counters.duplicates.Add(1)
 			continue
 		}

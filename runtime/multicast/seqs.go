@@ -58,6 +58,57 @@ func (t *Transport) seqState(k seqKey, now time.Time) *seqState {
 	return state
 }
 
+// admitSeq checks a DATA message's sequence number and reports whether the
+// message is to be delivered: it drops duplicates (also those of
+// make-before-break), counts gaps and repairs, and asks the sender for what
+// is missing when repair is on.
+func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) bool {
+	t := r.t
+	k := seqKey{sender, topic}
+	t.seqMu.Lock()
+	state := t.seqState(k, now)
+	v, lost := state.w.Add(seq)
+	var ranges []repair.Range
+	switch v {
+	case repair.Duplicate:
+		t.seqMu.Unlock()
+		return false
+	case repair.Repaired:
+		t.counters.repaired.Add(1)
+		if !state.w.Pending() {
+			delete(t.naking, k)
+		}
+	case repair.Newest:
+		if lost > 0 {
+			t.counters.gaps.Add(lost)
+			if t.cfg.repair > 0 {
+				state.nakAt, state.tries = now, 1
+				t.naking[k] = state
+				ranges = state.w.Missing(r.ranges[:0])
+				r.ranges = ranges[:0]
+				t.kick() // the loop sends the retries
+			}
+		}
+	}
+	t.seqMu.Unlock()
+	if len(ranges) > 0 {
+		t.sendNak(sender, topic, ranges)
+	}
+	return true
+}
+
+// isDuplicate reports whether message seq of (sender, topic) was delivered
+// already or is too old to deliver, so that its fragments need not be
+// reassembled: the leftover fragments of a repair, or of a duplicate
+// resend, would otherwise sit in the reassembler until they time out.
+func (r *receiver) isDuplicate(sender, topic, seq uint64) bool {
+	t := r.t
+	t.seqMu.Lock()
+	defer t.seqMu.Unlock()
+	state := t.seqs[seqKey{sender, topic}]
+	return state != nil && state.w.IsDuplicate(seq)
+}
+
 func (t *Transport) pushSeq(state *seqState) {
 	state.prev, state.next = nil, t.seqHead
 	if t.seqHead != nil {
@@ -96,7 +147,7 @@ func (t *Transport) dropSeq(state *seqState) {
 // DATA for depart, and of any sender silent for idle.
 //
 // Dropping restarts duplicate detection for the pair: if the sender speaks
-// again, its next message starts a fresh window (no gap counted before it),
+// again, its next message starts a new window (no gap counted before it),
 // and an older message arriving after that one is dropped as too old. What
 // could slip through is a copy of a message sent before the silence that
 // arrives after it, after a newer message has not: the copies a sender
