@@ -54,9 +54,7 @@ func (t *Transport) answerNak(topic, target uint64, ranges []repair.Range) {
 		return
 	}
 	t.counters.naksReceived.Add(1)
-	t.pubMu.RLock()
-	p := t.pubIDs[agree.TopicID(topic)]
-	t.pubMu.RUnlock()
+	p := t.pubs.withID(agree.TopicID(topic))
 	if p == nil || p.ring == nil {
 		return
 	}

@@ -2,20 +2,17 @@ package multicast
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/plexo-go/plexo"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
-	"github.com/plexo-go/plexo/runtime/multicast/internal/repair"
 )
 
 // A Transport carries a Plexus's messages over IP multicast. Create it with
@@ -54,9 +51,7 @@ type Transport struct {
 	subsMu sync.RWMutex
 	subs   map[agree.TopicID]string // subscribed topics: id -> name
 
-	pubMu  sync.RWMutex
-	pubs   map[string]*pubTopic
-	pubIDs map[agree.TopicID]*pubTopic
+	pubs publishers
 
 	sendMu    sync.Mutex // writer, buffers, sequences, sender socket
 	writer    *frame.Writer
@@ -113,18 +108,6 @@ type localTopic struct {
 	group  uint32
 }
 
-type pubTopic struct {
-	id     agree.TopicID
-	prefix []byte       // DATA prefix: the length-prefixed name
-	seq    uint64       // guarded by sendMu
-	ring   *repair.Ring // recent messages for NAK repair, guarded by sendMu; nil: repair off
-	group  atomic.Uint32
-	// During make-before-break, the old group also gets every message
-	// until oldUntil (unix ns).
-	old      atomic.Uint32
-	oldUntil atomic.Int64
-}
-
 type leave struct {
 	group uint32
 	at    time.Time
@@ -152,8 +135,7 @@ func New(ctx context.Context, opts ...Option) (*Transport, error) {
 		socks:       make(map[uint32]*groupSock),
 		interest:    make(map[agree.TopicID]*localTopic),
 		subs:        make(map[agree.TopicID]string),
-		pubs:        make(map[string]*pubTopic),
-		pubIDs:      make(map[agree.TopicID]*pubTopic),
+		pubs:        publishers{byName: make(map[string]*pubTopic), byID: make(map[agree.TopicID]*pubTopic)},
 		seqs:        make(map[seqKey]*seqState),
 		naking:      make(map[seqKey]*seqState),
 		seqCap:      MaxSenderStates,
@@ -410,9 +392,7 @@ func (t *Transport) relocated(ev agree.Event) {
 	if lt.hops > 0 {
 		t.follow(ev.Topic, lt)
 	}
-	t.pubMu.RLock()
-	p := t.pubs[lt.name]
-	t.pubMu.RUnlock()
+	p := t.pubs.named(lt.name)
 	if p != nil {
 		p.old.Store(ev.Old)
 		p.oldUntil.Store(time.Now().Add(grace).UnixNano())
@@ -460,104 +440,6 @@ func (t *Transport) sendOnControlGroup(kind uint8, topic uint64, body []byte) (s
 		sent++
 	}
 	return sent, true
-}
-
-// Send implements [plexo.Transport]: the message goes out on its topic's
-// group at once, whoever listens.
-func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
-	if s, ok := msg.Source.(source); ok && s.t == t {
-		return nil // multicast peers got it already
-	}
-	if len(msg.Topic) > 0xffff || len(msg.Payload)+len(msg.Topic)+18 > t.cfg.maxMessage {
-		return fmt.Errorf("multicast: send %s: %d bytes: %w", msg.Topic, len(msg.Payload), plexo.ErrMessageTooLarge)
-	}
-	t.pubMu.RLock()
-	p := t.pubs[msg.Topic]
-	t.pubMu.RUnlock()
-	if p == nil {
-		var err error
-		if p, err = t.publish(msg.Topic); err != nil {
-			return err
-		}
-	}
-	t.sendMu.Lock()
-	defer t.sendMu.Unlock()
-	b := append(t.prefixBuf[:0], p.prefix...)
-	b = binary.LittleEndian.AppendUint64(b, msg.Origin)
-	b = binary.LittleEndian.AppendUint64(b, msg.Sequence)
-	t.prefixBuf = b
-	// The sequence number is taken only once the message is framed: one
-	// skipped would be counted lost, and asked for, by every receiver.
-	frames, err := t.writer.Frames(frame.KindData, uint64(p.id), p.seq+1, b, msg.Payload)
-	if err != nil {
-		return fmt.Errorf("multicast: send %s: %w", msg.Topic, plexo.ErrMessageTooLarge)
-	}
-	p.seq++
-	if p.ring != nil {
-		p.ring.Put(p.seq, frames)
-	}
-	if err := t.write(frames, p.group.Load()); err != nil {
-		return fmt.Errorf("multicast: send %s: %w", msg.Topic, err)
-	}
-	if until := p.oldUntil.Load(); until != 0 {
-		if time.Now().UnixNano() < until {
-			_ = t.write(frames, p.old.Load())
-		} else {
-			// Only the grace period read above ends: a relocation may
-			// have started a new one meanwhile.
-			p.oldUntil.CompareAndSwap(until, 0)
-		}
-	}
-	t.counters.sent.Add(1)
-	return nil
-}
-
-func (t *Transport) write(frames [][]byte, g uint32) error {
-	dst := netip.AddrPortFrom(t.lay.addr(g), t.cfg.dataPort)
-	for _, f := range frames {
-		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
-			t.counters.sendErrors.Add(1)
-			return err
-		}
-		t.counters.datagramsSent.Add(1)
-	}
-	return nil
-}
-
-// publish registers a topic this node publishes, the first time it sends.
-func (t *Transport) publish(topic string) (*pubTopic, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return nil, fmt.Errorf("multicast: send %s: %w", topic, plexo.ErrClosed)
-	}
-	if !t.started {
-		return nil, fmt.Errorf("multicast: send %s: transport not attached", topic)
-	}
-	t.pubMu.Lock()
-	defer t.pubMu.Unlock()
-	if p := t.pubs[topic]; p != nil {
-		return p, nil
-	}
-	id := agree.IDOf(topic)
-	p := &pubTopic{id: id, prefix: frame.AppendDataPrefix(nil, topic)}
-	if t.cfg.repair > 0 {
-		p.ring = repair.NewRing(t.cfg.repair, RepairMaxMessage)
-	}
-	p.group.Store(t.node.Group(id))
-	t.pubs[topic] = p
-	t.pubIDs[id] = p
-	lt := t.interest[id]
-	if lt == nil {
-		lt = &localTopic{name: topic}
-		t.interest[id] = lt
-	}
-	lt.pub = true
-	t.pubMu.Unlock()
-	t.updateNode(id, lt)
-	t.afterNode()
-	t.pubMu.Lock()
-	return p, nil
 }
 
 // loop ticks the node, leaves groups after their grace period, and tells
