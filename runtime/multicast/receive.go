@@ -200,15 +200,3 @@ func (t *Transport) readData(conn *net.UDPConn) {
 		t.host.Deliver(&msg)
 	}
 }
-
-// Group returns the multicast address currently carrying topic, as this
-// transport sees it.
-func (t *Transport) Group(topic string) string {
-	id := agree.IDOf(topic)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.node == nil {
-		return t.lay.addr(agree.Home(id, t.lay.size, t.lay.control)).String()
-	}
-	return t.lay.addr(t.node.Group(id)).String()
-}

@@ -76,7 +76,7 @@ func (t *Transport) Stats() Stats {
 	s.SenderStates = len(t.seqs)
 	t.seqMu.Unlock()
 	t.mu.Lock()
-	s.Groups = len(t.socks)
+	s.Groups = len(t.groups.sockets)
 	if t.node != nil {
 		s.Peers = t.node.ViewSize()
 		s.Assignments = len(t.node.Table())

@@ -40,13 +40,9 @@ type Transport struct {
 	self     uint64
 	started  bool
 	closed   bool
-	socks    map[uint32]*groupSock
+	groups   groupMembership
 	interest map[agree.TopicID]*localTopic
-	leaves   []leave
 	notify   []agree.Event // interest changes for the Host, delivered by the loop
-	// joinFailed is set when a subscribed topic may hold no socket: a
-	// join failed, and the loop tries again.
-	joinFailed bool
 
 	subsMu sync.RWMutex
 	subs   map[agree.TopicID]string // subscribed topics: id -> name
@@ -90,12 +86,6 @@ type Transport struct {
 	counters counters
 }
 
-type groupSock struct {
-	conn    *net.UDPConn
-	refs    int
-	granted int
-}
-
 type localTopic struct {
 	name string
 	pub  bool
@@ -106,11 +96,6 @@ type localTopic struct {
 	// holds none, or an older group's; the loop tries again.
 	joined bool
 	group  uint32
-}
-
-type leave struct {
-	group uint32
-	at    time.Time
 }
 
 // source is the Source of messages this transport delivers: the sending
@@ -132,7 +117,7 @@ func New(ctx context.Context, opts ...Option) (*Transport, error) {
 		cfg:         cfg,
 		lay:         lay,
 		start:       time.Now(),
-		socks:       make(map[uint32]*groupSock),
+		groups:      groupMembership{sockets: make(map[uint32]*groupSock)},
 		interest:    make(map[agree.TopicID]*localTopic),
 		subs:        make(map[agree.TopicID]string),
 		pubs:        publishers{byName: make(map[string]*pubTopic), byID: make(map[agree.TopicID]*pubTopic)},
@@ -246,53 +231,11 @@ func (t *Transport) Advertise(topic string, hops int) {
 			t.follow(id, lt)
 		} else if lt.joined {
 			lt.joined = false
-			t.release(lt.group)
+			t.groups.release(lt.group)
 		}
 	}
 	t.updateNode(id, lt)
 	t.afterNode()
-}
-
-// follow makes a subscribed topic hold the socket of the group now carrying
-// it, make before break: the group it held is left once the new one is
-// joined, after a grace period; t.mu held. A failure to join (such as too
-// many open files) is logged, the topic keeps what it held, and the loop
-// tries again every heartbeat.
-func (t *Transport) follow(id agree.TopicID, lt *localTopic) {
-	g := t.node.Group(id)
-	if lt.joined && lt.group == g {
-		return
-	}
-	if err := t.join(g); err != nil {
-		t.joinFailed = true
-		t.log.Warn("multicast: join", "topic", lt.name, "group", t.lay.addr(g), "error", err)
-		return
-	}
-	if lt.joined {
-		l := leave{group: lt.group, at: time.Now().Add(t.moveGrace())}
-		t.leaves = append(t.leaves, l)
-		t.wakeBy(l.at)
-	}
-	lt.joined, lt.group = true, g
-}
-
-// moveGrace is how long a relocated topic's old group stays in use, make
-// before break: subscribers keep it joined and publishers send on it too,
-// for the same time, so that nothing is lost while peers move.
-func (t *Transport) moveGrace() time.Duration { return 2 * t.heartbeat() }
-
-// retryJoins follows the subscribed topics for which a join failed; t.mu
-// held.
-func (t *Transport) retryJoins() {
-	if !t.joinFailed {
-		return
-	}
-	t.joinFailed = false
-	for id, lt := range t.interest {
-		if lt.hops > 0 {
-			t.follow(id, lt)
-		}
-	}
 }
 
 // updateNode tells the node about a topic's local interest; t.mu held.
@@ -301,39 +244,6 @@ func (t *Transport) updateNode(id agree.TopicID, lt *localTopic) {
 	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: lt.name, Hops: uint8(lt.hops)}, on)
 	if !on {
 		delete(t.interest, id)
-	}
-}
-
-// join opens (or shares) the socket of group g; t.mu held.
-func (t *Transport) join(g uint32) error {
-	if s := t.socks[g]; s != nil {
-		s.refs++
-		return nil
-	}
-	if t.joinHook != nil {
-		if err := t.joinHook(); err != nil {
-			return err
-		}
-	}
-	conn, granted, err := listenGroup(context.Background(), &t.cfg, t.ifi, t.lay.addr(g), t.cfg.dataPort)
-	if err != nil {
-		return err
-	}
-	t.socks[g] = &groupSock{conn: conn, refs: 1, granted: granted}
-	t.wg.Add(1)
-	go t.readData(conn)
-	return nil
-}
-
-// release drops a reference to group g's socket; t.mu held.
-func (t *Transport) release(g uint32) {
-	s := t.socks[g]
-	if s == nil {
-		return
-	}
-	if s.refs--; s.refs <= 0 {
-		delete(t.socks, g)
-		s.conn.Close()
 	}
 }
 
@@ -377,28 +287,6 @@ func (t *Transport) wakeBy(at time.Time) {
 		t.wakeAt = at
 		t.kick()
 	}
-}
-
-// relocated moves a topic of local interest to its new group, make before
-// break: subscribers join the new group and keep the old one for two
-// heartbeats; publishers send on both meanwhile.
-func (t *Transport) relocated(ev agree.Event) {
-	t.counters.relocations.Add(1)
-	lt := t.interest[ev.Topic]
-	if lt == nil {
-		return
-	}
-	grace := t.moveGrace()
-	if lt.hops > 0 {
-		t.follow(ev.Topic, lt)
-	}
-	p := t.pubs.named(lt.name)
-	if p != nil {
-		p.old.Store(ev.Old)
-		p.oldUntil.Store(time.Now().Add(grace).UnixNano())
-		p.group.Store(ev.Group)
-	}
-	t.log.Debug("multicast: topic relocated", "topic", lt.name, "from", t.lay.addr(ev.Old), "to", t.lay.addr(ev.Group))
 }
 
 func (t *Transport) expiry() time.Duration {
@@ -478,17 +366,7 @@ func (t *Transport) loop() {
 			t.sweepSeqs(wall, max(3*hb, minDepartGrace), t.expiry(), t.node.Knows)
 			t.retryJoins()
 		}
-		next := t.node.NextTick() - t.now()
-		kept := t.leaves[:0]
-		for _, l := range t.leaves {
-			if wall.After(l.at) {
-				t.release(l.group)
-				continue
-			}
-			kept = append(kept, l)
-			next = min(next, l.at.Sub(wall))
-		}
-		t.leaves = kept
+		next := min(t.node.NextTick()-t.now(), t.groups.leaveDue(wall))
 		next = max(min(next, t.poll), time.Millisecond)
 		t.wakeAt = wall.Add(next)
 		notify := t.notify
@@ -512,10 +390,7 @@ func (t *Transport) Close() error {
 	t.once.Do(func() {
 		t.mu.Lock()
 		t.closed = true
-		for g, s := range t.socks {
-			s.conn.Close()
-			delete(t.socks, g)
-		}
+		t.groups.closeAll()
 		t.mu.Unlock()
 		close(t.quit)
 		t.ctrl.Close()
