@@ -77,22 +77,22 @@ func (m *groupMembership) closeAll() {
 // joined, after a grace period; t.mu held. A failure to join (such as too
 // many open files) is logged, the topic keeps what it held, and the loop
 // tries again every heartbeat.
-func (t *Transport) follow(id agree.TopicID, lt *localTopic) {
+func (t *Transport) follow(id agree.TopicID, local *localTopic) {
 	g := t.node.Group(id)
-	if lt.joined && lt.group == g {
+	if local.joined && local.group == g {
 		return
 	}
 	if err := t.join(g); err != nil {
 		t.groups.joinFailed = true
-		t.log.Warn("multicast: join", "topic", lt.name, "group", t.lay.addr(g), "error", err)
+		t.log.Warn("multicast: join", "topic", local.name, "group", t.layout.addr(g), "error", err)
 		return
 	}
-	if lt.joined {
-		l := leave{group: lt.group, at: time.Now().Add(t.moveGrace())}
+	if local.joined {
+		l := leave{group: local.group, at: time.Now().Add(t.moveGrace())}
 		t.groups.leaves = append(t.groups.leaves, l)
 		t.wakeBy(l.at)
 	}
-	lt.joined, lt.group = true, g
+	local.joined, local.group = true, g
 }
 
 // moveGrace is how long a relocated topic's old group stays in use, make
@@ -107,9 +107,9 @@ func (t *Transport) retryJoins() {
 		return
 	}
 	t.groups.joinFailed = false
-	for id, lt := range t.interest {
-		if lt.hops > 0 {
-			t.follow(id, lt)
+	for id, local := range t.interest {
+		if local.hops > 0 {
+			t.follow(id, local)
 		}
 	}
 }
@@ -125,7 +125,7 @@ func (t *Transport) join(g uint32) error {
 			return err
 		}
 	}
-	conn, granted, err := listenGroup(context.Background(), &t.cfg, t.ifi, t.lay.addr(g), t.cfg.dataPort)
+	conn, granted, err := listenGroup(context.Background(), &t.cfg, t.ifi, t.layout.addr(g), t.cfg.dataPort)
 	if err != nil {
 		return err
 	}
@@ -140,21 +140,21 @@ func (t *Transport) join(g uint32) error {
 // heartbeats; publishers send on both meanwhile. t.mu held.
 func (t *Transport) relocated(ev agree.Event) {
 	t.counters.relocations.Add(1)
-	lt := t.interest[ev.Topic]
-	if lt == nil {
+	local := t.interest[ev.Topic]
+	if local == nil {
 		return
 	}
 	grace := t.moveGrace()
-	if lt.hops > 0 {
-		t.follow(ev.Topic, lt)
+	if local.hops > 0 {
+		t.follow(ev.Topic, local)
 	}
-	p := t.pubs.named(lt.name)
+	p := t.pubs.named(local.name)
 	if p != nil {
 		p.old.Store(ev.Old)
 		p.oldUntil.Store(time.Now().Add(grace).UnixNano())
 		p.group.Store(ev.Group)
 	}
-	t.log.Debug("multicast: topic relocated", "topic", lt.name, "from", t.lay.addr(ev.Old), "to", t.lay.addr(ev.Group))
+	t.log.Debug("multicast: topic relocated", "topic", local.name, "from", t.layout.addr(ev.Old), "to", t.layout.addr(ev.Group))
 }
 
 // Group returns the multicast address currently carrying topic, as this
@@ -164,7 +164,7 @@ func (t *Transport) Group(topic string) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.node == nil {
-		return t.lay.addr(agree.Home(id, t.lay.size, t.lay.control)).String()
+		return t.layout.addr(agree.Home(id, t.layout.size, t.layout.control)).String()
 	}
-	return t.lay.addr(t.node.Group(id)).String()
+	return t.layout.addr(t.node.Group(id)).String()
 }

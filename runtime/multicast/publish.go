@@ -118,7 +118,7 @@ func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
 // write multicasts frames on group g, stopping at the first error;
 // t.sendMu held.
 func (t *Transport) write(frames [][]byte, g uint32) error {
-	dst := netip.AddrPortFrom(t.lay.addr(g), t.cfg.dataPort)
+	dst := netip.AddrPortFrom(t.layout.addr(g), t.cfg.dataPort)
 	for _, f := range frames {
 		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
 			t.counters.sendErrors.Add(1)
@@ -152,13 +152,13 @@ func (t *Transport) publish(topic string) (*pubTopic, error) {
 	if !added {
 		return p, nil
 	}
-	lt := t.interest[id]
-	if lt == nil {
-		lt = &localTopic{name: topic}
-		t.interest[id] = lt
+	local := t.interest[id]
+	if local == nil {
+		local = &localTopic{name: topic}
+		t.interest[id] = local
 	}
-	lt.pub = true
-	t.updateNode(id, lt)
+	local.pub = true
+	t.updateNode(id, local)
 	t.afterNode()
 	return p, nil
 }

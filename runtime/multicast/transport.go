@@ -18,11 +18,11 @@ import (
 // A Transport carries a Plexus's messages over IP multicast. Create it with
 // [New] and hand it to [plexo.Plexus.Attach].
 type Transport struct {
-	cfg   config
-	lay   layout
-	ifi   *net.Interface
-	start time.Time
-	keys  *frame.Keys // nil: no authentication
+	cfg    config
+	layout layout
+	ifi    *net.Interface
+	start  time.Time
+	keys   *frame.Keys // nil: no authentication
 
 	ctrl    *net.UDPConn
 	ctrlBuf int
@@ -109,13 +109,13 @@ type source struct {
 // the sending socket. ctx bounds the setup only.
 func New(ctx context.Context, opts ...Option) (*Transport, error) {
 	cfg := newConfig(opts)
-	lay, err := newLayout(&cfg)
+	addrs, err := newLayout(&cfg)
 	if err != nil {
 		return nil, err
 	}
 	t := &Transport{
 		cfg:         cfg,
-		lay:         lay,
+		layout:      addrs,
 		start:       time.Now(),
 		groups:      groupMembership{sockets: make(map[uint32]*groupSock)},
 		interest:    make(map[agree.TopicID]*localTopic),
@@ -176,8 +176,8 @@ func (t *Transport) Start(h plexo.Host) error {
 	}
 	t.node = agree.New(agree.Config{
 		Self:         t.self,
-		Size:         t.lay.size,
-		Control:      t.lay.control,
+		Size:         t.layout.size,
+		Control:      t.layout.control,
 		Heartbeat:    t.cfg.heartbeat,
 		RoundTimeout: t.cfg.roundTimeout,
 		Expiry:       t.cfg.expiry,
@@ -205,20 +205,20 @@ func (t *Transport) Advertise(topic string, hops int) {
 		return
 	}
 	id := agree.IDOf(topic)
-	lt := t.interest[id]
-	if lt == nil {
+	local := t.interest[id]
+	if local == nil {
 		if hops == 0 {
 			return
 		}
-		lt = &localTopic{name: topic}
-		t.interest[id] = lt
+		local = &localTopic{name: topic}
+		t.interest[id] = local
 	}
-	if lt.hops == hops {
+	if local.hops == hops {
 		return
 	}
 	wanted := hops > 0
-	was := lt.hops > 0
-	lt.hops = hops
+	was := local.hops > 0
+	local.hops = hops
 	if was != wanted {
 		t.subsMu.Lock()
 		if wanted {
@@ -228,20 +228,20 @@ func (t *Transport) Advertise(topic string, hops int) {
 		}
 		t.subsMu.Unlock()
 		if wanted {
-			t.follow(id, lt)
-		} else if lt.joined {
-			lt.joined = false
-			t.groups.release(lt.group)
+			t.follow(id, local)
+		} else if local.joined {
+			local.joined = false
+			t.groups.release(local.group)
 		}
 	}
-	t.updateNode(id, lt)
+	t.updateNode(id, local)
 	t.afterNode()
 }
 
 // updateNode tells the node about a topic's local interest; t.mu held.
-func (t *Transport) updateNode(id agree.TopicID, lt *localTopic) {
-	on := lt.pub || lt.hops > 0
-	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: lt.name, Hops: uint8(lt.hops)}, on)
+func (t *Transport) updateNode(id agree.TopicID, local *localTopic) {
+	on := local.pub || local.hops > 0
+	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: local.name, Hops: uint8(local.hops)}, on)
 	if !on {
 		delete(t.interest, id)
 	}
