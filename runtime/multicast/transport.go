@@ -15,6 +15,23 @@ import (
 	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
 )
 
+// Lock order. A Transport has five locks; a goroutine holding one takes
+// only locks below it in this list, never one above:
+//
+//	mu       the node, the host, the lifecycle, the group membership, the
+//	         local interest, notify, wakeAt and sweepAt
+//	subsMu   subs, the subscribed topics (the data readers take it alone)
+//	pubs.mu  the publishers' maps
+//	seqMu    the sequence states and the NAKs due
+//	sendMu   the writer and its buffers, the control sequence, the sender
+//	         socket, and each pubTopic's seq and ring
+//
+// The loop holds mu while it ticks the node, so sending what the node
+// queued takes sendMu under mu, and sweeping the sequence states takes
+// subsMu then seqMu under mu. A receiver checking a sequence number takes
+// seqMu alone and sends any NAK after releasing it. No lock is held while
+// the Host is called.
+
 // A Transport carries a Plexus's messages over IP multicast. Create it with
 // [New] and hand it to [plexo.Plexus.Attach].
 type Transport struct {
@@ -33,7 +50,7 @@ type Transport struct {
 	// together pin no more than on one.
 	reasmBudget *frame.Budget
 
-	mu       sync.Mutex // node, host, lifecycle, sockets, interest
+	mu       sync.Mutex // node, host, lifecycle, groups, interest; first in the lock order
 	node     *agree.Node
 	host     plexo.Host
 	log      *slog.Logger
