@@ -26,11 +26,12 @@ import (
 //	sendMu   the writer and its buffers, the control sequence, the sender
 //	         socket, and each pubTopic's seq and ring
 //
-// The loop holds mu while it ticks the node, so sending what the node
-// queued takes sendMu under mu, and sweeping the sequence states takes
-// subsMu then seqMu under mu. A receiver checking a sequence number takes
-// seqMu alone and sends any NAK after releasing it. No lock is held while
-// the Host is called.
+// The node is driven under mu (the loop's ticks, the control reader's
+// messages, Advertise), so sending what it queued takes sendMu under mu,
+// and sweeping the sequence states takes subsMu then seqMu under mu. A
+// receiver checking a sequence number takes seqMu alone and sends any NAK
+// after releasing it. No lock is held while messages or interest are
+// handed to the Host.
 
 // A Transport carries a Plexus's messages over IP multicast. Create it with
 // [New] and hand it to [plexo.Plexus.Attach].
