@@ -46,28 +46,46 @@ func (t *Transport) newReceiver() *receiver {
 	return r
 }
 
-// accept parses and authenticates one datagram.
-func (r *receiver) accept(b []byte, h *frame.Header) ([]byte, bool) {
+// A dropReason tells why a receiver drops a datagram; noDrop, that it
+// does not.
+type dropReason uint8
+
+// The drop reasons. The first few are counted nowhere; the others each in
+// a counter of their own (see counters.countDrop).
+const (
+	noDrop          dropReason = iota
+	dropOwn                    // our own datagram, looped back
+	dropHooked                 // dropped by the test hook, as a lossy network would
+	dropFragment               // a fragment kept until its message is whole
+	dropLeftover               // a later fragment of a message already delivered or too old
+	dropBadFrame               // malformed, or a kind this socket does not carry
+	dropOtherDomain            // another domain's
+	dropAuth                   // a missing, unknown or bad tag
+	dropUnwanted               // a topic not subscribed here, or a topic id collision
+	dropDuplicate              // a message delivered already (counted once per message)
+	dropReassembly             // over the reassembly bounds
+)
+
+// accept parses and authenticates one datagram, and returns its body or
+// why it is dropped.
+func (r *receiver) accept(b []byte, h *frame.Header) ([]byte, dropReason) {
 	t := r.t
 	body, _, err := frame.Parse(b, h)
-	if err != nil {
-		t.counters.badFrames.Add(1)
-		return nil, false
+	switch {
+	case err != nil:
+		return nil, dropBadFrame
+	case h.Domain != t.cfg.domain:
+		return nil, dropOtherDomain
+	case h.Sender == t.self:
+		return nil, dropOwn
+	case r.keys != nil && !r.keys.Verify(b, h):
+		return nil, dropAuth
 	}
-	if h.Domain != t.cfg.domain {
-		t.counters.otherDomain.Add(1)
-		return nil, false
-	}
-	if h.Sender == t.self {
-		return nil, false // our own, looped back
-	}
-	if r.keys != nil && !r.keys.Verify(b, h) {
-		t.counters.authFailures.Add(1)
-		return nil, false
-	}
-	return body, true
+	return body, noDrop
 }
 
+// readControl hands the control messages that come on the control group
+// to the node, and the NAKs to answerNak, until the socket is closed.
 func (t *Transport) readControl() {
 	defer t.wg.Done()
 	r := t.newReceiver()
@@ -82,8 +100,9 @@ func (t *Transport) readControl() {
 			}
 			continue
 		}
-		body, ok := r.accept(r.buf[:n], &h)
-		if !ok {
+		body, drop := r.accept(r.buf[:n], &h)
+		if drop != noDrop {
+			t.counters.countDrop(drop)
 			continue
 		}
 		if h.Kind < frame.ControlBase && h.Kind != frame.KindNak {
@@ -128,6 +147,8 @@ func (t *Transport) readControl() {
 	}
 }
 
+// readData delivers the messages that come on one data group's socket,
+// until it is closed.
 func (t *Transport) readData(conn *net.UDPConn) {
 	defer t.wg.Done()
 	r := t.newReceiver()
@@ -143,60 +164,65 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			continue
 		}
 		t.counters.datagrams.Add(1)
-		body, ok := r.accept(r.buf[:n], &h)
-		if !ok {
+		if drop := r.classifyData(r.buf[:n], &h, &msg); drop != noDrop {
+			t.counters.countDrop(drop)
 			continue
-		}
-		if h.Kind != frame.KindData {
-			t.counters.badFrames.Add(1)
-			continue
-		}
-		if t.dropHook != nil && t.dropHook(h.Topic, h.Seq, h.Index) {
-			continue
-		}
-		t.subsMu.RLock()
-		name, wanted := t.subs[agree.TopicID(h.Topic)]
-		t.subsMu.RUnlock()
-		if !wanted {
-			t.counters.unwanted.Add(1) // a topic sharing the group
-			continue
-		}
-		if h.Count > 1 && r.isDuplicate(h.Sender, h.Topic, h.Seq) {
-			if h.Index == 0 {
-				t.counters.duplicates.Add(1) // once per message
-			}
-			continue
-		}
-		now := time.Now()
-		whole, err := r.reasm.Add(now, &h, body)
-		if err != nil {
-			t.counters.reassemblyDrops.Add(1)
-			continue
-		}
-		if whole == nil {
-			continue
-		}
-		topic, rest, err := frame.ParseData(whole)
-		if err != nil || len(rest) < 16 {
-			t.counters.badFrames.Add(1)
-			continue
-		}
-		if string(topic) != name {
-			t.counters.unwanted.Add(1) // a 64-bit id collision: never deliver a wrong type
-			continue
-		}
-		if !r.admitSeq(now, h.Sender, h.Topic, h.Seq) {
-			t.counters.duplicates.Add(1)
-			continue
-		}
-		msg = plexo.Message{
-			Topic:    name,
-			Origin:   binary.LittleEndian.Uint64(rest),
-			Sequence: binary.LittleEndian.Uint64(rest[8:]),
-			Payload:  rest[16:],
-			Source:   source{t: t, node: h.Sender},
 		}
 		t.counters.received.Add(1)
 		t.host.Deliver(&msg)
 	}
+}
+
+// classifyData takes in one datagram b from a data group's socket. When it
+// completes a message to deliver, it sets *msg to that message (whose
+// payload points into the receiver's buffers) and returns noDrop;
+// otherwise it returns why the datagram is dropped.
+func (r *receiver) classifyData(b []byte, h *frame.Header, msg *plexo.Message) dropReason {
+	t := r.t
+	body, drop := r.accept(b, h)
+	switch {
+	case drop != noDrop:
+		return drop
+	case h.Kind != frame.KindData:
+		return dropBadFrame
+	case t.dropHook != nil && t.dropHook(h.Topic, h.Seq, h.Index):
+		return dropHooked
+	}
+	t.subsMu.RLock()
+	name, wanted := t.subs[agree.TopicID(h.Topic)]
+	t.subsMu.RUnlock()
+	if !wanted {
+		return dropUnwanted // a topic sharing the group
+	}
+	if h.Count > 1 && r.isDuplicate(h.Sender, h.Topic, h.Seq) {
+		if h.Index == 0 {
+			return dropDuplicate // counted once per message
+		}
+		return dropLeftover
+	}
+	now := time.Now()
+	whole, err := r.reasm.Add(now, h, body)
+	switch {
+	case err != nil:
+		return dropReassembly
+	case whole == nil:
+		return dropFragment
+	}
+	topic, rest, err := frame.ParseData(whole)
+	switch {
+	case err != nil || len(rest) < 16:
+		return dropBadFrame
+	case string(topic) != name:
+		return dropUnwanted // a 64-bit id collision: never deliver a wrong type
+	case !r.admitSeq(now, h.Sender, h.Topic, h.Seq):
+		return dropDuplicate
+	}
+	*msg = plexo.Message{
+		Topic:    name,
+		Origin:   binary.LittleEndian.Uint64(rest),
+		Sequence: binary.LittleEndian.Uint64(rest[8:]),
+		Payload:  rest[16:],
+		Source:   source{t: t, node: h.Sender},
+	}
+	return noDrop
 }

@@ -13,6 +13,25 @@ type counters struct {
 	naksSent, naksReceived, senderEvictions         atomic.Uint64
 }
 
+// countDrop counts a datagram dropped for reason d in its counter, if it
+// has one.
+func (c *counters) countDrop(d dropReason) {
+	switch d {
+	case dropBadFrame:
+		c.badFrames.Add(1)
+	case dropOtherDomain:
+		c.otherDomain.Add(1)
+	case dropAuth:
+		c.authFailures.Add(1)
+	case dropUnwanted:
+		c.unwanted.Add(1)
+	case dropDuplicate:
+		c.duplicates.Add(1)
+	case dropReassembly:
+		c.reassemblyDrops.Add(1)
+	}
+}
+
 // Stats counts a transport's traffic.
 type Stats struct {
 	Sent            uint64 // messages sent
