@@ -209,8 +209,8 @@ func (n *Node) Events() []Event {
 }
 
 // SetInterest records whether this node publishes or subscribes to a topic
-// (t.Hops > 0: it subscribes, that far away). A topic of local interest is mentioned in HELLOs
-// and may be relocated by this node.
+// (t.Hops > 0: it subscribes, that far away). A topic of local interest is
+// mentioned in HELLOs and may be relocated by this node.
 func (n *Node) SetInterest(now time.Duration, t Topic, on bool) {
 	n.now = now
 	if old, ok := n.local[t.ID]; (ok != on || old != t) && n.started {

@@ -43,8 +43,9 @@ func (n *Node) answerSync(requester uint64, rank int) {
 	n.sendSnapshot(requester)
 }
 
-// scheduleSnapshot schedules one snapshot for everyone a heartbeat after the last one,
-// later by rank so that the lowest-ranked node's suppresses the others'.
+// scheduleSnapshot schedules one snapshot for everyone a heartbeat after
+// the last one, later by rank so that the lowest-ranked node's suppresses
+// the others'.
 func (n *Node) scheduleSnapshot(rank int) {
 	if n.snapshotDue {
 		return
