@@ -50,8 +50,8 @@ func (t *Transport) newReceiver() *receiver {
 // does not.
 type dropReason uint8
 
-// The drop reasons. The first few are counted nowhere; the others each in
-// a counter of their own (see counters.countDrop).
+// The drop reasons. Those before firstCountedDrop are counted nowhere; the
+// others each in a counter of their own (counters.countDrop).
 const (
 	noDrop          dropReason = iota
 	dropOwn                    // our own datagram, looped back
@@ -64,7 +64,12 @@ const (
 	dropUnwanted               // a topic not subscribed here, or a topic id collision
 	dropDuplicate              // a message delivered already (counted once per message)
 	dropReassembly             // over the reassembly bounds
+
+	dropReasons // how many there are
 )
+
+// firstCountedDrop is the first reason counted in [Stats].
+const firstCountedDrop = dropBadFrame
 
 // accept parses and authenticates one datagram, and returns its body or
 // why it is dropped.
@@ -106,7 +111,7 @@ func (t *Transport) readControl() {
 			continue
 		}
 		if h.Kind < frame.ControlBase && h.Kind != frame.KindNak {
-			t.counters.badFrames.Add(1)
+			t.counters.countDrop(dropBadFrame)
 			continue
 		}
 		now := time.Now()
@@ -118,7 +123,7 @@ func (t *Transport) readControl() {
 			ts, target, ranges, err := frame.ParseNak(msg, r.ranges[:0])
 			r.ranges = ranges[:0]
 			if err != nil {
-				t.counters.badFrames.Add(1)
+				t.counters.countDrop(dropBadFrame)
 				continue
 			}
 			if r.replay != nil && !r.replay.Accept(now, h.Sender, h.Seq, ts) {
@@ -130,7 +135,7 @@ func (t *Transport) readControl() {
 		}
 		ts, err := frame.ParseControl(h.Kind, msg, &m)
 		if err != nil || m.From != h.Sender {
-			t.counters.badFrames.Add(1)
+			t.counters.countDrop(dropBadFrame)
 			continue
 		}
 		if r.replay != nil && !r.replay.Accept(now, h.Sender, h.Seq, ts) {

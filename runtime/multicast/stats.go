@@ -5,30 +5,20 @@ import "sync/atomic"
 // counters are a transport's traffic counters, which [Transport.Stats]
 // reads.
 type counters struct {
-	sent, datagramsSent, sendErrors                 atomic.Uint64
-	datagrams, received, unwanted, duplicates, gaps atomic.Uint64
-	badFrames, otherDomain, authFailures, replays   atomic.Uint64
-	reassemblyDrops, controlSent, controlReceived   atomic.Uint64
-	relocations, repaired, repairs, repairMisses    atomic.Uint64
-	naksSent, naksReceived, senderEvictions         atomic.Uint64
+	sent, datagramsSent, sendErrors              atomic.Uint64
+	datagrams, received, gaps                    atomic.Uint64
+	replays, controlSent, controlReceived        atomic.Uint64
+	relocations, repaired, repairs, repairMisses atomic.Uint64
+	naksSent, naksReceived, senderEvictions      atomic.Uint64
+	// dropped counts the datagrams dropped, by reason (countDrop).
+	dropped [dropReasons]atomic.Uint64
 }
 
-// countDrop counts a datagram dropped for reason d in its counter, if it
-// has one.
+// countDrop counts a datagram dropped for reason d, unless d is one of the
+// reasons counted nowhere.
 func (c *counters) countDrop(d dropReason) {
-	switch d {
-	case dropBadFrame:
-		c.badFrames.Add(1)
-	case dropOtherDomain:
-		c.otherDomain.Add(1)
-	case dropAuth:
-		c.authFailures.Add(1)
-	case dropUnwanted:
-		c.unwanted.Add(1)
-	case dropDuplicate:
-		c.duplicates.Add(1)
-	case dropReassembly:
-		c.reassemblyDrops.Add(1)
+	if d >= firstCountedDrop {
+		c.dropped[d].Add(1)
 	}
 }
 
@@ -72,24 +62,25 @@ func (t *Transport) Stats() Stats {
 		SendErrors:      t.counters.sendErrors.Load(),
 		Datagrams:       t.counters.datagrams.Load(),
 		Received:        t.counters.received.Load(),
-		Unwanted:        t.counters.unwanted.Load(),
-		Duplicates:      t.counters.duplicates.Load(),
 		Gaps:            t.counters.gaps.Load(),
 		Repaired:        t.counters.repaired.Load(),
 		NAKsSent:        t.counters.naksSent.Load(),
 		NAKsReceived:    t.counters.naksReceived.Load(),
 		Repairs:         t.counters.repairs.Load(),
 		RepairMisses:    t.counters.repairMisses.Load(),
-		BadFrames:       t.counters.badFrames.Load(),
-		OtherDomain:     t.counters.otherDomain.Load(),
-		AuthFailures:    t.counters.authFailures.Load(),
 		Replays:         t.counters.replays.Load(),
-		ReassemblyDrops: t.counters.reassemblyDrops.Load(),
 		ControlSent:     t.counters.controlSent.Load(),
 		ControlReceived: t.counters.controlReceived.Load(),
 		Relocations:     t.counters.relocations.Load(),
 		SenderEvictions: t.counters.senderEvictions.Load(),
 		ReceiveBuffer:   t.ctrlBuf,
+		// The drop counters, by reason.
+		Unwanted:        t.counters.dropped[dropUnwanted].Load(),
+		Duplicates:      t.counters.dropped[dropDuplicate].Load(),
+		BadFrames:       t.counters.dropped[dropBadFrame].Load(),
+		OtherDomain:     t.counters.dropped[dropOtherDomain].Load(),
+		AuthFailures:    t.counters.dropped[dropAuth].Load(),
+		ReassemblyDrops: t.counters.dropped[dropReassembly].Load(),
 	}
 	t.seqMu.Lock()
 	s.SenderStates = len(t.seqs)
