@@ -104,6 +104,8 @@ type Transport struct {
 	counters counters
 }
 
+// A localTopic is a topic of local interest: one this node publishes, or
+// one the Plexus advertises as subscribed.
 type localTopic struct {
 	name string
 	pub  bool
