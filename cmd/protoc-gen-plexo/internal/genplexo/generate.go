@@ -205,7 +205,7 @@ func deprecation(f *protogen.File, m *protogen.Message) []string {
 
 // codecOf describes, for a doc comment, the codec that ends topic name.
 func codecOf(name string) string {
-	if strings.HasSuffix(name, "."+codecJSON) {
+	if strings.HasSuffix(name, "."+plexo.CodecNameJSON) {
 		return "JSON (protojson)"
 	}
 	return "binary protobuf"
