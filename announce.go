@@ -84,8 +84,9 @@ func newAnnouncer(p *Plexus) *announcer {
 	}
 	// The query topic is wanted by every sharing Plexus, so that a query
 	// reaches them all; the tap answers it without a subscription.
-	r := p.routeFor(directoryQueryTopic)
+	r := p.lockRoute(directoryQueryTopic)
 	r.tap = a.answer
+	p.mu.Unlock()
 	return a
 }
 
