@@ -2,6 +2,7 @@ package plexo
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -229,7 +230,7 @@ func (a *announcer) flush() {
 	if len(names) == 0 || !p.wanted(descriptorSetTopic) {
 		return
 	}
-	for _, name := range slices.Sorted(mapKeys(names)) {
+	for _, name := range slices.Sorted(maps.Keys(names)) {
 		if set := a.descriptorSet(name); set != nil {
 			b, err := proto.Marshal(&plexov1.DescriptorSet{Message: string(name), FileDescriptorSet: set})
 			if err == nil {
@@ -260,16 +261,6 @@ func (a *announcer) descriptorSet(name protoreflect.FullName) []byte {
 	a.descriptorSets[name] = set
 	a.mu.Unlock()
 	return set
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // A localEntry is one of the Plexus's own topics as its directory shows it.

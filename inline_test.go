@@ -108,11 +108,14 @@ func TestInlineCallsAreOneAtATime(t *testing.T) {
 	}
 }
 
+// deliveryModes are the two ways a subscription can run its handler.
+var deliveryModes = []struct {
+	name string
+	opts []plexo.SubscribeOption
+}{{"queued", nil}, {"inline", []plexo.SubscribeOption{plexo.WithInline()}}}
+
 func TestCloseFromInsideTheHandler(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []plexo.SubscribeOption
-	}{{"queued", nil}, {"inline", []plexo.SubscribeOption{plexo.WithInline()}}} {
+	for _, tc := range deliveryModes {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
 			p := newPlexus(t)
@@ -149,10 +152,7 @@ func TestCloseFromInsideTheHandler(t *testing.T) {
 }
 
 func TestCloseFromOutsideWaitsForTheRunningCall(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []plexo.SubscribeOption
-	}{{"queued", nil}, {"inline", []plexo.SubscribeOption{plexo.WithInline()}}} {
+	for _, tc := range deliveryModes {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
 			p := newPlexus(t)
