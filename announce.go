@@ -52,6 +52,7 @@ const (
 	maxDescriptorBytes   = 16 << 20
 	maxDirectoryTTL      = time.Hour
 	minDirectoryTTL      = time.Second
+	minAnnounceSpacing   = 250 * time.Millisecond
 )
 
 // An announcer shares a Plexus's directory: it answers queries, announces
@@ -178,6 +179,7 @@ func (a *announcer) run() {
 	delay := time.NewTimer(time.Hour)
 	delay.Stop()
 	pending := false
+	var last time.Time
 	for {
 		select {
 		case <-a.quit:
@@ -186,10 +188,14 @@ func (a *announcer) run() {
 		case <-a.wake:
 			if !pending {
 				pending = true
-				delay.Reset(20*time.Millisecond + rand.N(80*time.Millisecond))
+				// At most one answer per minAnnounceSpacing, however
+				// many queries (forged ones included) arrive.
+				wait := 20*time.Millisecond + rand.N(80*time.Millisecond)
+				delay.Reset(max(wait, time.Until(last.Add(minAnnounceSpacing))))
 			}
 		case <-delay.C:
 			pending = false
+			last = time.Now()
 			a.flush()
 		case <-refresh.C:
 			a.mu.Lock()
