@@ -43,6 +43,24 @@ func WithQueueSize(n int) Option { return queueSizeOption(n) }
 // default is [OverflowDropOldest].
 func WithOverflow(policy Overflow) Option { return overflowOption(policy) }
 
+// WithInline makes a subscription run its handler on the goroutine that
+// delivers each message, with no queue and no hand-off: the publisher's
+// goroutine for a message published in this process, the connection's
+// reading goroutine for one that arrived from a transport. It is the
+// option for the lowest latency and the least CPU per message.
+//
+// What it gives up: the isolation of the default goroutine per
+// subscription. A slow inline handler slows its publisher, or the
+// connection it arrived on and every other subscription behind that
+// connection, and a handler that blocks blocks them. Queue size and
+// overflow policy do not apply; nothing is ever dropped for a slow handler.
+//
+// What it keeps: one handler call at a time (calls from several delivering
+// goroutines wait for each other), publish order from one publisher,
+// duplicate suppression, interest and bridging, recovery and counting of
+// panics, and [Subscription.Close], from inside the handler too.
+func WithInline() SubscribeOption { return inlineOption{} }
+
 // WithLogger sets the logger through which the Plexus and its transports
 // report recovered handler panics, dropped messages and transport errors.
 // The default is [slog.Default]; nil keeps the default.
@@ -116,6 +134,7 @@ type plexusConfig struct {
 type subscriptionConfig struct {
 	queueSize int
 	overflow  Overflow
+	inline    bool
 }
 
 type topicConfig struct {
@@ -155,6 +174,10 @@ func (o overflowOption) applyToSubscription(c *subscriptionConfig) {
 		c.overflow = Overflow(o)
 	}
 }
+
+type inlineOption struct{}
+
+func (inlineOption) applyToSubscription(c *subscriptionConfig) { c.inline = true }
 
 type loggerOption struct{ logger *slog.Logger }
 

@@ -57,8 +57,12 @@ func offerRaw(ctx context.Context, r *route, msg *Message) error {
 	codec := r.codecName()
 	for _, s := range subs {
 		d := rawPool.Get().(*rawDelivery)
-		d.buf = append(d.buf[:0], msg.Payload...)
-		d.msg = RawMessage{Topic: r.name, Codec: codec, Payload: d.buf, Origin: msg.Origin, Sequence: msg.Sequence}
+		payload := msg.Payload // an inline handler returns before the caller reuses it
+		if !s.inline {
+			d.buf = append(d.buf[:0], msg.Payload...)
+			payload = d.buf
+		}
+		d.msg = RawMessage{Topic: r.name, Codec: codec, Payload: payload, Origin: msg.Origin, Sequence: msg.Sequence}
 		if err := s.offer(ctx, d); err != nil {
 			return opError("publish", r.name, err)
 		}
@@ -101,7 +105,7 @@ func (p *Plexus) SubscribeRaw(ctx context.Context, topic string, h func(context.
 		h(ctx, &d.msg)
 		putRawDelivery(d)
 	}
-	return p.addSubscription(p.routeFor(topic), true, handle, opts)
+	return p.addSubscription(topic, true, handle, opts)
 }
 
 // PublishRaw publishes payload, a message already encoded with the topic's
@@ -168,8 +172,10 @@ func (p *Plexus) DescribeTopic(topic string, md protoreflect.MessageDescriptor) 
 	if p.closed.Load() {
 		return opError("describe", topic, ErrClosed)
 	}
-	r := p.routeFor(topic)
+	r := p.lockRoute(topic)
 	r.described.Store(&describedType{md: md})
+	p.noteIdle(r)
+	p.mu.Unlock()
 	p.directoryChanged()
 	return nil
 }
