@@ -35,10 +35,11 @@ func PublishReading(ctx context.Context, p *plexo.Plexus, msg *Reading) error {
 // SubscribeReading calls h with every [Reading] that p delivers on
 // [ReadingTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeReading(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Reading)) (*plexo.Subscription, error) {
-	return ReadingTopic.Subscribe(ctx, p, h)
+func SubscribeReading(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Reading), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return ReadingTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // Reading_PlaceTopicName is the plexo topic name of [Reading_Place] messages.
@@ -59,10 +60,11 @@ func PublishReading_Place(ctx context.Context, p *plexo.Plexus, msg *Reading_Pla
 // SubscribeReading_Place calls h with every [Reading_Place] that p delivers on
 // [Reading_PlaceTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeReading_Place(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Reading_Place)) (*plexo.Subscription, error) {
-	return Reading_PlaceTopic.Subscribe(ctx, p, h)
+func SubscribeReading_Place(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Reading_Place), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return Reading_PlaceTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // NoteTopicName is the plexo topic name of [Note] messages.
@@ -83,10 +85,11 @@ func PublishNote(ctx context.Context, p *plexo.Plexus, msg *Note) error {
 // SubscribeNote calls h with every [Note] that p delivers on
 // [NoteTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeNote(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Note)) (*plexo.Subscription, error) {
-	return NoteTopic.Subscribe(ctx, p, h)
+func SubscribeNote(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Note), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return NoteTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // BlobTopicName is the plexo topic name of [Blob] messages.
@@ -107,8 +110,9 @@ func PublishBlob(ctx context.Context, p *plexo.Plexus, msg *Blob) error {
 // SubscribeBlob calls h with every [Blob] that p delivers on
 // [BlobTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeBlob(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Blob)) (*plexo.Subscription, error) {
-	return BlobTopic.Subscribe(ctx, p, h)
+func SubscribeBlob(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Blob), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return BlobTopic.Subscribe(ctx, p, h, opts...)
 }
