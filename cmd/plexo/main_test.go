@@ -56,27 +56,20 @@ func TestMain(m *testing.M) {
 		// Race-built children skip the detector's one-second sleep at exit.
 		os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	}
-	code := 0
-	func() {
-		defer os.RemoveAll(dir)
-		goleak.VerifyTestMain(wrapM{m, &code})
-	}()
+	code := m.Run()
+	if code == 0 {
+		// goleak.VerifyTestMain would exit before the clean-up below.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
 // binEnv passes the directory of the built binaries to re-executed tests.
 const binEnv = "PLEXO_CMD_TEST_BIN"
-
-// wrapM lets TestMain clean up after goleak.VerifyTestMain, which exits.
-type wrapM struct {
-	m    *testing.M
-	code *int
-}
-
-func (w wrapM) Run() int {
-	*w.code = w.m.Run()
-	return *w.code
-}
 
 // result is how a run of the command ended.
 type result struct {

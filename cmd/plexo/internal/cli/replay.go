@@ -157,6 +157,6 @@ func runReplay(ctx context.Context, st *state, f replayFlags, path string, topic
 	case <-time.After(linger):
 	case <-ctx.Done():
 	}
-	prog.done(fmt.Sprintf("replayed %d messages (%s) on %d topics in %s from %s", msgs, humanBytes(float64(bytes)), len(topics), time.Since(start).Round(time.Millisecond), path))
+	prog.done(fmt.Sprintf("replayed %d messages (%s) on %d topic(s) in %s from %s", msgs, humanBytes(float64(bytes)), len(topics), time.Since(start).Round(time.Millisecond), path))
 	return nil
 }
