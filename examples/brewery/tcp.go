@@ -84,17 +84,23 @@ func sensorsProcess(ctx context.Context, addr string, start func(addr string) (f
 }
 
 // loggerProcess dials the sensors at addr, logs their readings, raises an
-// alarm for the warm one, and returns once it has logged all six lines.
+// alarm for the warm one, and returns once it has logged all six lines. The
+// sensors may start after it: it waits up to a minute for them.
 func loggerProcess(addr, prefix string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p := plexo.New()
 	defer p.Close()
+	// Dial returns at once; once attached, the Transport connects in the
+	// background, logging failed attempts, until the sensors listen.
 	d, err := tcp.Dial(ctx, addr)
 	if err != nil {
 		return err
 	}
 	if err := p.Attach(d); err != nil {
+		return err
+	}
+	if err := d.WaitConnected(ctx); err != nil {
 		return err
 	}
 	log := logger{prefix: prefix}
