@@ -23,13 +23,13 @@ type layout struct {
 
 func newLayout(c *config) (layout, error) {
 	if c.groups.Addr().Is4() == c.ipv6 || c.control.Is4() == c.ipv6 {
-		return layout{}, fmt.Errorf("multicast: new: group range %v and control group %v must both be IPv%d: %w",
+		return layout{}, errorf("multicast: new: group range %v and control group %v must both be IPv%d: %w",
 			c.groups, c.control, map[bool]int{false: 4, true: 6}[c.ipv6], ErrConfig)
 	}
 	bits := c.groups.Addr().BitLen() - c.groups.Bits()
 	bits = min(bits, maxRangeAddrBits)
 	if bits < 1 {
-		return layout{}, fmt.Errorf("multicast: new: group range %v too small: %w", c.groups, ErrConfig)
+		return layout{}, errorf("multicast: new: group range %v too small: %w", c.groups, ErrConfig)
 	}
 	l := layout{base: c.groups.Addr(), size: 1 << bits}
 	l.control = l.size

@@ -160,13 +160,13 @@ func (t *Transport) WaitConnected(ctx context.Context) error {
 		case closed:
 			return fmt.Errorf("tcp: wait connected: %w", plexo.ErrClosed)
 		case t.ln == nil && err != nil && permanent(err):
-			return fmt.Errorf("tcp: wait connected %s: %w", t.Addr(), err)
+			return errorf("tcp: wait connected %s: %w", t.Addr(), err)
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
 			if err != nil {
-				return fmt.Errorf("tcp: wait connected %s: %w", t.Addr(), errors.Join(ctx.Err(), err))
+				return errorf("tcp: wait connected %s: %w (last attempt: %w)", t.Addr(), ctx.Err(), err)
 			}
 			return fmt.Errorf("tcp: wait connected %s: %w", t.Addr(), ctx.Err())
 		}
