@@ -136,6 +136,26 @@ func TestDialBeforeTheListener(t *testing.T) {
 	}
 }
 
+// TestDialConnectsQuietly: a connection made at the first attempt is logged
+// at Debug only.
+func TestDialConnectsQuietly(t *testing.T) {
+	p := newPlexus(t)
+	l := listen(t, p)
+	rec := new(recorder)
+	q := newPlexus(t, plexo.WithLogger(slog.New(rec)))
+	d := dial(t, q, l)
+	if err := d.WaitConnected(timeout(t)); err != nil {
+		t.Fatal(err)
+	}
+	ok := rec.find("tcp: connected")
+	if len(ok) != 1 || ok[0]["level"].Any().(slog.Level) != slog.LevelDebug || ok[0]["failed_attempts"].Int64() != 0 {
+		t.Fatalf("logged %v, want one connection at Debug after no failed attempts", ok)
+	}
+	if failed := rec.find("tcp: cannot connect, retrying in the background"); len(failed) != 0 {
+		t.Fatalf("logged %d failed attempts, want none", len(failed))
+	}
+}
+
 func TestWaitConnectedClosed(t *testing.T) {
 	d, err := tcp.Dial(t.Context(), freeAddr(t))
 	if err != nil {

@@ -18,7 +18,7 @@
 // ([WithBackoff]) until the peer listens and again whenever the connection
 // drops; it logs failed attempts through the Plexus's logger, naming the
 // address (the first at Warn, then at most one line every ten seconds), and
-// each connection at Info. [Transport.WaitConnected] waits for a peer, and
+// the connection that ends them, or follows a drop, at Info. [Transport.WaitConnected] waits for a peer, and
 // [plexo.Plexus.WaitForInterest] for a remote subscriber, where a first
 // message must not be lost.
 //

@@ -121,8 +121,9 @@ func Listen(ctx context.Context, addr string, opts ...Option) (*Transport, error
 // Failed attempts are logged through the Plexus's logger, naming the
 // address: the first one at Warn (Error for a refusal that retrying is
 // unlikely to fix, such as an untrusted certificate), then at most one line
-// every ten seconds, with the count of failed attempts; each successful
-// connection is logged at Info. [Transport.WaitConnected] waits for the
+// every ten seconds, with the count of failed attempts; a connection that
+// follows failed attempts or a drop is logged at Info (one made at the first
+// attempt, at Debug). [Transport.WaitConnected] waits for the
 // connection where a program needs it, and [plexo.Plexus.WaitForInterest]
 // for a remote subscriber where a first message must not be lost.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Transport, error) {
@@ -403,14 +404,20 @@ func (t *Transport) attemptFailed(err error) {
 }
 
 // logConnected logs a dialer's new connection, with the count of attempts
-// that failed before it.
+// that failed before it: at Info when it follows failed attempts or a
+// dropped connection, at Debug when the first attempt succeeded at once.
 func (t *Transport) logConnected(p *peer) {
 	t.mu.Lock()
 	n := t.failures
+	again := t.connects > 1
 	t.failures = 0
 	t.failedLog = time.Time{}
 	t.mu.Unlock()
-	t.logger().Info("tcp: connected", "addr", t.addr, "remote", p.conn.RemoteAddr(),
+	level := slog.LevelInfo
+	if n == 0 && !again {
+		level = slog.LevelDebug
+	}
+	t.logger().Log(context.Background(), level, "tcp: connected", "addr", t.addr, "remote", p.conn.RemoteAddr(),
 		"peer", fmt.Sprintf("%016x", p.id), "failed_attempts", n)
 }
 
