@@ -91,6 +91,16 @@ func loggerProcess(addr, prefix string) error {
 	defer cancel()
 	p := plexo.New()
 	defer p.Close()
+	// Subscribe before attaching the transport, so that the sensors learn of
+	// every subscription at once and publish no reading before the alarm
+	// watches it.
+	log := logger{prefix: prefix}
+	if err := log.subscribe(ctx, p); err != nil {
+		return err
+	}
+	if err := watchFermenters(ctx, p, 22.0); err != nil {
+		return err
+	}
 	// Dial returns at once; once attached, the Transport connects in the
 	// background, logging failed attempts, until the sensors listen.
 	d, err := tcp.Dial(ctx, addr)
@@ -100,14 +110,9 @@ func loggerProcess(addr, prefix string) error {
 	if err := p.Attach(d); err != nil {
 		return err
 	}
+	// Not needed for delivery: it fails clearly, naming the address and the
+	// latest error, if the sensors never come up.
 	if err := d.WaitConnected(ctx); err != nil {
-		return err
-	}
-	log := logger{prefix: prefix}
-	if err := log.subscribe(ctx, p); err != nil {
-		return err
-	}
-	if err := watchFermenters(ctx, p, 22.0); err != nil {
 		return err
 	}
 	// Closing the Plexus (deferred) still sends the queued alarm.
