@@ -7,8 +7,8 @@ import (
 )
 
 // Sentinel errors that callers can test for with [errors.Is]. They reach
-// callers from [Listen] and [Dial], through [Stats.LastError], and in the
-// Host's log when a connection ends.
+// callers from [Transport.WaitConnected], through [Stats.LastError], and in
+// the Host's log when a connection or a connection attempt ends.
 var (
 	// ErrHandshake reports a peer refused during the handshake: it is not a
 	// plexo peer, speaks another protocol version (see [ErrVersion]),
