@@ -81,6 +81,7 @@ func TestDialBeforeTheListener(t *testing.T) {
 	}
 
 	// Nobody listens: WaitConnected gives up with ctx, saying why.
+	eventually(t, "a first attempt fails", func() bool { return d.Stats().LastError != nil })
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	err = d.WaitConnected(ctx)
