@@ -39,13 +39,6 @@ func kindName(k byte) string {
 	return fmt.Sprintf("0x%02x", k)
 }
 
-// appendFrame appends a frame of the given kind and body.
-func appendFrame(b []byte, kind byte, body []byte) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(1+len(body)))
-	b = append(b, kind)
-	return append(b, body...)
-}
-
 // appendSubscribeFrame appends a SUBSCRIBE frame: the nearest subscriber of
 // topic through this side is hops Plexus hops from the receiver.
 func appendSubscribeFrame(b []byte, hops int, topic string) []byte {
@@ -54,7 +47,7 @@ func appendSubscribeFrame(b []byte, hops int, topic string) []byte {
 	return append(b, topic...)
 }
 
-// appendStringFrame is appendFrame for a string body.
+// appendStringFrame appends a frame of the given kind and string body.
 func appendStringFrame(b []byte, kind byte, body string) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(1+len(body)))
 	b = append(b, kind)

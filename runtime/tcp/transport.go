@@ -469,12 +469,11 @@ func (t *Transport) connect(ctx context.Context) (net.Conn, error) {
 // retrying will not fix, such as an untrusted certificate.
 func permanent(err error) bool {
 	var (
-		verify  *tls.CertificateVerificationError
-		alert   tls.AlertError
-		header  tls.RecordHeaderError
-		errHand = ErrHandshake
+		verify *tls.CertificateVerificationError
+		alert  tls.AlertError
+		header tls.RecordHeaderError
 	)
-	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &header) || errors.Is(err, errHand)
+	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &header) || errors.Is(err, ErrHandshake)
 }
 
 // serve runs the plexo handshake on conn once the Transport is started,
