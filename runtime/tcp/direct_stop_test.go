@@ -34,12 +34,12 @@ func TestPartlyDirectFrameIsCompletedBeforeClose(t *testing.T) {
 		d.n = n
 		return true
 	}
-	p.idle = true // as the writer leaves it when it waits
+	p.q.idle = true // as the writer leaves it when it waits
 	msg := plexo.Message{Topic: "a.B.proto", Payload: []byte{8, 1}, Origin: 1, Sequence: 1}
 	if err := p.enqueue(context.Background(), &msg); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.ctrl) == 0 {
+	if len(p.q.ctrl) == 0 {
 		t.Fatal("the direct write was not partial")
 	}
 	p.stop(errors.New("test: stopping without a flush"), false)

@@ -18,7 +18,7 @@ func TestPingFloodQueuesOnePong(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if want := appendStringFrame(nil, kindPong, ""); string(p.ctrl) != string(want) {
-		t.Fatalf("control queue holds %d bytes after a PING flood, want one PONG (%d bytes)", len(p.ctrl), len(want))
+	if want := appendStringFrame(nil, kindPong, ""); string(p.q.ctrl) != string(want) {
+		t.Fatalf("control queue holds %d bytes after a PING flood, want one PONG (%d bytes)", len(p.q.ctrl), len(want))
 	}
 }

@@ -19,10 +19,10 @@ func TestInterestChangesCoalesce(t *testing.T) {
 		p.tell(i%2, "a.B.proto")
 		p.tell(1+i%3, "c.D.proto")
 	}
-	p.qmu.Lock()
-	p.frameInterestLocked() // as the writer does when it takes the queue
-	got := string(p.ctrl)
-	p.qmu.Unlock()
+	p.q.mu.Lock()
+	p.q.frameInterestLocked() // as the writer does when it takes the queue
+	got := string(p.q.ctrl)
+	p.q.mu.Unlock()
 	want := string(appendSubscribeFrame(appendSubscribeFrame(nil, 9999%2, "a.B.proto"), 1+9999%3, "c.D.proto"))
 	if got != want {
 		t.Fatalf("after 10000 changes the writer sends %d bytes, want the last state (%d bytes)", len(got), len(want))

@@ -612,10 +612,10 @@ func (t *Transport) unregister(p *peer) {
 	}
 	// Sends that loaded the table before p left it may still drop messages
 	// on p; from now on they count on t.lateDrops.
-	p.qmu.Lock()
-	p.retired = true
+	p.q.mu.Lock()
+	p.q.retired = true
 	c := p.counters()
-	p.qmu.Unlock()
+	p.q.mu.Unlock()
 	t.retired.add(c)
 	h := t.host
 	t.mu.Unlock()
