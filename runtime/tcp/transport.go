@@ -16,16 +16,6 @@ import (
 	"github.com/plexo-go/plexo"
 )
 
-// maxTopicsPerPeer bounds the topics one peer may subscribe to; a peer
-// asking for more is disconnected.
-const maxTopicsPerPeer = 1 << 14
-
-// maxTopicBytesPerPeer bounds the bytes of the topic names one peer may
-// subscribe to at once, which the Transport keeps: without it, names as
-// long as the maximum frame would let maxTopicsPerPeer of them pin
-// gigabytes. A peer asking for more is disconnected.
-const maxTopicBytesPerPeer = 4 << 20
-
 // A Transport carries a Plexus's messages over TCP. [Listen] makes one that
 // accepts any number of peers; [Dial] makes one connected to a single peer,
 // reconnecting when the connection drops. Attach it to one Plexus with
@@ -46,11 +36,15 @@ type Transport struct {
 	done    chan struct{} // closed when Close has finished
 	wg      sync.WaitGroup
 
-	// imu serialises the interest reports to the Host, so that they arrive
-	// in the order of the transitions they report. It is never taken by
-	// Advertise, which the Plexus calls under its own lock.
-	imu sync.Mutex
+	// reportMu serialises the interest reports to the Host, so that they
+	// arrive in the order of the transitions they report. It is taken
+	// before mu, and never by Advertise, which the Plexus calls under its
+	// own lock.
+	reportMu sync.Mutex
 
+	// mu guards the fields below, up to the next blank line, and each
+	// peer's wants, wantBytes, told and removed. A peer's q.mu is taken
+	// after it.
 	mu       sync.Mutex
 	host     plexo.Host
 	closed   bool
@@ -67,10 +61,11 @@ type Transport struct {
 	failures  int
 	failedLog time.Time
 
-	// tmu guards table: for each topic, the peers that want it. The slices
-	// are replaced, never modified, so Send may use them after unlocking.
-	tmu   sync.RWMutex
-	table map[string][]*peer
+	// tableMu guards table: for each topic, the peers that want it. It is
+	// taken after mu. The slices are replaced, never modified, so Send may
+	// use them after unlocking.
+	tableMu sync.RWMutex
+	table   map[string][]*peer
 
 	disconnects atomic.Uint64
 	lateDrops   atomic.Uint64 // drops by Sends that reached a peer after unregister
@@ -239,9 +234,9 @@ func (t *Transport) Advertise(topic string, hops int) {
 // is full. A message larger than a peer's maximum frame size is not sent
 // and reported as [plexo.ErrMessageTooLarge].
 func (t *Transport) Send(ctx context.Context, msg *plexo.Message) error {
-	t.tmu.RLock()
+	t.tableMu.RLock()
 	peers := t.table[msg.Topic]
-	t.tmu.RUnlock()
+	t.tableMu.RUnlock()
 	var first error
 	for _, p := range peers {
 		if msg.Source == any(p) {
@@ -592,8 +587,8 @@ func (t *Transport) register(p *peer) bool {
 // unregister removes a peer whose connection ended and withdraws its
 // interest.
 func (t *Transport) unregister(p *peer) {
-	t.imu.Lock()
-	defer t.imu.Unlock()
+	t.reportMu.Lock()
+	defer t.reportMu.Unlock()
 	t.mu.Lock()
 	delete(t.peers, p)
 	p.removed = true
@@ -622,122 +617,6 @@ func (t *Transport) unregister(p *peer) {
 	t.disconnects.Add(1)
 	for i, topic := range changed {
 		h.SetInterest(topic, reports[i])
-	}
-}
-
-// peerInterest records p's distance, in hops, to topic's nearest
-// subscriber; 0 means p no longer wants the topic.
-func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, hops int) error {
-	t.imu.Lock()
-	defer t.imu.Unlock()
-	t.mu.Lock()
-	if p.removed || p.wants[topic] == hops {
-		t.mu.Unlock()
-		return nil
-	}
-	if hops > 0 {
-		if p.wants[topic] == 0 {
-			if len(p.wants) >= maxTopicsPerPeer {
-				t.mu.Unlock()
-				return fmt.Errorf("%w: peer subscribed to more than %d topics", ErrProtocol, maxTopicsPerPeer)
-			}
-			if p.wantBytes+len(topic) > maxTopicBytesPerPeer {
-				t.mu.Unlock()
-				return fmt.Errorf("%w: peer subscribed to topic names of more than %d bytes", ErrProtocol, maxTopicBytesPerPeer)
-			}
-			p.wantBytes += len(topic)
-		}
-		p.wants[topic] = hops
-	} else {
-		p.wantBytes -= len(topic)
-		delete(p.wants, topic)
-	}
-	t.setTableLocked(topic, p, hops > 0)
-	changed := t.updateNearestLocked(topic)
-	report := t.nearest[topic]
-	t.syncTopicLocked(topic)
-	t.mu.Unlock()
-	if changed {
-		h.SetInterest(topic, report)
-	}
-	return nil
-}
-
-// updateNearestLocked recomputes the smallest distance over the peers for
-// topic and reports whether it changed. t.mu must be held.
-func (t *Transport) updateNearestLocked(topic string) bool {
-	nearest := 0
-	for q := range t.peers {
-		if h := q.wants[topic]; h > 0 && (nearest == 0 || h < nearest) {
-			nearest = h
-		}
-	}
-	if nearest == t.nearest[topic] {
-		return false
-	}
-	if nearest == 0 {
-		delete(t.nearest, topic)
-	} else {
-		t.nearest[topic] = nearest
-	}
-	return true
-}
-
-// setTableLocked adds p to, or removes it from, the peers Send gives
-// topic's messages to. t.mu must be held.
-func (t *Transport) setTableLocked(topic string, p *peer, wanted bool) {
-	t.tmu.Lock()
-	defer t.tmu.Unlock()
-	old := t.table[topic]
-	next := make([]*peer, 0, len(old)+1)
-	for _, q := range old {
-		if q != p {
-			next = append(next, q)
-		}
-	}
-	if wanted {
-		next = append(next, p)
-	}
-	if len(next) == 0 {
-		delete(t.table, topic)
-	} else {
-		t.table[topic] = next
-	}
-}
-
-// syncTopicLocked brings what every peer was told about topic up to date.
-// t.mu must be held.
-func (t *Transport) syncTopicLocked(topic string) {
-	for p := range t.peers {
-		t.syncPeerLocked(p, topic)
-	}
-}
-
-// syncPeerLocked tells p its distance to topic's nearest subscriber through
-// this side, if that changed: the smaller of what the Plexus advertised and
-// one more than what the other peers report, none beyond [plexo.MaxHops].
-// t.mu must be held.
-func (t *Transport) syncPeerLocked(p *peer, topic string) {
-	hops := t.adv[topic]
-	for q := range t.peers {
-		if h := q.wants[topic]; q != p && h > 0 && (hops == 0 || h+1 < hops) {
-			hops = h + 1
-		}
-	}
-	if hops > plexo.MaxHops || 2+len(topic) > p.maxOut {
-		// Beyond the horizon, or a SUBSCRIBE the peer could not accept
-		// (nor any DATA of the topic, which is longer still).
-		hops = 0
-	}
-	if hops == p.told[topic] {
-		return
-	}
-	if hops > 0 {
-		p.told[topic] = hops
-		p.tell(hops, topic)
-	} else {
-		delete(p.told, topic)
-		p.tell(0, topic)
 	}
 }
 
