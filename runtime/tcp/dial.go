@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// A dialAddr is the address a dialer dials, as [Transport.Addr] returns
-// it before a connection is up.
+// A dialAddr is the address a dialer dials, as [Transport.Addr] returns it
+// when it does not resolve.
 type dialAddr string
 
 func (a dialAddr) Network() string { return "tcp" }
