@@ -14,15 +14,6 @@ import (
 	"github.com/plexo-go/plexo/runtime/internal/envelope"
 )
 
-func frames(fs ...[]byte) []byte { return bytes.Join(fs, nil) }
-
-// appendFrame appends a frame of the given kind and body.
-func appendFrame(b []byte, kind byte, body []byte) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(1+len(body)))
-	b = append(b, kind)
-	return append(b, body...)
-}
-
 // chunkSize is a size larger than the buffers of the tests' frame readers.
 const chunkSize = 64 << 10
 

@@ -1,8 +1,14 @@
 package tcp
 
 import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"log/slog"
 	"net"
 	"testing"
+
+	"github.com/plexo-go/plexo"
 )
 
 // testPeer returns a peer of a new Transport on conn, as after a handshake
@@ -26,4 +32,24 @@ func registeredPeer(t *testing.T) (*Transport, *peer) {
 		t.Fatal("register failed")
 	}
 	return tr, p
+}
+
+// nullHost is a Host that ignores everything.
+type nullHost struct{}
+
+func (nullHost) Deliver(*plexo.Message) {}
+
+func (nullHost) SetInterest(string, int) {}
+
+func (nullHost) Logger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func (nullHost) ID() uint64 { return 1 }
+
+func frames(fs ...[]byte) []byte { return bytes.Join(fs, nil) }
+
+// appendFrame appends a frame of the given kind and body.
+func appendFrame(b []byte, kind byte, body []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(1+len(body)))
+	b = append(b, kind)
+	return append(b, body...)
 }
