@@ -21,13 +21,20 @@ func testPeer(t *testing.T, conn net.Conn) (*Transport, *peer) {
 	return tr, newPeer(tr, conn, hello{peerID: 2, maxFrame: 1 << 20})
 }
 
-// registeredPeer is testPeer on one end of a net.Pipe, registered with its
-// Transport as a handshaken connection is.
-func registeredPeer(t *testing.T) (*Transport, *peer) {
+// pipePeer is testPeer on one end of a net.Pipe, both ends closed when the
+// test ends.
+func pipePeer(t *testing.T) (*Transport, *peer) {
 	t.Helper()
 	c1, c2 := net.Pipe()
 	t.Cleanup(func() { c1.Close(); c2.Close() })
-	tr, p := testPeer(t, c1)
+	return testPeer(t, c1)
+}
+
+// registeredPeer is pipePeer, registered with its Transport as a
+// handshaken connection is.
+func registeredPeer(t *testing.T) (*Transport, *peer) {
+	t.Helper()
+	tr, p := pipePeer(t)
 	if !tr.register(p) {
 		t.Fatal("register failed")
 	}

@@ -3,7 +3,6 @@ package tcp
 import (
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,11 +17,8 @@ import (
 // forced from outside, so the test checks the counter the reading
 // goroutine consults.
 func TestNoFrameIsHandledAfterAnError(t *testing.T) {
-	c1, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
-	_, p := testPeer(t, c1)
-	fr := newFrameReader(c1, 1<<20, ioBufferSize)
+	_, p := pipePeer(t)
+	fr := newFrameReader(p.conn, 1<<20, ioBufferSize)
 	batches := make(chan []byte, 1)
 	batches <- appendFrame(nil, 0x7f, []byte("?")) // an unknown kind
 	var inflight atomic.Int32

@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"net"
 	"testing"
 )
 
@@ -11,10 +10,7 @@ import (
 // grow that peer's queue without bound. The writer then tells the last
 // state only.
 func TestInterestChangesCoalesce(t *testing.T) {
-	c1, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
-	_, p := testPeer(t, c1)
+	_, p := pipePeer(t)
 	for i := range 10000 { // the writer is stuck: nothing is taken from the queue
 		p.tell(i%2, "a.B.proto")
 		p.tell(1+i%3, "c.D.proto")
@@ -33,10 +29,7 @@ func TestInterestChangesCoalesce(t *testing.T) {
 // writer sends PONGs do not grow the control queue: one queued PONG
 // answers them all.
 func TestPingFloodQueuesOnePong(t *testing.T) {
-	c1, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
-	_, p := testPeer(t, c1)
+	_, p := pipePeer(t)
 	for range 10000 { // the writer is stuck: nothing is taken from the queue
 		if err := p.handle(nil, kindPing, nil); err != nil {
 			t.Fatal(err)
