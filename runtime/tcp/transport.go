@@ -25,10 +25,12 @@ import (
 // messages queued for, or in flight to, a peer whose connection drops are
 // lost and counted in [Transport.Stats].
 type Transport struct {
+	// Set by Listen or Dial, then only read.
 	cfg  config
 	ln   net.Listener // listeners only
 	addr string       // dialers only: the dialed address
 
+	// The lifecycle, set by newTransport; the channels close once.
 	life    context.Context // cancelled by Close
 	cancel  context.CancelFunc
 	started chan struct{} // closed by Start
@@ -66,6 +68,7 @@ type Transport struct {
 	tableMu sync.RWMutex
 	table   map[string][]*peer
 
+	// Atomic counters.
 	disconnects atomic.Uint64
 	lateDrops   atomic.Uint64 // drops by Sends that reached a peer after unregister
 }
