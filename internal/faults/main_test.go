@@ -25,22 +25,29 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
-// run builds cmd/faultnode into a temporary directory, runs the tests,
+// run builds cmd/faultnode into a temporary directory (unless the parent
+// of a test re-executed in a network namespace built it), runs the tests,
 // checks that no goroutine outlives them (as goleak.VerifyTestMain does, but
 // returning so that the directory is removed) and returns the exit code.
 func run(m *testing.M) int {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "plexo-faults-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "faults:", err)
-		return 2
-	}
-	defer os.RemoveAll(dir)
-	nodeBin = filepath.Join(dir, "faultnode")
-	out, err := exec.Command("go", "build", "-o", nodeBin, "github.com/plexo-go/plexo/internal/faults/cmd/faultnode").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "faults: building faultnode: %v\n%s", err, out)
-		return 2
+	if nodeBin = os.Getenv(nodeBinEnv); nodeBin == "" {
+		dir, err := os.MkdirTemp("", "plexo-faults-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "faults:", err)
+			return 2
+		}
+		defer os.RemoveAll(dir)
+		nodeBin = filepath.Join(dir, "faultnode")
+		build := []string{"build", "-o", nodeBin}
+		if raceEnabled { // the processes under test run with the detector too
+			build = append(build, "-race")
+		}
+		out, err := exec.Command("go", append(build, "github.com/plexo-go/plexo/internal/faults/cmd/faultnode")...).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "faults: building faultnode: %v\n%s", err, out)
+			return 2
+		}
 	}
 	code := m.Run()
 	if code == 0 {

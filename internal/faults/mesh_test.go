@@ -10,15 +10,20 @@ import (
 // processes, so that every pair has a single path and per-publisher order
 // must hold. Node 0 and node 1 listen; 1 dials 0; 2 dials 0; 3 and 4 dial 1.
 // Every node publishes both topics; subscriptions differ, so that nodes 0 and
-// 1 also bridge topics they do not want.
-func meshSpecs(every time.Duration) []nodeSpec {
-	return []nodeSpec{
+// 1 also bridge topics they do not want. Bridged, node 2 is also on
+// multicast, with a sixth node that is on multicast alone: still a tree.
+func meshSpecs(every time.Duration, bridged bool) []nodeSpec {
+	specs := []nodeSpec{
 		{id: 0, listen: "127.0.0.1:0", sub: "tick", every: every},
 		{id: 1, listen: "127.0.0.1:0", sub: "tock", every: every},
-		{id: 2, sub: "tick,tock", every: every},
+		{id: 2, sub: "tick,tock", every: every, mcast: bridged},
 		{id: 3, sub: "tick", every: every},
 		{id: 4, sub: "tock", every: every},
 	}
+	if bridged {
+		specs = append(specs, nodeSpec{id: 5, sub: "tick,tock", every: every, mcast: true})
+	}
+	return specs
 }
 
 // convergenceBound is how long after the churn stops every subscriber must
@@ -35,7 +40,27 @@ func seed(t *testing.T) uint64 {
 	return s
 }
 
+// TestPeerDeathAndRestart kills (SIGKILL) and restarts the processes of a
+// TCP mesh at random, then checks that interest converges within
+// convergenceBound, that no subscriber ever got a duplicate, a message of
+// the wrong type or one out of order, that nothing was lost once the mesh
+// converged, and that the survivors' goroutines and heap return to their
+// baseline.
 func TestPeerDeathAndRestart(t *testing.T) {
+	runMesh(t, false)
+}
+
+// TestPeerDeathAndRestartBridged is TestPeerDeathAndRestart with node 2
+// bridging the mesh to multicast, inside a network namespace the test
+// creates, where a sixth node is on multicast alone.
+func TestPeerDeathAndRestartBridged(t *testing.T) {
+	if !netns(t) {
+		return
+	}
+	runMesh(t, true)
+}
+
+func runMesh(t *testing.T, bridged bool) {
 	kills := 6
 	if raceEnabled {
 		kills = 3
@@ -44,7 +69,7 @@ func TestPeerDeathAndRestart(t *testing.T) {
 		kills = 40
 	}
 	rng := rand.New(rand.NewPCG(seed(t), 13))
-	specs := meshSpecs(2 * time.Millisecond)
+	specs := meshSpecs(2*time.Millisecond, bridged)
 
 	// Start in order: listeners first, and dialers with their addresses.
 	nodes := make([]*node, len(specs))

@@ -21,6 +21,7 @@ type nodeSpec struct {
 	dial   []string // listeners' addresses
 	sub    string   // "tick", "tock", "tick,tock" or ""
 	every  time.Duration
+	mcast  bool // attach a multicast transport (inside a network namespace only)
 }
 
 // A streamKey names what one publisher incarnation sends on one topic.
@@ -70,6 +71,9 @@ func startNode(t *testing.T, spec nodeSpec, inc int) *node {
 	}
 	if len(spec.dial) > 0 {
 		args = append(args, "-dial", strings.Join(spec.dial, ","))
+	}
+	if spec.mcast {
+		args = append(args, "-multicast")
 	}
 	n := &node{spec: spec, inc: inc, ctrl: make(chan string, 16), done: make(chan struct{}), streams: map[streamKey]*stream{}}
 	n.cmd = exec.Command(nodeBin, args...)

@@ -1,6 +1,8 @@
 // Command faultnode is one process of the fault-injection suite in
-// internal/faults: a Plexus with TCP listeners and dialers that publishes two
-// topics at a steady rate and reports on stdout every message it receives.
+// internal/faults: a Plexus with TCP listeners and dialers (and, inside a
+// private network namespace only, a multicast transport on lo) that
+// publishes two topics at a steady rate and reports on stdout every message
+// it receives.
 //
 // It reads commands on stdin, one per line:
 //
@@ -29,6 +31,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/runtime/multicast"
 	"github.com/plexo-go/plexo/runtime/tcp"
 )
 
@@ -51,6 +54,7 @@ func run() int {
 	dial := flag.String("dial", "", "comma-separated addresses to dial")
 	sub := flag.String("sub", "tick,tock", "comma-separated tags of the topics to subscribe to")
 	every := flag.Duration("every", 2*time.Millisecond, "publish each topic once per this interval (0: never)")
+	mcast := flag.Bool("multicast", false, "attach a multicast transport on lo (only inside a private network namespace)")
 	life := flag.Duration("life", 2*time.Minute, "exit after this long whatever happens")
 	flag.Parse()
 
@@ -86,6 +90,21 @@ func run() int {
 	}
 	for _, t := range transports {
 		if err := p.Attach(t); err != nil {
+			fmt.Fprintln(os.Stderr, "faultnode:", err)
+			return 2
+		}
+	}
+	if *mcast {
+		if !inPrivateNetns() {
+			fmt.Fprintln(os.Stderr, "faultnode: refusing to send multicast outside a private network namespace with only loopback")
+			return 2
+		}
+		m, err := multicast.New(ctx, multicast.WithInterface("lo"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "faultnode:", err)
+			return 2
+		}
+		if err := p.Attach(m); err != nil {
 			fmt.Fprintln(os.Stderr, "faultnode:", err)
 			return 2
 		}
