@@ -23,7 +23,10 @@ var execsRE = regexp.MustCompile(`execs: (\d+)`)
 // TestFuzzTargets runs, in the long profile, every fuzz target of every
 // module for -faults.fuzztime each, one worker at a time, and reports the
 // inputs tried. It finds the targets with `go test -list '^Fuzz'` in each
-// package whose test files declare one.
+// package whose test files declare one. Minimizing a new interesting input
+// is capped at one second (-fuzzminimizetime): go test does not count its
+// runs as execs, and with its default of a minute the slower targets spent
+// their whole budget minimizing.
 func TestFuzzTargets(t *testing.T) {
 	if !*long {
 		t.Skip("long profile only (-faults.long)")
@@ -52,7 +55,7 @@ func TestFuzzTargets(t *testing.T) {
 				}
 				targets++
 				res, err := goCmd(t, dir, *fuzzTime+3*time.Minute, "test", "-run", "^$", "-fuzz", "^"+name+"$",
-					"-fuzztime", fuzzTime.String(), "-parallel", "1", pkg)
+					"-fuzztime", fuzzTime.String(), "-fuzzminimizetime", "1s", "-parallel", "1", pkg)
 				execs := 0
 				for _, m := range execsRE.FindAllStringSubmatch(res, -1) {
 					execs = atoi(m[1])
