@@ -1,0 +1,2 @@
+// Package plexoprom exports a Plexus's statistics as Prometheus metrics.
+package plexoprom
