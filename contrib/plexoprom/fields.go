@@ -19,7 +19,7 @@ type field struct {
 	seconds bool
 	// get computes a virtual field from the whole struct.
 	get    func(v reflect.Value) float64
-	metric  *family
+	metric *family
 	// labels are the label values after the scope's own (topic,
 	// transport), such as the drop reason.
 	labels []string
