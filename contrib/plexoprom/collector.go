@@ -50,10 +50,10 @@ func NewCollector(p *plexo.Plexus, opts ...Option) *Collector {
 		maxTopics: cfg.maxTopics,
 		families:  make(families),
 		admitted:  make(map[string]struct{}),
-		topics:    prometheus.NewDesc("plexo_topics", "Topics the Plexus has routed, published, subscribed or heard interest in.", nil, nil),
-		folded: prometheus.NewDesc("plexo_topics_folded",
-			"Topics without series of their own, summed into the series with topic=\""+OtherTopic+"\".", nil, nil),
 	}
+	c.topics = c.families.reserve("plexo_topics", "Topics the Plexus has routed, published, subscribed or heard interest in.")
+	c.folded = c.families.reserve("plexo_topics_folded",
+		"Topics without series of their own, summed into the series with topic=\""+OtherTopic+"\".")
 	c.plexus = c.families.bind(plexusScope, numericFields(reflect.TypeFor[plexo.Stats](), nil))
 	c.topic = c.families.bind(topicScope, numericFields(reflect.TypeFor[plexo.TopicStats](), nil))
 	for _, src := range cfg.transports {
@@ -65,8 +65,6 @@ func NewCollector(p *plexo.Plexus, opts ...Option) *Collector {
 
 // Describe sends the descriptors of every metric c may collect.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.topics
-	ch <- c.folded
 	for _, name := range slices.Sorted(maps.Keys(c.families)) {
 		ch <- c.families[name].desc
 	}

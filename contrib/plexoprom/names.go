@@ -14,6 +14,8 @@ type family struct {
 	kind   prometheus.ValueType
 	labels []string
 	desc   *prometheus.Desc
+	// reserved families are the collector's own, never a field's.
+	reserved bool
 }
 
 // A known field has a chosen metric name and help text; fields not known
@@ -117,9 +119,17 @@ func (s scope) name(f *field) (name, help, reason string) {
 // several transports with one meaning share one family.
 type families map[string]*family
 
+// reserve adds a family of the collector's own, which no field may take,
+// and returns its descriptor.
+func (fs families) reserve(name, help string) *prometheus.Desc {
+	d := prometheus.NewDesc(name, help, nil, nil)
+	fs[name] = &family{name: name, help: help, kind: gauge, desc: d, reserved: true}
+	return d
+}
+
 // bind gives each of fields its family in s, dropping the fields whose name
 // another field of the same struct took first or whose derived name clashes
-// with a family of other labels or kind.
+// with a reserved family or one of other labels or kind.
 func (fs families) bind(s scope, fields []field) []field {
 	out := fields[:0]
 	taken := make(map[string]bool) // name and reason, within this struct
@@ -138,7 +148,7 @@ func (fs families) bind(s scope, fields []field) []field {
 			fam = &family{name: name, help: help, kind: f.kind, labels: labels,
 				desc: prometheus.NewDesc(name, help, labels, nil)}
 			fs[name] = fam
-		} else if fam.kind != f.kind || !slices.Equal(fam.labels, labels) {
+		} else if fam.reserved || fam.kind != f.kind || !slices.Equal(fam.labels, labels) {
 			continue
 		}
 		taken[name+"\x00"+reason] = true
