@@ -46,6 +46,10 @@ func WithMaxTopics(n int) Option { return maxTopicsOption(n) }
 // *multicast.Transport plexo_transport_peers leaves this node out of its
 // Peers.
 //
+// A field whose metric name is already taken with another kind or other
+// labels (by a field of another transport or of the Plexus, or by an earlier
+// field of the same Stats, as RemotePeers after Peers) is left out.
+//
 // A later WithTransport with the same name replaces an earlier one. An empty
 // name, a nil t or a Stats result that is not a struct leaves the option
 // without effect.
