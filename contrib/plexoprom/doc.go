@@ -37,12 +37,13 @@
 //
 //	plexo_duplicates_total                counter  arrivals dropped as already seen (bridge cycles) or published here
 //	plexo_unrouted_total                  counter  arrivals dropped because nobody here or beyond a bridge wants them
-//	plexo_transport_handoff_errors_total  counter  failed hand-offs to transports
+//	plexo_handoff_errors_total            counter  failed hand-offs to transports
 //	plexo_topics                          gauge    topics the Plexus knows, folded ones included
 //	plexo_topics_folded                   gauge    topics summed into topic="_other"
 //
 // and any other numeric field F of [plexo.Stats] as plexo_<f>_total or
-// plexo_<f>.
+// plexo_<f> (plexo_plexus_<f>… where <f> starts with topic_ or transport_:
+// every plexo_topic_ and plexo_transport_ metric has its label).
 //
 // Per transport given with [WithTransport], labelled transport:
 //

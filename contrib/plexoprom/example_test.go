@@ -67,3 +67,41 @@ func ExampleNewCollector() {
 	// plexo_messages_published_total{topic="brewery.sensors.v1.Reading.proto"} 3
 	// plexo_transport_peers{transport="tcp"} 0
 }
+
+// serialStats is what a user's own transport reports.
+type serialStats struct {
+	Sent      uint64 // becomes plexo_transport_sent_messages_total
+	CRCErrors uint64 // becomes plexo_transport_crc_errors_total
+	Baud      int    // becomes the gauge plexo_transport_baud
+}
+
+type serialTransport struct{ st serialStats }
+
+func (s *serialTransport) Stats() serialStats { return s.st }
+
+// Any transport with a Stats method returning a struct gives metrics named
+// after its fields.
+func ExampleWithTransport() {
+	p := plexo.New()
+	defer p.Close()
+	serial := &serialTransport{serialStats{Sent: 12, CRCErrors: 1, Baud: 115200}}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(plexoprom.NewCollector(p, plexoprom.WithTransport("serial", serial)))
+	mfs, err := reg.Gather()
+	if err != nil {
+		panic(err)
+	}
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "plexo_transport_") {
+			for _, m := range mf.GetMetric() {
+				v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				fmt.Printf("%s{transport=%q} %v\n", mf.GetName(), m.GetLabel()[0].GetValue(), v)
+			}
+		}
+	}
+	// Output:
+	// plexo_transport_baud{transport="serial"} 115200
+	// plexo_transport_crc_errors_total{transport="serial"} 1
+	// plexo_transport_sent_messages_total{transport="serial"} 12
+}

@@ -44,7 +44,9 @@ func TestBindFutureFields(t *testing.T) {
 	type plexusStats struct {
 		DirectoryErrors uint64
 		TopicsFolded    int    // the collector's own plexo_topics_folded: dropped
-		TopicRetries    uint64 // plexo_topic_retries_total without a topic label: dropped
+		TopicRetries    uint64 // not plexo_topic_retries_total, which has a topic label
+		TransportErrors uint64 // known: plexo_handoff_errors_total
+		TransportWaits  uint64 // not plexo_transport_waits_total, which has a transport label
 	}
 	type natsLike struct { // plexonats.Stats as of this writing
 		Sent, SendErrors, Received, Plain, Echoes, Malformed, InvalidTopics, Dropped uint64
@@ -74,6 +76,9 @@ func TestBindFutureFields(t *testing.T) {
 		"topic.Backlog":          "plexo_topic_backlog",
 		"topic.Age":              "plexo_topic_age_seconds",
 		"plexus.DirectoryErrors": "plexo_directory_errors_total",
+		"plexus.TopicRetries":    "plexo_plexus_topic_retries_total",
+		"plexus.TransportErrors": "plexo_handoff_errors_total",
+		"plexus.TransportWaits":  "plexo_plexus_transport_waits_total",
 		"nats.Sent":              "plexo_transport_sent_messages_total",
 		"nats.SendErrors":        "plexo_transport_send_errors_total",
 		"nats.Received":          "plexo_transport_received_messages_total",

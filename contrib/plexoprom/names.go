@@ -58,7 +58,7 @@ var topicFields = map[string]known{
 var plexusFields = map[string]known{
 	"Duplicates":      {counter, "plexo_duplicates_total", "Arrivals dropped because the Plexus had already seen or published them.", ""},
 	"Unrouted":        {counter, "plexo_unrouted_total", "Arrivals dropped because nobody here or beyond a bridge wants their topic.", ""},
-	"TransportErrors": {counter, "plexo_transport_handoff_errors_total", "Failed hand-offs of messages to transports.", ""},
+	"TransportErrors": {counter, "plexo_handoff_errors_total", "Failed hand-offs of messages to transports.", ""},
 }
 
 // transportFields names the fields of transports' Stats, whatever the
@@ -106,6 +106,10 @@ func (s scope) name(f *field) (name, help, reason string) {
 		return topicFields["Dropped"].name, droppedHelp, snake(strings.TrimPrefix(f.name, "Dropped"))
 	}
 	name = s.prefix + snake(f.name)
+	if s.labels == nil && (strings.HasPrefix(name, topicScope.prefix) || strings.HasPrefix(name, transportScope.prefix)) {
+		// Names of Plexus-wide fields keep clear of the labelled families.
+		name = "plexo_plexus_" + strings.TrimPrefix(name, s.prefix)
+	}
 	if f.seconds {
 		name += "_seconds"
 	}
