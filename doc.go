@@ -14,7 +14,7 @@
 //	const TemperatureTopicName = "brewery.sensors.v1.Temperature.proto"
 //	var TemperatureTopic = plexo.NewTopic[*Temperature](TemperatureTopicName)
 //	func PublishTemperature(ctx context.Context, p *plexo.Plexus, msg *Temperature) error
-//	func SubscribeTemperature(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Temperature)) (*plexo.Subscription, error)
+//	func SubscribeTemperature(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Temperature), opts ...plexo.SubscribeOption) (*plexo.Subscription, error)
 //
 // # Delivery semantics
 //
@@ -34,4 +34,19 @@
 // bridges them: what arrives on one is forwarded, still encoded, to the others
 // whose peers want it, and every message carries an origin id and a sequence
 // number so that cycles of bridges cannot loop or deliver twice.
+//
+// # Directory and raw messages
+//
+// Every Plexus announces the topics it publishes and subscribes, with their
+// message types and codecs, and shares each type's self-contained
+// FileDescriptorSet on request, unless [WithDescriptorSharing] turns that
+// off. [Plexus.WatchDirectory] follows these announcements across every
+// transport and bridge, so that a tool attached to any node of a system
+// lists its topics and decodes them without their .proto files.
+//
+// Tools, recorders and bridges to other systems handle messages without
+// their Go types through the raw API: [Plexus.SubscribeRaw] and
+// [Plexus.SubscribeNamespace] deliver encoded [RawMessage] values, and
+// [Plexus.PublishRaw] publishes encoded bytes by topic name. Interest,
+// duplicate suppression and bridging work as for typed topics.
 package plexo

@@ -1,6 +1,9 @@
 package plexo
 
-import "log/slog"
+import (
+	"log/slog"
+	"time"
+)
 
 // A PlexusOption configures a [Plexus]. Options are applied in order, the
 // last one winning; a value out of range leaves the documented default.
@@ -40,6 +43,24 @@ func WithQueueSize(n int) Option { return queueSizeOption(n) }
 // default is [OverflowDropOldest].
 func WithOverflow(policy Overflow) Option { return overflowOption(policy) }
 
+// WithInline makes a subscription run its handler on the goroutine that
+// delivers each message, with no queue and no hand-off: the publisher's
+// goroutine for a message published in this process, the connection's
+// reading goroutine for one that arrived from a transport. It is the
+// option for the lowest latency and the least CPU per message.
+//
+// What it gives up: the isolation of the default goroutine per
+// subscription. A slow inline handler slows its publisher, or the
+// connection it arrived on and every other subscription behind that
+// connection, and a handler that blocks blocks them. Queue size and
+// overflow policy do not apply; nothing is ever dropped for a slow handler.
+//
+// What it keeps: one handler call at a time (calls from several delivering
+// goroutines wait for each other), publish order from one publisher,
+// duplicate suppression, interest and bridging, recovery and counting of
+// panics, and [Subscription.Close], from inside the handler too.
+func WithInline() SubscribeOption { return inlineOption{} }
+
 // WithLogger sets the logger through which the Plexus and its transports
 // report recovered handler panics, dropped messages and transport errors.
 // The default is [slog.Default]; nil keeps the default.
@@ -49,6 +70,24 @@ func WithLogger(logger *slog.Logger) PlexusOption { return loggerOption{logger} 
 // duplicate suppression. Only bridged topologies need it: past the bound, the
 // origin heard from least recently is forgotten. The default is 4096.
 func WithDedupOrigins(n int) PlexusOption { return dedupOriginsOption(n) }
+
+// WithDescriptorSharing sets whether the Plexus announces its topics to
+// the directory ([Plexus.WatchDirectory]): which topics it publishes and
+// subscribes, with their message types and codecs, and on request the
+// FileDescriptorSet of each message type, so that tools such as the plexo
+// command can list and decode its topics without the .proto files. Sharing
+// is on by default; turn it off where the schemas are private. A Plexus
+// that does not share still forwards other processes' announcements across
+// its bridges, and can still follow the directory itself.
+func WithDescriptorSharing(on bool) PlexusOption { return descriptorSharingOption(on) }
+
+// WithDirectoryRefresh sets how often a Plexus that shares its directory
+// repeats its announcement while somebody follows the directory. Followers
+// forget a Plexus's entries three intervals after its last announcement
+// (sooner when it closes). The default is [DefaultDirectoryRefresh]; values
+// below 100 ms keep the default, and values above 20 minutes count as 20
+// minutes, as followers keep entries for at most an hour.
+func WithDirectoryRefresh(d time.Duration) PlexusOption { return directoryRefreshOption(d) }
 
 // WithCodec makes a topic encode with c instead of the codec its name selects.
 // Every process using the topic must use the same codec; prefer naming the
@@ -85,14 +124,17 @@ func (o Overflow) String() string {
 }
 
 type plexusConfig struct {
-	logger       *slog.Logger
-	dedupOrigins int
-	sub          subscriptionConfig
+	logger           *slog.Logger
+	dedupOrigins     int
+	shareDescriptors bool
+	directoryRefresh time.Duration
+	sub              subscriptionConfig
 }
 
 type subscriptionConfig struct {
 	queueSize int
 	overflow  Overflow
+	inline    bool
 }
 
 type topicConfig struct {
@@ -101,9 +143,11 @@ type topicConfig struct {
 
 func newPlexusConfig(opts []PlexusOption) plexusConfig {
 	cfg := plexusConfig{
-		logger:       slog.Default(),
-		dedupOrigins: 4096,
-		sub:          subscriptionConfig{queueSize: DefaultQueueSize, overflow: OverflowDropOldest},
+		logger:           slog.Default(),
+		dedupOrigins:     4096,
+		shareDescriptors: true,
+		directoryRefresh: DefaultDirectoryRefresh,
+		sub:              subscriptionConfig{queueSize: DefaultQueueSize, overflow: OverflowDropOldest},
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -131,6 +175,10 @@ func (o overflowOption) applyToSubscription(c *subscriptionConfig) {
 	}
 }
 
+type inlineOption struct{}
+
+func (inlineOption) applyToSubscription(c *subscriptionConfig) { c.inline = true }
+
 type loggerOption struct{ logger *slog.Logger }
 
 func (o loggerOption) applyToPlexus(c *plexusConfig) {
@@ -144,6 +192,18 @@ type dedupOriginsOption int
 func (o dedupOriginsOption) applyToPlexus(c *plexusConfig) {
 	if o >= 1 {
 		c.dedupOrigins = int(o)
+	}
+}
+
+type descriptorSharingOption bool
+
+func (o descriptorSharingOption) applyToPlexus(c *plexusConfig) { c.shareDescriptors = bool(o) }
+
+type directoryRefreshOption time.Duration
+
+func (o directoryRefreshOption) applyToPlexus(c *plexusConfig) {
+	if d := time.Duration(o); d >= 100*time.Millisecond {
+		c.directoryRefresh = min(d, 20*time.Minute)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,9 @@ type Plexus struct {
 	// however many there are (a peer may report thousands of topics).
 	routes sync.Map
 
+	closeOnce sync.Once
+	closeErr  error
+
 	// mu serialises interest bookkeeping, the sets of subscriptions and
 	// links, and Close.
 	mu         sync.Mutex
@@ -44,9 +48,26 @@ type Plexus struct {
 	subs       map[*Subscription]struct{}
 	interestCh chan struct{} // closed and replaced when any interest changes
 
-	duplicates      atomic.Uint64
-	unrouted        atomic.Uint64
-	transportErrors atomic.Uint64
+	// Routes that nobody needs any more, oldest first (see reclaim.go);
+	// guarded by mu.
+	idleQueue []idleRoute
+	idleCount int
+	idleSeq   uint64
+
+	// sharing announces p's topics and descriptors to the directory (see
+	// directory.go); nil when WithDescriptorSharing(false).
+	sharing *announcer
+	// watchers are the Directory values following p's directory. watchMu
+	// comes after mu in the lock order.
+	watchMu  sync.Mutex
+	watchers map[*Directory]struct{}
+
+	decodeErrorLog rateLimit
+
+	duplicates        atomic.Uint64
+	unrouted          atomic.Uint64
+	transportErrors   atomic.Uint64
+	directoryRejected atomic.Uint64
 }
 
 // New returns a Plexus ready for in-process publish/subscribe. Attach
@@ -63,6 +84,10 @@ func New(opts ...PlexusOption) *Plexus {
 		cancel:     cancel,
 		subs:       make(map[*Subscription]struct{}),
 		interestCh: make(chan struct{}),
+		watchers:   make(map[*Directory]struct{}),
+	}
+	if cfg.shareDescriptors {
+		p.sharing = newAnnouncer(p)
 	}
 	return p
 }
@@ -106,6 +131,9 @@ func (p *Plexus) Attach(t Transport) error {
 	}
 	p.links = append(slices.Clip(p.links), l)
 	p.eachRoute(p.updateInterest)
+	if p.sharing != nil {
+		p.sharing.start() // only transports carry the directory beyond p
+	}
 	p.mu.Unlock()
 	return nil
 }
@@ -113,13 +141,17 @@ func (p *Plexus) Attach(t Transport) error {
 // Close closes every subscription and attached transport, waits for their
 // goroutines, and makes later operations fail with [ErrClosed]. Messages
 // still queued for handlers are dropped. Close is safe to call more than
-// once and concurrently: the first call does the work, later ones return nil.
+// once and concurrently: later and concurrent calls wait for the first to
+// finish and return its result. A handler may call it; an inline handler
+// ([WithInline]) running on a transport's goroutine must not, as Close
+// waits for that goroutine.
 func (p *Plexus) Close() error {
+	p.closeOnce.Do(func() { p.closeErr = p.close() })
+	return p.closeErr
+}
+
+func (p *Plexus) close() error {
 	p.mu.Lock()
-	if p.closed.Load() {
-		p.mu.Unlock()
-		return nil
-	}
 	p.closed.Store(true)
 	subs := make([]*Subscription, 0, len(p.subs))
 	for s := range p.subs {
@@ -129,6 +161,7 @@ func (p *Plexus) Close() error {
 	p.eachRoute(func(r *route) {
 		r.localSubs = 0
 		r.subs.Store(new([]*Subscription))
+		r.rawSubs.Store(new([]*Subscription))
 		if d := r.binding.Load(); d != nil {
 			d.forget(p)
 		}
@@ -140,6 +173,15 @@ func (p *Plexus) Close() error {
 	p.cancel()
 	for _, s := range subs {
 		s.stop()
+	}
+	p.watchMu.Lock()
+	watchers := slices.Collect(maps.Keys(p.watchers))
+	p.watchMu.Unlock()
+	for _, d := range watchers {
+		_ = d.Close()
+	}
+	if p.sharing != nil {
+		p.sharing.stop() // says goodbye through the transports still open
 	}
 	var errs []error
 	for _, l := range links {
@@ -192,10 +234,20 @@ func (p *Plexus) publish(ctx context.Context, d *topicDesc, msg proto.Message) e
 		return err
 	}
 	r.published.Add(1)
-	if len(*r.links.Load()) > 0 {
+	if !r.publishing.Load() {
+		p.startedPublishing(r)
+	}
+	if len(*r.links.Load()) > 0 || len(*r.rawSubs.Load()) > 0 {
 		return p.publishEncoded(ctx, d, r, msg)
 	}
 	return offer(ctx, d, r, msg)
+}
+
+// startedPublishing records that p publishes r's topic, for the directory.
+func (p *Plexus) startedPublishing(r *route) {
+	if r.publishing.CompareAndSwap(false, true) {
+		p.directoryChanged()
+	}
 }
 
 // publishEncoded publishes msg to local subscribers and, encoded once into a
@@ -211,6 +263,9 @@ func (p *Plexus) publishEncoded(ctx context.Context, d *topicDesc, r *route, msg
 	}
 	out.msg = Message{Topic: d.name, Payload: out.buf, Origin: p.id, Sequence: p.seq.Add(1)}
 	if err := offer(ctx, d, r, msg); err != nil {
+		return err
+	}
+	if err := offerRaw(ctx, r, &out.msg); err != nil {
 		return err
 	}
 	p.send(ctx, r, &out.msg)
@@ -258,8 +313,7 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 		if d := r.binding.Load(); d != nil {
 			v := d.newMessage()
 			if err := d.codec.Unmarshal(msg.Payload, v); err != nil {
-				r.decodeErrors.Add(1)
-				p.log.Debug("plexo: dropped undecodable message", "topic", msg.Topic, "error", err)
+				p.decodeFailed(r, msg, err)
 			} else {
 				for _, s := range subs {
 					_ = s.offer(p.life, v)
@@ -267,35 +321,61 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 			}
 		}
 	}
+	_ = offerRaw(p.life, r, msg)
+	if r.tap != nil {
+		r.tap(msg)
+	}
 	p.send(p.life, r, msg)
 }
 
+// decodeFailed counts and logs a message that arrived for r's topic and that
+// its codec could not decode. The log is a warning, as a peer publishing
+// with another schema is a mistake worth seeing, but rate-limited, as one
+// such peer sends many.
+func (p *Plexus) decodeFailed(r *route, msg *Message, err error) {
+	r.decodeErrors.Add(1)
+	if suppressed, ok := p.decodeErrorLog.allow(); ok {
+		p.log.Warn("plexo: dropped a message that does not decode as its topic's type",
+			"topic", msg.Topic, "origin", originString(msg.Origin), "codec", r.codecName(),
+			"error", err, "suppressed", suppressed)
+	}
+}
+
 // subscribe is Topic.Subscribe without the type parameter.
-func (p *Plexus) subscribe(ctx context.Context, d *topicDesc, handle func(context.Context, proto.Message), opts []SubscribeOption) (*Subscription, error) {
+func (p *Plexus) subscribe(ctx context.Context, d *topicDesc, handle func(context.Context, any), opts []SubscribeOption) (*Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, opError("subscribe", d.name, err)
 	}
+	if _, err := p.bind(d); err != nil {
+		return nil, err
+	}
+	return p.addSubscription(d.name, false, handle, opts)
+}
+
+// addSubscription starts a typed or raw subscription of a topic.
+func (p *Plexus) addSubscription(topic string, raw bool, handle func(context.Context, any), opts []SubscribeOption) (*Subscription, error) {
 	cfg := p.cfg.sub
 	for _, o := range opts {
 		if o != nil {
 			o.applyToSubscription(&cfg)
 		}
 	}
-	r, err := p.bind(d)
-	if err != nil {
-		return nil, err
+	r := p.lockRoute(topic)
+	defer p.mu.Unlock()
+	defer p.noteIdle(r)
+	if p.closed.Load() {
+		return nil, opError("subscribe", topic, ErrClosed)
 	}
 	s := newSubscription(p, r, cfg, handle)
-
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed.Load() {
-		return nil, opError("subscribe", d.name, ErrClosed)
-	}
+	s.raw = raw
 	p.subs[s] = struct{}{}
 	r.localSubs++
-	r.subs.Store(ptr(append(slices.Clip(*r.subs.Load()), s)))
+	list := s.list()
+	list.Store(ptr(append(slices.Clip(*list.Load()), s)))
 	p.updateInterest(r)
+	if r.localSubs == 1 {
+		p.directoryChanged()
+	}
 	s.start()
 	return s, nil
 }
@@ -310,8 +390,13 @@ func (p *Plexus) unsubscribe(s *Subscription) bool {
 	delete(p.subs, s)
 	r := s.route
 	r.localSubs--
-	r.subs.Store(ptr(slices.DeleteFunc(slices.Clone(*r.subs.Load()), func(x *Subscription) bool { return x == s })))
+	list := s.list()
+	list.Store(ptr(slices.DeleteFunc(slices.Clone(*list.Load()), func(x *Subscription) bool { return x == s })))
 	p.updateInterest(r)
+	if r.localSubs == 0 {
+		p.directoryChanged()
+	}
+	p.noteIdle(r)
 	return true
 }
 
@@ -332,14 +417,26 @@ func (p *Plexus) eachRoute(f func(*route)) {
 }
 
 // routeFor returns the route of a topic name, creating it.
+//
+// The route may be reclaimed as soon as it is returned, unless a Go type is
+// bound to it: callers that change it use lockRoute.
 func (p *Plexus) routeFor(name string) *route {
 	if r := p.lookup(name); r != nil {
 		return r
 	}
+	r := p.lockRoute(name)
+	p.noteIdle(r)
+	p.mu.Unlock()
+	return r
+}
+
+// lockRoute locks p.mu and returns the route of a topic name, creating it.
+// Routes are reclaimed only under p.mu, so the route stays p's until the
+// caller unlocks.
+func (p *Plexus) lockRoute(name string) *route {
 	// p.mu orders creation with Attach: a new route starts with the
 	// unfiltered links attached so far, and a later Attach finds it.
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if r := p.lookup(name); r != nil {
 		return r
 	}
@@ -355,11 +452,17 @@ func (p *Plexus) bind(d *topicDesc) (*route, error) {
 	if c := d.cache.Load(); c != nil && c.p == p {
 		return c.r, nil
 	}
-	r := p.routeFor(d.name)
-	b := r.binding.Load()
-	if b == nil {
+	r := p.lookup(d.name)
+	b := (*topicDesc)(nil)
+	if r != nil {
+		b = r.binding.Load()
+	}
+	if b == nil { // bound under p.mu, so that the route is not reclaimed meanwhile
+		r = p.lockRoute(d.name)
 		r.binding.CompareAndSwap(nil, d)
 		b = r.binding.Load()
+		p.noteIdle(r)
+		p.mu.Unlock()
 	}
 	if b != d && b.goType != d.goType {
 		return nil, &TopicTypeError{Topic: d.name, Bound: b.goType, Used: d.goType}
@@ -391,7 +494,7 @@ func (p *Plexus) updateInterest(r *route) {
 
 	for _, l := range p.links {
 		hops := 0
-		if r.localSubs > 0 {
+		if r.localSubs > 0 || r.tap != nil {
 			hops = 1
 		} else {
 			for other, h := range r.hops {
@@ -426,21 +529,25 @@ func (p *Plexus) setInterest(l *link, topic string, hops int) {
 	if hops == 0 && p.lookup(topic) == nil {
 		return // withdrawn interest in a topic p never heard of
 	}
-	r := p.routeFor(topic)
-	p.mu.Lock()
+	r := p.lockRoute(topic)
 	defer p.mu.Unlock()
+	defer p.noteIdle(r)
 	if p.closed.Load() || r.hops[l] == hops {
 		return
 	}
 	if r.hops == nil {
 		r.hops = make(map[*link]int)
 	}
+	wanted := len(r.hops) > 0
 	if hops == 0 {
 		delete(r.hops, l)
 	} else {
 		r.hops[l] = hops
 	}
 	p.updateInterest(r)
+	if !wanted && len(r.hops) > 0 && p.sharing != nil {
+		p.sharing.interestAppeared(r.name)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

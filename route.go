@@ -12,11 +12,23 @@ import (
 type route struct {
 	name    string
 	binding atomic.Pointer[topicDesc]
-	subs    atomic.Pointer[[]*Subscription]
+	subs    atomic.Pointer[[]*Subscription] // typed subscriptions
+	rawSubs atomic.Pointer[[]*Subscription] // raw subscriptions (SubscribeRaw)
 	links   atomic.Pointer[[]*link]
 
+	// described is the message type that DescribeTopic gave a topic that is
+	// used without a Go type, for the directory.
+	described atomic.Pointer[describedType]
+	// publishing is set at the first publish in this process: the
+	// directory lists the Plexus as a publisher of the topic from then on.
+	publishing atomic.Bool
+	// tap, when set, sees every message that arrives for the topic: the
+	// Plexus's own handling of plexo's reserved topics.
+	tap func(*Message)
+
 	// Guarded by Plexus.mu.
-	localSubs  int
+	localSubs  int           // typed and raw subscriptions
+	idleStamp  uint64        // nonzero while the route waits in the Plexus's idle queue
 	hops       map[*link]int // distance to the nearest subscriber reached through the link, if any
 	advertised map[*link]int // the distance the link was last told, 0 for none
 	retired    subscriptionCounters
@@ -30,8 +42,18 @@ type route struct {
 func newRoute(name string) *route {
 	r := &route{name: name}
 	r.subs.Store(new([]*Subscription))
+	r.rawSubs.Store(new([]*Subscription))
 	r.links.Store(new([]*link))
 	return r
+}
+
+// codecName returns the name of the codec the topic's messages are encoded
+// with: its Go type's, once bound, else the one its name selects.
+func (r *route) codecName() string {
+	if d := r.binding.Load(); d != nil {
+		return d.codec.Name()
+	}
+	return codecForTopic(r.name).Name()
 }
 
 // interestedLinks counts the links whose peers want the topic. The caller

@@ -4,8 +4,10 @@ package plexo
 // Counters only grow; they are read without stopping the Plexus, so they
 // may be mutually inconsistent by the messages in flight.
 type Stats struct {
-	// Topics has an entry for every topic the Plexus has routed, published,
-	// subscribed or heard interest in.
+	// Topics has an entry for every topic the Plexus routes: those bound to
+	// a Go type, subscribed here or wanted by a peer, and those it heard of
+	// recently. A topic that nobody needs any more is forgotten, with its
+	// counters, a minute after it became idle (or sooner when thousands are).
 	Topics map[string]TopicStats
 	// Duplicates counts arrivals dropped because the Plexus had already
 	// seen their origin and sequence (bridge cycles) or published them.
@@ -15,6 +17,10 @@ type Stats struct {
 	Unrouted uint64
 	// TransportErrors counts failed hand-offs to transports.
 	TransportErrors uint64
+	// DirectoryRejected counts directory messages that arrived malformed,
+	// forged or beyond the directory's bounds (announcements, queries and
+	// shared descriptor sets), and were dropped.
+	DirectoryRejected uint64
 }
 
 // TopicStats counts one topic's traffic through a Plexus.
@@ -39,6 +45,8 @@ func (p *Plexus) Stats() Stats {
 		Duplicates:      p.duplicates.Load(),
 		Unrouted:        p.unrouted.Load(),
 		TransportErrors: p.transportErrors.Load(),
+
+		DirectoryRejected: p.directoryRejected.Load(),
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

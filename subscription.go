@@ -5,18 +5,29 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-
-	"google.golang.org/protobuf/proto"
 )
 
 // A Subscription is one handler's registration for a topic in a [Plexus],
-// with its own goroutine and bounded queue. It is safe for concurrent use.
+// with its own goroutine and bounded queue, or, with [WithInline], run on
+// the goroutine that delivers each message. It is safe for concurrent use.
 type Subscription struct {
-	p      *Plexus
-	route  *route
-	handle func(context.Context, proto.Message)
+	p     *Plexus
+	route *route
+	// handle calls the user's handler with one queued delivery: a
+	// proto.Message for a typed subscription, a *rawDelivery for a raw one.
+	handle func(context.Context, any)
 	policy Overflow
-	queue  chan proto.Message
+	queue  chan any
+	raw    bool // receives encoded payloads (SubscribeRaw)
+
+	// inline subscriptions have no queue and no goroutine: the delivering
+	// goroutine calls the handler under inlineMu, one call at a time.
+	inline   bool
+	inlineMu sync.Mutex
+	// handlerGoroutine is the ID of the goroutine that runs the handler
+	// of a queued subscription, so that Close can tell when the handler
+	// itself calls it.
+	handlerGoroutine atomic.Uint64
 
 	// ctx is what the handler receives; cancel ends it when the
 	// subscription closes.
@@ -26,6 +37,7 @@ type Subscription struct {
 	done     chan struct{}
 	once     sync.Once
 	stopping atomic.Bool
+	retired  bool // guarded by Plexus.mu
 
 	// The handler's goroutine writes the counters for every message; the
 	// padding keeps them off the cache line that publishers read.
@@ -48,14 +60,19 @@ type SubscriptionStats struct {
 	Queued    int    // messages waiting for the handler now
 }
 
-func newSubscription(p *Plexus, r *route, cfg subscriptionConfig, handle func(context.Context, proto.Message)) *Subscription {
+func newSubscription(p *Plexus, r *route, cfg subscriptionConfig, handle func(context.Context, any)) *Subscription {
 	ctx, cancel := context.WithCancel(context.Background())
+	queueSize := cfg.queueSize
+	if cfg.inline {
+		queueSize = 0
+	}
 	return &Subscription{
 		p:      p,
 		route:  r,
 		handle: handle,
 		policy: cfg.overflow,
-		queue:  make(chan proto.Message, cfg.queueSize),
+		queue:  make(chan any, queueSize),
+		inline: cfg.inline,
 		ctx:    ctx,
 		cancel: cancel,
 		quit:   make(chan struct{}),
@@ -76,60 +93,97 @@ func (s *Subscription) Stats() SubscriptionStats {
 	}
 }
 
-// Close ends the subscription: it withdraws its interest, waits for a
-// running handler call to return, and drops (and counts) what is still
-// queued. Close is safe to call more than once and after [Plexus.Close].
-// Because it waits for the handler, a handler must not close its own
-// subscription synchronously; it may do so from a new goroutine.
+// Close ends the subscription: it withdraws its interest, stops further
+// deliveries and drops (and counts) what is still queued. Called from
+// outside the handler, Close also waits for a running handler call to
+// return; called by the handler itself, it returns at once and the current
+// call finishes normally. Close is safe to call more than once, concurrently,
+// and after [Plexus.Close].
 func (s *Subscription) Close() error {
-	if s.p.unsubscribe(s) {
-		s.stop()
-	} else {
-		<-s.done // closed by Plexus.Close, which may still be stopping it
-	}
+	s.p.unsubscribe(s)
+	s.stop()
 	return nil
 }
 
-func (s *Subscription) start() { go s.run() }
+func (s *Subscription) start() {
+	if !s.inline {
+		go s.run()
+	}
+}
 
-// stop ends the goroutine, waits for it, and retires the counters.
+// stop ends deliveries and, unless the handler itself called it, waits for
+// a running handler call. The first call retires the counters into the
+// route's; every call waits as the first does.
 func (s *Subscription) stop() {
 	s.once.Do(func() {
 		s.stopping.Store(true)
 		close(s.quit) // releases publishers waiting under OverflowBlock
 		s.cancel()
-		s.push(nil)
-		<-s.done
-		for len(s.queue) > 0 {
-			if m := <-s.queue; m != nil {
-				s.counters.dropped.Add(1)
-			}
+		if s.inline {
+			close(s.done)
+		} else {
+			s.push(nil) // wakes the handler's goroutine
 		}
-		s.p.mu.Lock()
-		s.route.retired.add(&s.counters)
-		s.p.mu.Unlock()
 	})
+	if s.inline {
+		if calledFromInlineHandler() {
+			// The call in progress, if any, may be this Close's caller:
+			// callInline retires when it returns.
+			if s.inlineMu.TryLock() {
+				s.inlineMu.Unlock()
+				s.retire()
+			}
+			return
+		}
+		s.inlineMu.Lock() // a call in progress has returned
+		s.inlineMu.Unlock()
+		s.retire()
+		return
+	}
+	if s.handlerGoroutine.Load() == goroutineID() {
+		return // the handler's goroutine retires when the call returns
+	}
 	<-s.done
 }
 
-// run calls the handler with each queued message until the subscription
-// stops, starting over after a handler panic.
-func (s *Subscription) run() {
-	defer close(s.done)
-	for !s.drain() {
+// retire adds the subscription's counters to its route's retired ones,
+// once, so that the topic's statistics keep them.
+func (s *Subscription) retire() {
+	s.p.mu.Lock()
+	defer s.p.mu.Unlock()
+	if s.retired {
+		return
 	}
+	s.retired = true
+	s.route.retired.add(&s.counters)
 }
 
-// drain calls the handler with each queued message. It receives without a
-// select, which keeps the hand-off as cheap as a plain channel's: stop wakes
-// it with a nil message, which publishers never queue. It reports false
-// when it recovered from a handler panic, so that run calls it again; one
-// deferred recover per panic, not per message, keeps the loop cheap.
-func (s *Subscription) drain() (stopped bool) {
+// run calls the handler with each queued message until the subscription
+// stops, starting over after a handler panic, and then drops what is left
+// in the queue.
+func (s *Subscription) run() {
+	s.handlerGoroutine.Store(goroutineID())
+	defer close(s.done)
+	for !s.handleQueued() {
+	}
+	for len(s.queue) > 0 {
+		if m := <-s.queue; m != nil {
+			s.counters.dropped.Add(1)
+		}
+	}
+	s.retire()
+}
+
+// handleQueued calls the handler with each queued message. It receives
+// without a select, which keeps the hand-off as cheap as a plain channel's:
+// stop wakes it with a nil message, which publishers never queue. It
+// reports false when it recovered from a handler panic, so that run calls
+// it again; one deferred recover per panic, not per message, keeps the loop
+// cheap.
+func (s *Subscription) handleQueued() (stopped bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.counters.panics.Add(1)
-			s.p.log.Error("plexo: handler panicked", "topic", s.route.name, "panic", fmt.Sprint(v))
+			s.handlerPanicked(v)
 		}
 	}()
 	for m := range s.queue {
@@ -144,9 +198,42 @@ func (s *Subscription) drain() (stopped bool) {
 	return true
 }
 
+func (s *Subscription) handlerPanicked(v any) {
+	s.counters.panics.Add(1)
+	s.p.log.Error("plexo: handler panicked", "topic", s.route.name, "panic", fmt.Sprint(v))
+}
+
+// callInline calls the handler of an inline subscription with m on the
+// calling goroutine, one call at a time.
+func (s *Subscription) callInline(m any) {
+	s.inlineMu.Lock()
+	if !s.stopping.Load() {
+		s.inlineHandlerCall(m)
+	}
+	s.inlineMu.Unlock()
+	if s.stopping.Load() {
+		s.retire() // the handler may have closed its own subscription
+	}
+}
+
+// inlineHandlerCall is the frame that calledFromInlineHandler looks for.
+func (s *Subscription) inlineHandlerCall(m any) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.handlerPanicked(v)
+		}
+	}()
+	s.handle(s.ctx, m)
+	s.counters.delivered.Add(1)
+}
+
 // offer queues m for the handler under the subscription's overflow policy.
 // It returns an error only when OverflowBlock waited until ctx was done.
-func (s *Subscription) offer(ctx context.Context, m proto.Message) error {
+func (s *Subscription) offer(ctx context.Context, m any) error {
+	if s.inline {
+		s.callInline(m)
+		return nil
+	}
 	select {
 	case s.queue <- m:
 		return nil
@@ -173,7 +260,7 @@ func (s *Subscription) offer(ctx context.Context, m proto.Message) error {
 }
 
 // push queues m, discarding the oldest queued messages to make room.
-func (s *Subscription) push(m proto.Message) {
+func (s *Subscription) push(m any) {
 	for {
 		select {
 		case s.queue <- m:

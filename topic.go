@@ -126,6 +126,25 @@ func (d *topicDesc) valid(msg proto.Message) bool {
 	return msg.ProtoReflect().IsValid()
 }
 
+// descriptor returns the topic's message type, or nil when the Go type
+// cannot tell it without a message (a dynamic message type).
+func (d *topicDesc) descriptor() (md protoreflect.MessageDescriptor) {
+	if mt := d.msgType.Load(); mt != nil {
+		return (*mt).Descriptor()
+	}
+	defer func() {
+		if recover() != nil {
+			md = nil
+		}
+	}()
+	if m := d.zero(); m != nil {
+		if pm := m.ProtoReflect(); pm != nil {
+			return pm.Descriptor()
+		}
+	}
+	return nil
+}
+
 // forget drops the cached route of p, so that a closed Plexus is not kept
 // alive by a package-level Topic.
 func (d *topicDesc) forget(p *Plexus) {
@@ -214,6 +233,6 @@ func (t Topic[T]) Subscribe(ctx context.Context, p *Plexus, h func(context.Conte
 	if h == nil {
 		return nil, opError("subscribe", t.desc.name, ErrNilHandler)
 	}
-	handle := func(ctx context.Context, m proto.Message) { h(ctx, m.(T)) }
+	handle := func(ctx context.Context, m any) { h(ctx, m.(T)) }
 	return p.subscribe(ctx, t.desc, handle, opts)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
@@ -122,4 +123,53 @@ func ExchangeBothWays(t testing.TB, topic plexo.Topic[*wrapperspb.StringValue], 
 		}
 	}
 	return atA, atB
+}
+
+// CheckDirectory has publisher publish a message on topic and fails the test
+// unless a Directory of tool soon lists the topic, its message type and its
+// publisher, and decodes the message that tool receives raw with the
+// descriptor the publisher shares. Transports call it to show that the
+// directory crosses them.
+func CheckDirectory(t testing.TB, topic plexo.Topic[*wrapperspb.StringValue], tool, publisher *plexo.Plexus) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), Timeout)
+	defer cancel()
+	raw := new(Collector[[]byte])
+	sub, err := tool.SubscribeRaw(ctx, topic.Name(), func(_ context.Context, m *plexo.RawMessage) {
+		raw.Add(slices.Clone(m.Payload))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	WaitForInterest(t, publisher, topic.Name())
+	if err := topic.Publish(ctx, publisher, wrapperspb.String("described")); err != nil {
+		t.Fatal(err)
+	}
+
+	d, err := tool.WatchDirectory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var info plexo.TopicInfo
+	Eventually(t, "the directory lists the publisher of "+topic.Name(), func() bool {
+		var ok bool
+		info, ok = d.Lookup(topic.Name())
+		return ok && slices.Contains(info.Publishers, publisher.ID())
+	})
+	if info.Message != "google.protobuf.StringValue" || info.Codec != topic.Codec().Name() {
+		t.Fatalf("directory entry %+v: want message google.protobuf.StringValue, codec %s", info, topic.Codec().Name())
+	}
+	md, err := d.Descriptor(ctx, info.Message)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := dynamicpb.NewMessage(md)
+	if err := topic.Codec().Unmarshal(raw.WaitFor(t, 1)[0], msg); err != nil {
+		t.Fatal(err)
+	}
+	if got := msg.Get(md.Fields().ByName("value")).String(); got != "described" {
+		t.Fatalf("decoded with the shared descriptor: value %q, want %q", got, "described")
+	}
 }

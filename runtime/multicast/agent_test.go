@@ -326,11 +326,11 @@ func (a *agent) publish(typ, topic string, n int) time.Time {
 
 func (a *agent) stats() multicast.Stats {
 	a.t.Helper()
-	var st multicast.Stats
-	if err := json.Unmarshal([]byte(a.do("stats", "stats")), &st); err != nil {
+	var stats multicast.Stats
+	if err := json.Unmarshal([]byte(a.do("stats", "stats")), &stats); err != nil {
 		a.t.Fatal(err)
 	}
-	return st
+	return stats
 }
 
 // received waits until n messages of topic arrived or the timeout passed,

@@ -66,15 +66,15 @@ func TestForgedSenders(t *testing.T) {
 		}
 	}
 	got := c.wait(senders, 5*time.Second)
-	st := m.Stats()
+	stats := m.Stats()
 	if len(got) < capacity+1 {
 		t.Fatalf("delivered %d of %d forged messages, too few to test the cap", len(got), senders)
 	}
-	if st.SenderStates > capacity {
-		t.Errorf("sender states: %d, want at most %d", st.SenderStates, capacity)
+	if stats.SenderStates > capacity {
+		t.Errorf("sender states: %d, want at most %d", stats.SenderStates, capacity)
 	}
-	if want := uint64(len(got) - capacity); st.SenderEvictions < want {
-		t.Errorf("sender evictions: %d, want at least %d (%d delivered, cap %d)", st.SenderEvictions, want, len(got), capacity)
+	if want := uint64(len(got) - capacity); stats.SenderEvictions < want {
+		t.Errorf("sender evictions: %d, want at least %d (%d delivered, cap %d)", stats.SenderEvictions, want, len(got), capacity)
 	}
 }
 
@@ -100,7 +100,7 @@ func TestDepartedSender(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { return sub.m.Stats().SenderStates == 0 }) {
 		t.Fatalf("sender states after the publisher left: %d, want 0", sub.m.Stats().SenderStates)
 	}
-	if st := sub.m.Stats(); st.SenderEvictions != 0 {
-		t.Errorf("sender evictions: %d, want 0 (dropped by departure, not by the cap)", st.SenderEvictions)
+	if stats := sub.m.Stats(); stats.SenderEvictions != 0 {
+		t.Errorf("sender evictions: %d, want 0 (dropped by departure, not by the cap)", stats.SenderEvictions)
 	}
 }

@@ -9,7 +9,17 @@ import (
 
 	"github.com/plexo-go/plexo"
 	"github.com/plexo-go/plexo/runtime/multicast"
+	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
 )
+
+// The agreement state machine keeps its own copy of the farthest distance
+// a subscriber counts at, so as not to import the root package: it must be
+// the root's.
+func TestAgreeMaxHopsIsPlexos(t *testing.T) {
+	if agree.MaxHops != plexo.MaxHops {
+		t.Errorf("agree.MaxHops = %d, plexo.MaxHops = %d: HELLOs and the Plexus disagree on the farthest subscriber", agree.MaxHops, plexo.MaxHops)
+	}
+}
 
 // hopsHost is a [plexo.Host] that records the interest its transport
 // reports.

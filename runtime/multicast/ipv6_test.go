@@ -72,8 +72,8 @@ func TestIPv6Veth(t *testing.T) {
 				t.Fatalf("message %d is %q", i, d.value)
 			}
 		}
-		if st := peer.stats(); st.Datagrams != n || st.Unwanted != 0 || len(peer.topicsReceived()) != 1 {
-			t.Errorf("peer: %d datagrams, %d unwanted, topics %v; want %d, 0, strings only", st.Datagrams, st.Unwanted, peer.topicsReceived(), n)
+		if stats := peer.stats(); stats.Datagrams != n || stats.Unwanted != 0 || len(peer.topicsReceived()) != 1 {
+			t.Errorf("peer: %d datagrams, %d unwanted, topics %v; want %d, 0, strings only", stats.Datagrams, stats.Unwanted, peer.topicsReceived(), n)
 		}
 	})
 	t.Run("from the peer", func(t *testing.T) {
@@ -91,8 +91,8 @@ func TestIPv6Veth(t *testing.T) {
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
-		if st := local.m.Stats(); st.Datagrams != n || st.Unwanted != 0 {
-			t.Errorf("local: %d datagrams, %d unwanted; want %d, 0", st.Datagrams, st.Unwanted, n)
+		if stats := local.m.Stats(); stats.Datagrams != n || stats.Unwanted != 0 {
+			t.Errorf("local: %d datagrams, %d unwanted; want %d, 0", stats.Datagrams, stats.Unwanted, n)
 		}
 	})
 }

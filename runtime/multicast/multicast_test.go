@@ -135,13 +135,13 @@ func TestTypedDelivery(t *testing.T) {
 	}
 	// The kernel filtered: a subscriber's sockets saw only its own type.
 	for name, x := range map[string]node{"strings": a, "ints": b} {
-		st := x.m.Stats()
-		if st.Unwanted != 0 || st.Datagrams != n {
-			t.Errorf("%s subscriber: %d datagrams at its sockets, %d unwanted; want %d and 0", name, st.Datagrams, st.Unwanted, n)
+		stats := x.m.Stats()
+		if stats.Unwanted != 0 || stats.Datagrams != n {
+			t.Errorf("%s subscriber: %d datagrams at its sockets, %d unwanted; want %d and 0", name, stats.Datagrams, stats.Unwanted, n)
 		}
 	}
-	if st := pub.m.Stats(); st.ReceiveBuffer <= 0 {
-		t.Errorf("receive buffer granted: %d", st.ReceiveBuffer)
+	if stats := pub.m.Stats(); stats.ReceiveBuffer <= 0 {
+		t.Errorf("receive buffer granted: %d", stats.ReceiveBuffer)
 	}
 }
 
@@ -287,8 +287,8 @@ func TestAuthentication(t *testing.T) {
 	if len(v) != 1 || v[0].Value != fmt.Sprint(pub.p.ID()) {
 		t.Fatalf("delivered %v, want only the keyed publisher's message", v)
 	}
-	if st := friend.m.Stats(); st.AuthFailures < 2 {
-		t.Errorf("auth failures counted: %d, want >= 2 (wrong key, no key)", st.AuthFailures)
+	if stats := friend.m.Stats(); stats.AuthFailures < 2 {
+		t.Errorf("auth failures counted: %d, want >= 2 (wrong key, no key)", stats.AuthFailures)
 	}
 }
 
@@ -350,8 +350,8 @@ func TestTooManyFragments(t *testing.T) {
 	if v := got.wait(2, 5*time.Second); len(v) != 2 || string(v[1].Value) != "second" {
 		t.Fatalf("delivered %d messages, want the first and the second", len(v))
 	}
-	if st := sub.m.Stats(); st.Gaps != 0 || st.NAKsSent != 0 {
-		t.Errorf("the receiver counted %d messages lost and sent %d NAKs for a message never sent", st.Gaps, st.NAKsSent)
+	if stats := sub.m.Stats(); stats.Gaps != 0 || stats.NAKsSent != 0 {
+		t.Errorf("the receiver counted %d messages lost and sent %d NAKs for a message never sent", stats.Gaps, stats.NAKsSent)
 	}
 }
 

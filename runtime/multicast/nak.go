@@ -8,56 +8,6 @@ import (
 	"github.com/plexo-go/plexo/runtime/multicast/internal/repair"
 )
 
-// fresh checks a DATA message's sequence number: it drops duplicates (also
-// those of make-before-break), counts gaps and repairs, and asks the sender
-// for what is missing when repair is on.
-func (r *receiver) fresh(now time.Time, sender, topic, seq uint64) bool {
-	t := r.t
-	k := seqKey{sender, topic}
-	t.seqMu.Lock()
-	st := t.seqState(k, now)
-	v, lost := st.w.Add(seq)
-	var ranges []repair.Range
-	switch v {
-	case repair.Duplicate:
-		t.seqMu.Unlock()
-		return false
-	case repair.Repaired:
-		t.st.repaired.Add(1)
-		if !st.w.Pending() {
-			delete(t.naking, k)
-		}
-	case repair.Fresh:
-		if lost > 0 {
-			t.st.gaps.Add(lost)
-			if t.cfg.repair > 0 {
-				st.nakAt, st.tries = now, 1
-				t.naking[k] = st
-				ranges = st.w.Missing(r.ranges[:0])
-				r.ranges = ranges[:0]
-				t.kick() // the loop sends the retries
-			}
-		}
-	}
-	t.seqMu.Unlock()
-	if len(ranges) > 0 {
-		t.sendNak(sender, topic, ranges)
-	}
-	return true
-}
-
-// done reports whether message seq of (sender, topic) was delivered
-// already or is too old to deliver, so that its fragments need not be
-// reassembled: the leftover fragments of a repair, or of a duplicate
-// resend, would otherwise sit in the reassembler until they time out.
-func (r *receiver) done(sender, topic, seq uint64) bool {
-	t := r.t
-	t.seqMu.Lock()
-	defer t.seqMu.Unlock()
-	st := t.seqs[seqKey{sender, topic}]
-	return st != nil && st.w.Done(seq)
-}
-
 // retryNaks asks again for messages still missing, and reports whether
 // some may still be asked for.
 func (t *Transport) retryNaks(now time.Time) bool {
@@ -67,15 +17,15 @@ func (t *Transport) retryNaks(now time.Time) bool {
 	}
 	var send []due
 	t.seqMu.Lock()
-	for k, st := range t.naking {
-		if !st.w.Pending() || st.tries >= nakTries {
+	for k, state := range t.naking {
+		if !state.w.Pending() || state.tries >= nakTries {
 			delete(t.naking, k)
 			continue
 		}
-		if now.Sub(st.nakAt) >= nakRetry {
-			st.nakAt = now
-			st.tries++
-			send = append(send, due{k, st.w.Missing(nil)})
+		if now.Sub(state.nakAt) >= nakRetry {
+			state.nakAt = now
+			state.tries++
+			send = append(send, due{k, state.w.Missing(nil)})
 		}
 	}
 	pending := len(t.naking) > 0
@@ -93,7 +43,7 @@ func (t *Transport) sendNak(sender, topic uint64, ranges []repair.Range) {
 	defer t.sendMu.Unlock()
 	t.nakBody = frame.AppendNak(t.nakBody[:0], time.Now().UnixNano(), sender, ranges)
 	if _, ok := t.sendOnControlGroup(frame.KindNak, topic, t.nakBody); ok {
-		t.st.naksSent.Add(1)
+		t.counters.naksSent.Add(1)
 	}
 }
 
@@ -103,10 +53,8 @@ func (t *Transport) answerNak(topic, target uint64, ranges []repair.Range) {
 	if target != t.self {
 		return
 	}
-	t.st.naksReceived.Add(1)
-	t.pubMu.RLock()
-	p := t.pubIDs[agree.TopicID(topic)]
-	t.pubMu.RUnlock()
+	t.counters.naksReceived.Add(1)
+	p := t.pubs.withID(agree.TopicID(topic))
 	if p == nil || p.ring == nil {
 		return
 	}
@@ -123,7 +71,7 @@ func (t *Transport) answerNak(topic, target uint64, ranges []repair.Range) {
 			continue
 		}
 		if lo < oldest {
-			t.st.repairMisses.Add(min(hi, oldest-1) - lo + 1)
+			t.counters.repairMisses.Add(min(hi, oldest-1) - lo + 1)
 			lo = oldest
 		}
 		for seq := lo; seq <= hi && seq >= lo; seq++ {
@@ -131,10 +79,10 @@ func (t *Transport) answerNak(topic, target uint64, ranges []repair.Range) {
 			t.resendBuf = frames[:0]
 			switch {
 			case !held:
-				t.st.repairMisses.Add(1)
+				t.counters.repairMisses.Add(1)
 			case len(frames) > 0:
 				if t.write(frames, p.group.Load()) == nil {
-					t.st.repairs.Add(1)
+					t.counters.repairs.Add(1)
 				}
 			}
 		}

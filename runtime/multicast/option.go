@@ -116,7 +116,7 @@ func WithPorts(control, data uint16) Option {
 }
 
 // WithMTU sets the largest datagram payload sent (default 1,400 bytes;
-// values below 256 keep it).
+// values below 256 or above 65,000 keep it).
 func WithMTU(n int) Option {
 	return optionFunc(func(c *config) {
 		if n >= 256 && n <= 65000 {
@@ -201,7 +201,8 @@ func WithReceiveBuffer(n int) Option {
 	})
 }
 
-// WithTTL sets the multicast TTL or hop limit (default 1: the local link).
+// WithTTL sets the multicast TTL or hop limit (default 1: the local link;
+// values outside 1 to 255 keep it).
 func WithTTL(n int) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 && n < 256 {
@@ -215,12 +216,12 @@ func WithTTL(n int) Option {
 func WithLoopback(on bool) Option { return optionFunc(func(c *config) { c.noLoopback = !on }) }
 
 // WithRepair sets how many recent messages of each topic it publishes a
-// transport keeps to answer NAKs (default 64, at most 65536: receivers take
-// no repair from further back; messages over 64 KiB are not kept), and
-// turns repair on or off (negative n: off). With repair on, a
-// receiver that sees a gap in a sender's sequence numbers asks the sender,
-// on the control group, to multicast the missing messages again (three
-// tries, 20 ms apart); a repaired message is delivered late, out of order.
+// transport keeps to answer NAKs (default 64, also for n = 0; at most
+// 65536: receivers take no repair from further back; messages over 64 KiB
+// are not kept); a negative n turns repair off. With repair on, a receiver
+// that sees a gap in a sender's sequence numbers asks the sender, on the
+// control group, to multicast the missing messages again (three tries,
+// 20 ms apart); a repaired message is delivered late, out of order.
 // Delivery stays at most once. A receiver accepts repairs up to max(n, 64)
 // messages behind the newest one it has seen from that sender (at most
 // 65536), so give every node of a domain the same n.

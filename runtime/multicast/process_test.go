@@ -62,8 +62,8 @@ func TestProcesses(t *testing.T) {
 				t.Errorf("delivered topics %v, want only %s", topics, s.topic)
 			}
 			// The kernel filtered: its sockets saw its own type alone.
-			if st := s.a.stats(); st.Datagrams != n || st.Unwanted != 0 || st.Received != n {
-				t.Errorf("%d datagrams at its sockets, %d unwanted, %d delivered; want %d, 0, %d", st.Datagrams, st.Unwanted, st.Received, n, n)
+			if stats := s.a.stats(); stats.Datagrams != n || stats.Unwanted != 0 || stats.Received != n {
+				t.Errorf("%d datagrams at its sockets, %d unwanted, %d delivered; want %d, 0, %d", stats.Datagrams, stats.Unwanted, stats.Received, n, n)
 			}
 		})
 	}

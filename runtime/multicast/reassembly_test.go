@@ -32,8 +32,8 @@ func TestReassemblyBudget(t *testing.T) {
 			subscribe(t, n, plexo.NewTopic[*wrapperspb.BytesValue](name))
 		}
 	}
-	if st := n.m.Stats(); st.Groups < groups {
-		t.Fatalf("joined %d groups, want %d", st.Groups, groups)
+	if stats := n.m.Stats(); stats.Groups < groups {
+		t.Fatalf("joined %d groups, want %d", stats.Groups, groups)
 	}
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {

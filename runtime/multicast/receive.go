@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/plexo-go/plexo"
@@ -47,28 +46,51 @@ func (t *Transport) newReceiver() *receiver {
 	return r
 }
 
-// accept parses and authenticates one datagram.
-func (r *receiver) accept(b []byte, h *frame.Header) ([]byte, bool) {
+// A dropReason tells why a receiver drops a datagram; noDrop, that it
+// does not.
+type dropReason uint8
+
+// The drop reasons. Those before firstCountedDrop are counted nowhere; the
+// others each in a counter of their own (counters.countDrop).
+const (
+	noDrop          dropReason = iota
+	dropOwn                    // our own datagram, looped back
+	dropHooked                 // dropped by the test hook, as a lossy network would
+	dropFragment               // a fragment kept until its message is whole
+	dropLeftover               // a later fragment of a message already delivered or too old
+	dropBadFrame               // malformed, or a kind this socket does not carry
+	dropOtherDomain            // another domain's
+	dropAuth                   // a missing, unknown or bad tag
+	dropUnwanted               // a topic not subscribed here, or a topic id collision
+	dropDuplicate              // a message delivered already (counted once per message)
+	dropReassembly             // over the reassembly bounds
+
+	dropReasons // how many there are
+)
+
+// firstCountedDrop is the first reason counted in [Stats].
+const firstCountedDrop = dropBadFrame
+
+// accept parses and authenticates one datagram, and returns its body or
+// why it is dropped.
+func (r *receiver) accept(b []byte, h *frame.Header) ([]byte, dropReason) {
 	t := r.t
 	body, _, err := frame.Parse(b, h)
-	if err != nil {
-		t.st.badFrames.Add(1)
-		return nil, false
+	switch {
+	case err != nil:
+		return nil, dropBadFrame
+	case h.Domain != t.cfg.domain:
+		return nil, dropOtherDomain
+	case h.Sender == t.self:
+		return nil, dropOwn
+	case r.keys != nil && !r.keys.Verify(b, h):
+		return nil, dropAuth
 	}
-	if h.Domain != t.cfg.domain {
-		t.st.otherDomain.Add(1)
-		return nil, false
-	}
-	if h.Sender == t.self {
-		return nil, false // our own, looped back
-	}
-	if r.keys != nil && !r.keys.Verify(b, h) {
-		t.st.authFailures.Add(1)
-		return nil, false
-	}
-	return body, true
+	return body, noDrop
 }
 
+// readControl hands the control messages that come on the control group
+// to the node, and the NAKs to answerNak, until the socket is closed.
 func (t *Transport) readControl() {
 	defer t.wg.Done()
 	r := t.newReceiver()
@@ -83,12 +105,13 @@ func (t *Transport) readControl() {
 			}
 			continue
 		}
-		body, ok := r.accept(r.buf[:n], &h)
-		if !ok {
+		body, drop := r.accept(r.buf[:n], &h)
+		if drop != noDrop {
+			t.counters.countDrop(drop)
 			continue
 		}
 		if h.Kind < frame.ControlBase && h.Kind != frame.KindNak {
-			t.st.badFrames.Add(1)
+			t.counters.countDrop(dropBadFrame)
 			continue
 		}
 		now := time.Now()
@@ -100,11 +123,11 @@ func (t *Transport) readControl() {
 			ts, target, ranges, err := frame.ParseNak(msg, r.ranges[:0])
 			r.ranges = ranges[:0]
 			if err != nil {
-				t.st.badFrames.Add(1)
+				t.counters.countDrop(dropBadFrame)
 				continue
 			}
 			if r.replay != nil && !r.replay.Accept(now, h.Sender, h.Seq, ts) {
-				t.st.replays.Add(1)
+				t.counters.replays.Add(1)
 				continue
 			}
 			t.answerNak(h.Topic, target, ranges)
@@ -112,14 +135,14 @@ func (t *Transport) readControl() {
 		}
 		ts, err := frame.ParseControl(h.Kind, msg, &m)
 		if err != nil || m.From != h.Sender {
-			t.st.badFrames.Add(1)
+			t.counters.countDrop(dropBadFrame)
 			continue
 		}
 		if r.replay != nil && !r.replay.Accept(now, h.Sender, h.Seq, ts) {
-			t.st.replays.Add(1)
+			t.counters.replays.Add(1)
 			continue
 		}
-		t.st.controlReceived.Add(1)
+		t.counters.controlReceived.Add(1)
 		t.mu.Lock()
 		if !t.closed {
 			t.node.Handle(t.now(), &m)
@@ -129,6 +152,8 @@ func (t *Transport) readControl() {
 	}
 }
 
+// readData delivers the messages that come on one data group's socket,
+// until it is closed.
 func (t *Transport) readData(conn *net.UDPConn) {
 	defer t.wg.Done()
 	r := t.newReceiver()
@@ -143,155 +168,66 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			}
 			continue
 		}
-		t.st.datagrams.Add(1)
-		body, ok := r.accept(r.buf[:n], &h)
-		if !ok {
+		t.counters.datagrams.Add(1)
+		if drop := r.classifyData(r.buf[:n], &h, &msg); drop != noDrop {
+			t.counters.countDrop(drop)
 			continue
 		}
-		if h.Kind != frame.KindData {
-			t.st.badFrames.Add(1)
-			continue
-		}
-		if t.dropHook != nil && t.dropHook(h.Topic, h.Seq, h.Index) {
-			continue
-		}
-		t.subsMu.RLock()
-		name, wanted := t.subs[agree.TopicID(h.Topic)]
-		t.subsMu.RUnlock()
-		if !wanted {
-			t.st.unwanted.Add(1) // a topic sharing the group
-			continue
-		}
-		if h.Count > 1 && r.done(h.Sender, h.Topic, h.Seq) {
-			if h.Index == 0 {
-				t.st.duplicates.Add(1) // once per message
-			}
-			continue
-		}
-		now := time.Now()
-		whole, err := r.reasm.Add(now, &h, body)
-		if err != nil {
-			t.st.reassemblyDrops.Add(1)
-			continue
-		}
-		if whole == nil {
-			continue
-		}
-		topic, rest, err := frame.ParseData(whole)
-		if err != nil || len(rest) < 16 {
-			t.st.badFrames.Add(1)
-			continue
-		}
-		if string(topic) != name {
-			t.st.unwanted.Add(1) // a 64-bit id collision: never deliver a wrong type
-			continue
-		}
-		if !r.fresh(now, h.Sender, h.Topic, h.Seq) {
-			t.st.duplicates.Add(1)
-			continue
-		}
-		msg = plexo.Message{
-			Topic:    name,
-			Origin:   binary.LittleEndian.Uint64(rest),
-			Sequence: binary.LittleEndian.Uint64(rest[8:]),
-			Payload:  rest[16:],
-			Source:   source{t: t, node: h.Sender},
-		}
-		t.st.received.Add(1)
+		t.counters.received.Add(1)
 		t.host.Deliver(&msg)
 	}
 }
 
-type counters struct {
-	sent, datagramsSent, sendErrors                 atomic.Uint64
-	datagrams, received, unwanted, duplicates, gaps atomic.Uint64
-	badFrames, otherDomain, authFailures, replays   atomic.Uint64
-	reassemblyDrops, controlSent, controlReceived   atomic.Uint64
-	relocations, repaired, repairs, repairMisses    atomic.Uint64
-	naksSent, naksReceived, senderEvictions         atomic.Uint64
-}
-
-// Stats counts a transport's traffic.
-type Stats struct {
-	Sent            uint64 // messages sent
-	DatagramsSent   uint64 // data datagrams sent (fragments, and copies on the old group during relocation)
-	SendErrors      uint64 // datagrams the socket refused
-	Datagrams       uint64 // data datagrams received on the joined groups' sockets
-	Received        uint64 // messages delivered to the Plexus
-	Unwanted        uint64 // datagrams of topics not subscribed here (groups shared by a collision)
-	Duplicates      uint64 // messages dropped as already received
-	Gaps            uint64 // messages found missing from sequence gaps (Gaps − Repaired were lost)
-	Repaired        uint64 // missing messages received later, resent after a NAK
-	NAKsSent        uint64 // NAKs this node sent for missing messages
-	NAKsReceived    uint64 // NAKs addressed to this node
-	Repairs         uint64 // messages this node sent again, answering NAKs
-	RepairMisses    uint64 // messages asked for that this node no longer held
-	BadFrames       uint64 // malformed datagrams
-	OtherDomain     uint64 // datagrams of another domain
-	AuthFailures    uint64 // datagrams with a missing, unknown or bad tag
-	Replays         uint64 // control messages rejected by the replay window
-	ReassemblyDrops uint64 // messages dropped by the reassembly bounds
-	ControlSent     uint64 // control datagrams sent
-	ControlReceived uint64 // control messages accepted
-	Relocations     uint64 // relocations of topics of local interest
-	SenderEvictions uint64 // (sender, topic) sequence states evicted by the cap, MaxSenderStates
-	SenderStates    int    // (sender, topic) pairs whose sequence numbers are followed
-	PeerEvictions   uint64 // peers evicted from the membership view by its bounds, and HELLOs too large for them
-	ReceiveBuffer   int    // receive buffer granted by the kernel (control socket), bytes
-	Groups          int    // data groups joined
-	Peers           int    // nodes heard, this one included
-	Assignments     int    // entries of the group table
-}
-
-// Stats returns the transport's counters.
-func (t *Transport) Stats() Stats {
-	s := Stats{
-		Sent:            t.st.sent.Load(),
-		DatagramsSent:   t.st.datagramsSent.Load(),
-		SendErrors:      t.st.sendErrors.Load(),
-		Datagrams:       t.st.datagrams.Load(),
-		Received:        t.st.received.Load(),
-		Unwanted:        t.st.unwanted.Load(),
-		Duplicates:      t.st.duplicates.Load(),
-		Gaps:            t.st.gaps.Load(),
-		Repaired:        t.st.repaired.Load(),
-		NAKsSent:        t.st.naksSent.Load(),
-		NAKsReceived:    t.st.naksReceived.Load(),
-		Repairs:         t.st.repairs.Load(),
-		RepairMisses:    t.st.repairMisses.Load(),
-		BadFrames:       t.st.badFrames.Load(),
-		OtherDomain:     t.st.otherDomain.Load(),
-		AuthFailures:    t.st.authFailures.Load(),
-		Replays:         t.st.replays.Load(),
-		ReassemblyDrops: t.st.reassemblyDrops.Load() + 0,
-		ControlSent:     t.st.controlSent.Load(),
-		ControlReceived: t.st.controlReceived.Load(),
-		Relocations:     t.st.relocations.Load(),
-		SenderEvictions: t.st.senderEvictions.Load(),
-		ReceiveBuffer:   t.ctrlBuf,
+// classifyData takes in one datagram b from a data group's socket. When it
+// completes a message to deliver, it sets *msg to that message (whose
+// payload points into the receiver's buffers) and returns noDrop;
+// otherwise it returns why the datagram is dropped.
+func (r *receiver) classifyData(b []byte, h *frame.Header, msg *plexo.Message) dropReason {
+	t := r.t
+	body, drop := r.accept(b, h)
+	switch {
+	case drop != noDrop:
+		return drop
+	case h.Kind != frame.KindData:
+		return dropBadFrame
+	case t.dropHook != nil && t.dropHook(h.Topic, h.Seq, h.Index):
+		return dropHooked
 	}
-	t.seqMu.Lock()
-	s.SenderStates = len(t.seqs)
-	t.seqMu.Unlock()
-	t.mu.Lock()
-	s.Groups = len(t.socks)
-	if t.node != nil {
-		s.Peers = t.node.ViewSize()
-		s.Assignments = len(t.node.Table())
-		s.PeerEvictions = t.node.Evictions
+	t.subsMu.RLock()
+	name, wanted := t.subs[agree.TopicID(h.Topic)]
+	t.subsMu.RUnlock()
+	if !wanted {
+		return dropUnwanted // a topic sharing the group
 	}
-	t.mu.Unlock()
-	return s
-}
-
-// Group returns the multicast address currently carrying topic, as this
-// transport sees it.
-func (t *Transport) Group(topic string) string {
-	id := agree.IDOf(topic)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.node == nil {
-		return t.lay.addr(agree.Home(id, t.lay.size, t.lay.control)).String()
+	if h.Count > 1 && r.isDuplicate(h.Sender, h.Topic, h.Seq) {
+		if h.Index == 0 {
+			return dropDuplicate // counted once per message
+		}
+		return dropLeftover
 	}
-	return t.lay.addr(t.node.Group(id)).String()
+	now := time.Now()
+	whole, err := r.reasm.Add(now, h, body)
+	switch {
+	case err != nil:
+		return dropReassembly
+	case whole == nil:
+		return dropFragment
+	}
+	topic, rest, err := frame.ParseData(whole)
+	switch {
+	case err != nil || len(rest) < 16:
+		return dropBadFrame
+	case string(topic) != name:
+		return dropUnwanted // a 64-bit id collision: never deliver a wrong type
+	case !r.admitSeq(now, h.Sender, h.Topic, h.Seq):
+		return dropDuplicate
+	}
+	*msg = plexo.Message{
+		Topic:    name,
+		Origin:   binary.LittleEndian.Uint64(rest),
+		Sequence: binary.LittleEndian.Uint64(rest[8:]),
+		Payload:  rest[16:],
+		Source:   source{t: t, node: h.Sender},
+	}
+	return noDrop
 }

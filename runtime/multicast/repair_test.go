@@ -78,9 +78,9 @@ func TestRepair(t *testing.T) {
 			v := got.wait(want, 5*time.Second)
 			time.Sleep(100 * time.Millisecond) // late repairs would show here
 			v = got.values()
-			st := sub.m.Stats()
+			stats := sub.m.Stats()
 			if len(v) != want {
-				t.Fatalf("%d of %d messages delivered, want %d (subscriber stats %+v, publisher %+v)", len(v), n, want, st, pub.m.Stats())
+				t.Fatalf("%d of %d messages delivered, want %d (subscriber stats %+v, publisher %+v)", len(v), n, want, stats, pub.m.Stats())
 			}
 			firsts := make([]int, len(v))
 			for i, m := range v {
@@ -94,11 +94,11 @@ func TestRepair(t *testing.T) {
 			if tt.repair {
 				wantRepaired = uint64(lost)
 			}
-			if st.Gaps != uint64(lost) || st.Repaired != wantRepaired {
-				t.Errorf("gaps %d, repaired %d; want %d, %d", st.Gaps, st.Repaired, lost, wantRepaired)
+			if stats.Gaps != uint64(lost) || stats.Repaired != wantRepaired {
+				t.Errorf("gaps %d, repaired %d; want %d, %d", stats.Gaps, stats.Repaired, lost, wantRepaired)
 			}
-			if ps := pub.m.Stats(); tt.repair && (ps.Repairs < uint64(lost) || ps.NAKsReceived == 0 || st.NAKsSent == 0) {
-				t.Errorf("publisher resent %d messages after %d NAKs (subscriber sent %d); want ≥ %d", ps.Repairs, ps.NAKsReceived, st.NAKsSent, lost)
+			if ps := pub.m.Stats(); tt.repair && (ps.Repairs < uint64(lost) || ps.NAKsReceived == 0 || stats.NAKsSent == 0) {
+				t.Errorf("publisher resent %d messages after %d NAKs (subscriber sent %d); want ≥ %d", ps.Repairs, ps.NAKsReceived, stats.NAKsSent, lost)
 			}
 		})
 	}

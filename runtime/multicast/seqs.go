@@ -36,58 +36,109 @@ type seqState struct {
 // seqState returns the state of k, making it (and evicting the least
 // recently heard state beyond the cap) if there is none; t.seqMu held.
 func (t *Transport) seqState(k seqKey, now time.Time) *seqState {
-	st := t.seqs[k]
-	if st != nil {
-		st.last = now
-		if t.seqHead != st {
-			t.unlinkSeq(st)
-			t.pushSeq(st)
+	state := t.seqs[k]
+	if state != nil {
+		state.last = now
+		if t.seqHead != state {
+			t.unlinkSeq(state)
+			t.pushSeq(state)
 		}
-		return st
+		return state
 	}
 	for len(t.seqs) >= max(t.seqCap, 1) && t.seqTail != nil {
 		t.dropSeq(t.seqTail)
-		t.st.senderEvictions.Add(1)
+		t.counters.senderEvictions.Add(1)
 	}
 	// The window spans this node's own repair ring (a domain's nodes
 	// share the setting): a repair queues behind all its sender sent
 	// before it, so it may arrive that far behind the newest message.
-	st = &seqState{key: k, w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize)), last: now}
-	t.seqs[k] = st
-	t.pushSeq(st)
-	return st
+	state = &seqState{key: k, w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize)), last: now}
+	t.seqs[k] = state
+	t.pushSeq(state)
+	return state
 }
 
-func (t *Transport) pushSeq(st *seqState) {
-	st.prev, st.next = nil, t.seqHead
+// admitSeq checks a DATA message's sequence number and reports whether the
+// message is to be delivered: it drops duplicates (also those of
+// make-before-break), counts gaps and repairs, and asks the sender for what
+// is missing when repair is on.
+func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) bool {
+	t := r.t
+	k := seqKey{sender, topic}
+	t.seqMu.Lock()
+	state := t.seqState(k, now)
+	v, lost := state.w.Add(seq)
+	var ranges []repair.Range
+	switch v {
+	case repair.Duplicate:
+		t.seqMu.Unlock()
+		return false
+	case repair.Repaired:
+		t.counters.repaired.Add(1)
+		if !state.w.Pending() {
+			delete(t.naking, k)
+		}
+	case repair.Newest:
+		if lost > 0 {
+			t.counters.gaps.Add(lost)
+			if t.cfg.repair > 0 {
+				state.nakAt, state.tries = now, 1
+				t.naking[k] = state
+				ranges = state.w.Missing(r.ranges[:0])
+				r.ranges = ranges[:0]
+				t.kick() // the loop sends the retries
+			}
+		}
+	}
+	t.seqMu.Unlock()
+	if len(ranges) > 0 {
+		t.sendNak(sender, topic, ranges)
+	}
+	return true
+}
+
+// isDuplicate reports whether message seq of (sender, topic) was delivered
+// already or is too old to deliver, so that its fragments need not be
+// reassembled: the leftover fragments of a repair, or of a duplicate
+// resend, would otherwise sit in the reassembler until they time out.
+func (r *receiver) isDuplicate(sender, topic, seq uint64) bool {
+	t := r.t
+	t.seqMu.Lock()
+	defer t.seqMu.Unlock()
+	state := t.seqs[seqKey{sender, topic}]
+	return state != nil && state.w.IsDuplicate(seq)
+}
+
+func (t *Transport) pushSeq(state *seqState) {
+	state.prev, state.next = nil, t.seqHead
 	if t.seqHead != nil {
-		t.seqHead.prev = st
+		t.seqHead.prev = state
 	}
-	t.seqHead = st
+	t.seqHead = state
 	if t.seqTail == nil {
-		t.seqTail = st
+		t.seqTail = state
 	}
 }
 
-func (t *Transport) unlinkSeq(st *seqState) {
-	if st.prev != nil {
-		st.prev.next = st.next
+func (t *Transport) unlinkSeq(state *seqState) {
+	if state.prev != nil {
+		state.prev.next = state.next
 	} else {
-		t.seqHead = st.next
+		t.seqHead = state.next
 	}
-	if st.next != nil {
-		st.next.prev = st.prev
+	if state.next != nil {
+		state.next.prev = state.prev
 	} else {
-		t.seqTail = st.prev
+		t.seqTail = state.prev
 	}
-	st.prev, st.next = nil, nil
+	state.prev, state.next = nil, nil
 }
 
 // dropSeq forgets a state; t.seqMu held.
-func (t *Transport) dropSeq(st *seqState) {
-	t.unlinkSeq(st)
-	delete(t.seqs, st.key)
-	delete(t.naking, st.key)
+func (t *Transport) dropSeq(state *seqState) {
+	t.unlinkSeq(state)
+	delete(t.seqs, state.key)
+	delete(t.naking, state.key)
 }
 
 // sweepSeqs drops the sequence state nothing needs any more: that of
@@ -96,7 +147,7 @@ func (t *Transport) dropSeq(st *seqState) {
 // DATA for depart, and of any sender silent for idle.
 //
 // Dropping restarts duplicate detection for the pair: if the sender speaks
-// again, its next message starts a fresh window (no gap counted before it),
+// again, its next message starts a new window (no gap counted before it),
 // and an older message arriving after that one is dropped as too old. What
 // could slip through is a copy of a message sent before the silence that
 // arrives after it, after a newer message has not: the copies a sender
@@ -108,13 +159,13 @@ func (t *Transport) sweepSeqs(now time.Time, depart, idle time.Duration, inView 
 	defer t.subsMu.RUnlock()
 	t.seqMu.Lock()
 	defer t.seqMu.Unlock()
-	for st := t.seqTail; st != nil; {
-		prev := st.prev
-		silent := now.Sub(st.last)
-		_, subscribed := t.subs[agree.TopicID(st.key.topic)]
-		if !subscribed || silent > idle || (silent > depart && !inView(st.key.sender)) {
-			t.dropSeq(st)
+	for state := t.seqTail; state != nil; {
+		prev := state.prev
+		silent := now.Sub(state.last)
+		_, subscribed := t.subs[agree.TopicID(state.key.topic)]
+		if !subscribed || silent > idle || (silent > depart && !inView(state.key.sender)) {
+			t.dropSeq(state)
 		}
-		st = prev
+		state = prev
 	}
 }

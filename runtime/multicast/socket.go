@@ -23,8 +23,12 @@ type layout struct {
 
 func newLayout(c *config) (layout, error) {
 	if c.groups.Addr().Is4() == c.ipv6 || c.control.Is4() == c.ipv6 {
+		version := 4
+		if c.ipv6 {
+			version = 6
+		}
 		return layout{}, fmt.Errorf("multicast: new: group range %v and control group %v must both be IPv%d: %w",
-			c.groups, c.control, map[bool]int{false: 4, true: 6}[c.ipv6], ErrConfig)
+			c.groups, c.control, version, ErrConfig)
 	}
 	bits := c.groups.Addr().BitLen() - c.groups.Bits()
 	bits = min(bits, maxRangeAddrBits)

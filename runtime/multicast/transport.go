@@ -2,30 +2,45 @@ package multicast
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/plexo-go/plexo"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
-	"github.com/plexo-go/plexo/runtime/multicast/internal/repair"
 )
+
+// Lock order. A Transport has five locks; a goroutine holding one takes
+// only locks below it in this list, never one above:
+//
+//	mu       the node, the host, the lifecycle, the group membership, the
+//	         local interest, notify, wakeAt and sweepAt
+//	subsMu   subs, the subscribed topics (the data readers take it alone)
+//	pubs.mu  the publishers' maps
+//	seqMu    the sequence states and the NAKs due
+//	sendMu   the writer and its buffers, the control sequence, the sender
+//	         socket, and each pubTopic's seq and ring
+//
+// The node is driven under mu (the loop's ticks, the control reader's
+// messages, Advertise), so sending what it queued takes sendMu under mu,
+// and sweeping the sequence states takes subsMu then seqMu under mu. A
+// receiver checking a sequence number takes seqMu alone and sends any NAK
+// after releasing it. No lock is held while messages or interest are
+// handed to the Host.
 
 // A Transport carries a Plexus's messages over IP multicast. Create it with
 // [New] and hand it to [plexo.Plexus.Attach].
 type Transport struct {
-	cfg   config
-	lay   layout
-	ifi   *net.Interface
-	start time.Time
-	keys  *frame.Keys // nil: no authentication
+	cfg    config
+	layout layout
+	ifi    *net.Interface
+	start  time.Time
+	keys   *frame.Keys // nil: no authentication
 
 	ctrl    *net.UDPConn
 	ctrlBuf int
@@ -36,27 +51,21 @@ type Transport struct {
 	// together pin no more than on one.
 	reasmBudget *frame.Budget
 
-	mu       sync.Mutex // node, host, lifecycle, sockets, interest
+	mu       sync.Mutex // node, host, lifecycle, groups, interest; first in the lock order
 	node     *agree.Node
 	host     plexo.Host
 	log      *slog.Logger
 	self     uint64
 	started  bool
 	closed   bool
-	socks    map[uint32]*groupSock
+	groups   groupMembership
 	interest map[agree.TopicID]*localTopic
-	leaves   []leave
 	notify   []agree.Event // interest changes for the Host, delivered by the loop
-	// joinFailed is set when a subscribed topic may hold no socket: a
-	// join failed, and the loop tries again.
-	joinFailed bool
 
 	subsMu sync.RWMutex
 	subs   map[agree.TopicID]string // subscribed topics: id -> name
 
-	pubMu  sync.RWMutex
-	pubs   map[string]*pubTopic
-	pubIDs map[agree.TopicID]*pubTopic
+	pubs publishers
 
 	sendMu    sync.Mutex // writer, buffers, sequences, sender socket
 	writer    *frame.Writer
@@ -92,15 +101,11 @@ type Transport struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 
-	st counters
+	counters counters
 }
 
-type groupSock struct {
-	conn    *net.UDPConn
-	refs    int
-	granted int
-}
-
+// A localTopic is a topic of local interest: one this node publishes, or
+// one the Plexus advertises as subscribed.
 type localTopic struct {
 	name string
 	pub  bool
@@ -111,23 +116,6 @@ type localTopic struct {
 	// holds none, or an older group's; the loop tries again.
 	joined bool
 	group  uint32
-}
-
-type pubTopic struct {
-	id     agree.TopicID
-	prefix []byte       // DATA prefix: the length-prefixed name
-	seq    uint64       // guarded by sendMu
-	ring   *repair.Ring // recent messages for NAK repair, guarded by sendMu; nil: repair off
-	group  atomic.Uint32
-	// During make-before-break, the old group also gets every message
-	// until oldUntil (unix ns).
-	old      atomic.Uint32
-	oldUntil atomic.Int64
-}
-
-type leave struct {
-	group uint32
-	at    time.Time
 }
 
 // source is the Source of messages this transport delivers: the sending
@@ -141,19 +129,18 @@ type source struct {
 // the sending socket. ctx bounds the setup only.
 func New(ctx context.Context, opts ...Option) (*Transport, error) {
 	cfg := newConfig(opts)
-	lay, err := newLayout(&cfg)
+	addrs, err := newLayout(&cfg)
 	if err != nil {
 		return nil, err
 	}
 	t := &Transport{
 		cfg:         cfg,
-		lay:         lay,
+		layout:      addrs,
 		start:       time.Now(),
-		socks:       make(map[uint32]*groupSock),
+		groups:      groupMembership{sockets: make(map[uint32]*groupSock)},
 		interest:    make(map[agree.TopicID]*localTopic),
 		subs:        make(map[agree.TopicID]string),
-		pubs:        make(map[string]*pubTopic),
-		pubIDs:      make(map[agree.TopicID]*pubTopic),
+		pubs:        publishers{byName: make(map[string]*pubTopic), byID: make(map[agree.TopicID]*pubTopic)},
 		seqs:        make(map[seqKey]*seqState),
 		naking:      make(map[seqKey]*seqState),
 		seqCap:      MaxSenderStates,
@@ -209,8 +196,8 @@ func (t *Transport) Start(h plexo.Host) error {
 	}
 	t.node = agree.New(agree.Config{
 		Self:         t.self,
-		Size:         t.lay.size,
-		Control:      t.lay.control,
+		Size:         t.layout.size,
+		Control:      t.layout.control,
 		Heartbeat:    t.cfg.heartbeat,
 		RoundTimeout: t.cfg.roundTimeout,
 		Expiry:       t.cfg.expiry,
@@ -238,20 +225,20 @@ func (t *Transport) Advertise(topic string, hops int) {
 		return
 	}
 	id := agree.IDOf(topic)
-	lt := t.interest[id]
-	if lt == nil {
+	local := t.interest[id]
+	if local == nil {
 		if hops == 0 {
 			return
 		}
-		lt = &localTopic{name: topic}
-		t.interest[id] = lt
+		local = &localTopic{name: topic}
+		t.interest[id] = local
 	}
-	if lt.hops == hops {
+	if local.hops == hops {
 		return
 	}
 	wanted := hops > 0
-	was := lt.hops > 0
-	lt.hops = hops
+	was := local.hops > 0
+	local.hops = hops
 	if was != wanted {
 		t.subsMu.Lock()
 		if wanted {
@@ -261,97 +248,22 @@ func (t *Transport) Advertise(topic string, hops int) {
 		}
 		t.subsMu.Unlock()
 		if wanted {
-			t.follow(id, lt)
-		} else if lt.joined {
-			lt.joined = false
-			t.release(lt.group)
+			t.follow(id, local)
+		} else if local.joined {
+			local.joined = false
+			t.groups.release(local.group)
 		}
 	}
-	t.updateNode(id, lt)
+	t.updateNode(id, local)
 	t.afterNode()
 }
 
-// follow makes a subscribed topic hold the socket of the group now carrying
-// it, make before break: the group it held is left once the new one is
-// joined, after a grace period; t.mu held. A failure to join (such as too
-// many open files) is logged, the topic keeps what it held, and the loop
-// tries again every heartbeat.
-func (t *Transport) follow(id agree.TopicID, lt *localTopic) {
-	g := t.node.Group(id)
-	if lt.joined && lt.group == g {
-		return
-	}
-	if err := t.join(g); err != nil {
-		t.joinFailed = true
-		t.log.Warn("multicast: join", "topic", lt.name, "group", t.lay.addr(g), "error", err)
-		return
-	}
-	if lt.joined {
-		l := leave{group: lt.group, at: time.Now().Add(t.moveGrace())}
-		t.leaves = append(t.leaves, l)
-		t.wakeBy(l.at)
-	}
-	lt.joined, lt.group = true, g
-}
-
-// moveGrace is how long a relocated topic's old group stays in use, make
-// before break: subscribers keep it joined and publishers send on it too,
-// for the same time, so that nothing is lost while peers move.
-func (t *Transport) moveGrace() time.Duration { return 2 * t.heartbeat() }
-
-// retryJoins follows the subscribed topics for which a join failed; t.mu
-// held.
-func (t *Transport) retryJoins() {
-	if !t.joinFailed {
-		return
-	}
-	t.joinFailed = false
-	for id, lt := range t.interest {
-		if lt.hops > 0 {
-			t.follow(id, lt)
-		}
-	}
-}
-
 // updateNode tells the node about a topic's local interest; t.mu held.
-func (t *Transport) updateNode(id agree.TopicID, lt *localTopic) {
-	on := lt.pub || lt.hops > 0
-	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: lt.name, Hops: uint8(lt.hops)}, on)
+func (t *Transport) updateNode(id agree.TopicID, local *localTopic) {
+	on := local.pub || local.hops > 0
+	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: local.name, Hops: uint8(local.hops)}, on)
 	if !on {
 		delete(t.interest, id)
-	}
-}
-
-// join opens (or shares) the socket of group g; t.mu held.
-func (t *Transport) join(g uint32) error {
-	if s := t.socks[g]; s != nil {
-		s.refs++
-		return nil
-	}
-	if t.joinHook != nil {
-		if err := t.joinHook(); err != nil {
-			return err
-		}
-	}
-	conn, granted, err := listenGroup(context.Background(), &t.cfg, t.ifi, t.lay.addr(g), t.cfg.dataPort)
-	if err != nil {
-		return err
-	}
-	t.socks[g] = &groupSock{conn: conn, refs: 1, granted: granted}
-	t.wg.Add(1)
-	go t.readData(conn)
-	return nil
-}
-
-// release drops a reference to group g's socket; t.mu held.
-func (t *Transport) release(g uint32) {
-	s := t.socks[g]
-	if s == nil {
-		return
-	}
-	if s.refs--; s.refs <= 0 {
-		delete(t.socks, g)
-		s.conn.Close()
 	}
 }
 
@@ -397,30 +309,6 @@ func (t *Transport) wakeBy(at time.Time) {
 	}
 }
 
-// relocated moves a topic of local interest to its new group, make before
-// break: subscribers join the new group and keep the old one for two
-// heartbeats; publishers send on both meanwhile.
-func (t *Transport) relocated(ev agree.Event) {
-	t.st.relocations.Add(1)
-	lt := t.interest[ev.Topic]
-	if lt == nil {
-		return
-	}
-	grace := t.moveGrace()
-	if lt.hops > 0 {
-		t.follow(ev.Topic, lt)
-	}
-	t.pubMu.RLock()
-	p := t.pubs[lt.name]
-	t.pubMu.RUnlock()
-	if p != nil {
-		p.old.Store(ev.Old)
-		p.oldUntil.Store(time.Now().Add(grace).UnixNano())
-		p.group.Store(ev.Group)
-	}
-	t.log.Debug("multicast: topic relocated", "topic", lt.name, "from", t.lay.addr(ev.Old), "to", t.lay.addr(ev.Group))
-}
-
 func (t *Transport) expiry() time.Duration {
 	if t.cfg.expiry > 0 {
 		return t.cfg.expiry
@@ -439,7 +327,7 @@ func (t *Transport) heartbeat() time.Duration {
 func (t *Transport) sendControl(m *agree.Msg) {
 	t.ctrlBody = frame.AppendControl(t.ctrlBody[:0], time.Now().UnixNano(), m)
 	sent, _ := t.sendOnControlGroup(frame.ControlBase+uint8(m.Kind), 0, t.ctrlBody)
-	t.st.controlSent.Add(uint64(sent))
+	t.counters.controlSent.Add(uint64(sent))
 }
 
 // sendOnControlGroup frames body as the next control sequence number and
@@ -454,110 +342,12 @@ func (t *Transport) sendOnControlGroup(kind uint8, topic uint64, body []byte) (s
 	dst := netip.AddrPortFrom(t.cfg.control, t.cfg.controlPort)
 	for _, f := range frames {
 		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
-			t.st.sendErrors.Add(1)
+			t.counters.sendErrors.Add(1)
 			return sent, false
 		}
 		sent++
 	}
 	return sent, true
-}
-
-// Send implements [plexo.Transport]: the message goes out on its topic's
-// group at once, whoever listens.
-func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
-	if s, ok := msg.Source.(source); ok && s.t == t {
-		return nil // multicast peers got it already
-	}
-	if len(msg.Topic) > 0xffff || len(msg.Payload)+len(msg.Topic)+18 > t.cfg.maxMessage {
-		return fmt.Errorf("multicast: send %s: %d bytes: %w", msg.Topic, len(msg.Payload), plexo.ErrMessageTooLarge)
-	}
-	t.pubMu.RLock()
-	p := t.pubs[msg.Topic]
-	t.pubMu.RUnlock()
-	if p == nil {
-		var err error
-		if p, err = t.publish(msg.Topic); err != nil {
-			return err
-		}
-	}
-	t.sendMu.Lock()
-	defer t.sendMu.Unlock()
-	b := append(t.prefixBuf[:0], p.prefix...)
-	b = binary.LittleEndian.AppendUint64(b, msg.Origin)
-	b = binary.LittleEndian.AppendUint64(b, msg.Sequence)
-	t.prefixBuf = b
-	// The sequence number is taken only once the message is framed: one
-	// skipped would be counted lost, and asked for, by every receiver.
-	frames, err := t.writer.Frames(frame.KindData, uint64(p.id), p.seq+1, b, msg.Payload)
-	if err != nil {
-		return fmt.Errorf("multicast: send %s: %w", msg.Topic, plexo.ErrMessageTooLarge)
-	}
-	p.seq++
-	if p.ring != nil {
-		p.ring.Put(p.seq, frames)
-	}
-	if err := t.write(frames, p.group.Load()); err != nil {
-		return fmt.Errorf("multicast: send %s: %w", msg.Topic, err)
-	}
-	if until := p.oldUntil.Load(); until != 0 {
-		if time.Now().UnixNano() < until {
-			_ = t.write(frames, p.old.Load())
-		} else {
-			// Only the grace period read above ends: a relocation may
-			// have started a new one meanwhile.
-			p.oldUntil.CompareAndSwap(until, 0)
-		}
-	}
-	t.st.sent.Add(1)
-	return nil
-}
-
-func (t *Transport) write(frames [][]byte, g uint32) error {
-	dst := netip.AddrPortFrom(t.lay.addr(g), t.cfg.dataPort)
-	for _, f := range frames {
-		if _, err := t.sender.WriteToUDPAddrPort(f, dst); err != nil {
-			t.st.sendErrors.Add(1)
-			return err
-		}
-		t.st.datagramsSent.Add(1)
-	}
-	return nil
-}
-
-// publish registers a topic this node publishes, the first time it sends.
-func (t *Transport) publish(topic string) (*pubTopic, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return nil, fmt.Errorf("multicast: send %s: %w", topic, plexo.ErrClosed)
-	}
-	if !t.started {
-		return nil, fmt.Errorf("multicast: send %s: transport not attached", topic)
-	}
-	t.pubMu.Lock()
-	defer t.pubMu.Unlock()
-	if p := t.pubs[topic]; p != nil {
-		return p, nil
-	}
-	id := agree.IDOf(topic)
-	p := &pubTopic{id: id, prefix: frame.AppendDataPrefix(nil, topic)}
-	if t.cfg.repair > 0 {
-		p.ring = repair.NewRing(t.cfg.repair, RepairMaxMessage)
-	}
-	p.group.Store(t.node.Group(id))
-	t.pubs[topic] = p
-	t.pubIDs[id] = p
-	lt := t.interest[id]
-	if lt == nil {
-		lt = &localTopic{name: topic}
-		t.interest[id] = lt
-	}
-	lt.pub = true
-	t.pubMu.Unlock()
-	t.updateNode(id, lt)
-	t.afterNode()
-	t.pubMu.Lock()
-	return p, nil
 }
 
 // loop ticks the node, leaves groups after their grace period, and tells
@@ -596,17 +386,7 @@ func (t *Transport) loop() {
 			t.sweepSeqs(wall, max(3*hb, minDepartGrace), t.expiry(), t.node.Knows)
 			t.retryJoins()
 		}
-		next := t.node.NextTick() - t.now()
-		kept := t.leaves[:0]
-		for _, l := range t.leaves {
-			if wall.After(l.at) {
-				t.release(l.group)
-				continue
-			}
-			kept = append(kept, l)
-			next = min(next, l.at.Sub(wall))
-		}
-		t.leaves = kept
+		next := min(t.node.NextTick()-t.now(), t.groups.leaveDue(wall))
 		next = max(min(next, t.poll), time.Millisecond)
 		t.wakeAt = wall.Add(next)
 		notify := t.notify
@@ -624,26 +404,19 @@ func (t *Transport) loop() {
 }
 
 // Close implements [plexo.Transport]: it leaves every group and waits for
-// the transport's goroutines.
+// the transport's goroutines. Later and concurrent calls wait for the first
+// to finish (sync.Once does), then return nil.
 func (t *Transport) Close() error {
-	first := false
 	t.once.Do(func() {
-		first = true
 		t.mu.Lock()
 		t.closed = true
-		for g, s := range t.socks {
-			s.conn.Close()
-			delete(t.socks, g)
-		}
+		t.groups.closeAll()
 		t.mu.Unlock()
 		close(t.quit)
 		t.ctrl.Close()
 		t.wg.Wait()
 		t.sender.Close()
 	})
-	if !first {
-		t.wg.Wait()
-	}
 	return nil
 }
 

@@ -31,14 +31,13 @@ func TestCloseAfterConnectionClosedWhileSubscribing(t *testing.T) {
 		t.Fatal(err)
 	}
 	hooked := make(chan struct{})
-	afterSubscribe = func() {
+	tr.afterSubscribe = func() {
 		nc.Close()
 		// Give the subscription's goroutine time to end before the
 		// transport watches for it (an assumption, not an assertion).
 		time.Sleep(100 * time.Millisecond)
 		close(hooked)
 	}
-	defer func() { afterSubscribe = nil }()
 	if err := tr.Start(nopHost{}); err != nil {
 		t.Fatal(err)
 	}
@@ -91,12 +90,11 @@ func TestInterestDropsAreCounted(t *testing.T) {
 	}
 	defer peer.Close()
 
-	interestPendingLimits = &[2]int{4, 1 << 20}
-	defer func() { interestPendingLimits = nil }()
 	tr, err := New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tr.interestPendingLimits = &[2]int{4, 1 << 20}
 	h := blockingHost{release: make(chan struct{})}
 	released := false
 	release := func() {

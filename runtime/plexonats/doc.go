@@ -46,6 +46,17 @@
 // transport drops what arrives with its own Plexus's origin, so a Plexus
 // that subscribes to what it publishes handles each message once.
 //
+// # Directory
+//
+// The directory of a running system (which topics each Plexus publishes and
+// subscribes, and the descriptors of their message types; see
+// [plexo.Plexus.WatchDirectory]) needs nothing of this transport: it
+// travels as ordinary messages on plexo's reserved topics, so on NATS on the
+// subjects "plexo.plexo.v1.DirectoryQuery.proto",
+// "plexo.plexo.v1.Directory.proto" and "plexo.plexo.v1.DescriptorSet.proto"
+// (with the default prefix), their payloads the binary protobuf messages of
+// schema/plexo/v1/directory.proto. A plain NATS client can follow them too.
+//
 // # Interest
 //
 // NATS does not tell a client which subjects other clients subscribe to, so

@@ -93,7 +93,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 
 func newPlexus(t testing.TB, opts ...plexo.PlexusOption) *plexo.Plexus {
 	t.Helper()
-	p := plexo.New(append([]plexo.PlexusOption{plexo.WithLogger(discardLogger())}, opts...)...)
+	p := plexo.New(append([]plexo.PlexusOption{plexo.WithLogger(discardLogger()), plexo.WithDescriptorSharing(false)}, opts...)...)
 	t.Cleanup(func() {
 		if err := p.Close(); err != nil {
 			t.Error(err)

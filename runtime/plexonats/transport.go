@@ -39,6 +39,13 @@ type Transport struct {
 	interestSubject string
 	remote          *remoteInterest
 
+	// Test hooks, set by this package's tests before Start.
+	// interestPendingLimits, when set, replaces nats.go's default pending
+	// limits for the interest exchange's subscription; afterSubscribe, when
+	// set, runs between subscribing and watching the subscription's end.
+	interestPendingLimits *[2]int
+	afterSubscribe        func()
+
 	// subjects caches the subject of each topic name sent, or why it has none.
 	subjectsMu sync.RWMutex
 	subjects   map[string]subjectEntry
@@ -274,23 +281,7 @@ func (t *Transport) run() {
 		case <-t.wake:
 			t.applyOps()
 		case <-tick.C:
-			now := time.Now()
-			t.pollDrops()
-			if t.cfg.exchange {
-				t.remote.expire(now)
-				if !now.Before(nextSync) {
-					nextSync = now.Add(t.cfg.refresh)
-					// Peers forget a transport that stops syncing after
-					// three intervals; until then, empty syncs tell those
-					// that missed its last remove.
-					if len(t.subs) > 0 || t.emptySyncs > 0 {
-						t.announce(kindSync, t.subscribedEntries())
-						if len(t.subs) == 0 {
-							t.emptySyncs--
-						}
-					}
-				}
-			}
+			nextSync = t.maintain(time.Now(), nextSync)
 		case <-query.C:
 			t.announce(kindQuery, nil)
 			if queries < len(queryBackoff) {
@@ -308,6 +299,30 @@ func (t *Transport) run() {
 			return
 		}
 	}
+}
+
+// maintain is the worker's periodic work: it counts the subscriptions'
+// slow-consumer drops and, with the interest exchange, forgets the peers'
+// interest that expired and sends the periodic sync once nextSync has come.
+// It returns when the next sync is due.
+func (t *Transport) maintain(now, nextSync time.Time) time.Time {
+	t.pollDrops()
+	if !t.cfg.exchange {
+		return nextSync
+	}
+	t.remote.expire(now)
+	if now.Before(nextSync) {
+		return nextSync
+	}
+	// Peers forget a transport that stops syncing after three intervals;
+	// until then, empty syncs tell those that missed its last remove.
+	if len(t.subs) > 0 || t.emptySyncs > 0 {
+		t.announce(kindSync, t.subscribedEntries())
+		if len(t.subs) == 0 {
+			t.emptySyncs--
+		}
+	}
+	return now.Add(t.cfg.refresh)
 }
 
 func (t *Transport) shutdown(ctrl *subscription, status chan nats.Status) {
@@ -453,8 +468,8 @@ func (t *Transport) subscribeInterest() *subscription {
 		return nil
 	}
 	s.watch(sub)
-	if interestPendingLimits != nil {
-		_ = sub.SetPendingLimits(interestPendingLimits[0], interestPendingLimits[1])
+	if l := t.interestPendingLimits; l != nil {
+		_ = sub.SetPendingLimits(l[0], l[1])
 	}
 	return s
 }
@@ -497,22 +512,14 @@ type subscription struct {
 	reported int // drops counted so far; guarded by Transport.dropMu
 }
 
-// interestPendingLimits, when set by a test, replaces nats.go's default
-// pending limits for the interest exchange's subscription.
-var interestPendingLimits *[2]int
-
-// afterSubscribe, when set by a test, runs between subscribing and
-// watching the subscription's end.
-var afterSubscribe func()
-
 // watch records sub as s's and arranges for s.done to be closed when
 // NATS's goroutine for it ends. nats.go calls the closed handler only if
 // it is set when that goroutine ends, which may already have happened if
 // the connection was closed meanwhile: then nothing else would close
 // s.done, and close, and with it Transport.Close, would wait for ever.
 func (s *subscription) watch(sub *nats.Subscription) {
-	if afterSubscribe != nil {
-		afterSubscribe()
+	if s.t.afterSubscribe != nil {
+		s.t.afterSubscribe()
 	}
 	s.sub = sub
 	var once sync.Once

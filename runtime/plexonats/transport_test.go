@@ -405,7 +405,7 @@ func TestRemoteInterestDeclaresPlainConsumers(t *testing.T) {
 func TestCloseKeepsConnectionAndUnsubscribes(t *testing.T) {
 	s := startServer(t, -1)
 	nc := connect(t, s.ClientURL())
-	p := plexo.New(plexo.WithLogger(discardLogger()))
+	p := plexo.New(plexo.WithLogger(discardLogger()), plexo.WithDescriptorSharing(false))
 	tr := attach(t, p, nc)
 	subscribeInt64(t, p)
 	eventually(t, "the transport subscribes", func() bool { return tr.Stats().Subscriptions == 1 })
@@ -525,7 +525,7 @@ func TestSendAllocatesOnlyForNATSHeaders(t *testing.T) {
 func TestConnectionClosedByItsOwnerFirst(t *testing.T) {
 	s := startServer(t, -1)
 	nc := connect(t, s.ClientURL())
-	p := plexo.New(plexo.WithLogger(discardLogger()))
+	p := plexo.New(plexo.WithLogger(discardLogger()), plexo.WithDescriptorSharing(false))
 	tr := attach(t, p, nc)
 	subscribeInt64(t, p)
 	eventually(t, "the transport subscribes", func() bool { return tr.Stats().Subscriptions == 1 })
@@ -542,7 +542,7 @@ func TestConnectionClosedByItsOwnerFirst(t *testing.T) {
 func TestAdvertiseAndCloseDoNotWaitForTheServer(t *testing.T) {
 	s := startServer(t, -1)
 	nc := connect(t, s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(time.Hour))
-	p := plexo.New(plexo.WithLogger(discardLogger()))
+	p := plexo.New(plexo.WithLogger(discardLogger()), plexo.WithDescriptorSharing(false))
 	tr := attach(t, p, nc)
 	s.Shutdown()
 	s.WaitForShutdown()

@@ -31,7 +31,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 
 func newPlexus(t *testing.T, opts ...plexo.PlexusOption) *plexo.Plexus {
 	t.Helper()
-	p := plexo.New(append([]plexo.PlexusOption{plexo.WithLogger(discardLogger())}, opts...)...)
+	p := plexo.New(append([]plexo.PlexusOption{plexo.WithLogger(discardLogger()), plexo.WithDescriptorSharing(false)}, opts...)...)
 	t.Cleanup(func() {
 		if err := p.Close(); err != nil {
 			t.Errorf("Close: %v", err)

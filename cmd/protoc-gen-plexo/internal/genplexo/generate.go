@@ -141,15 +141,17 @@ func generateFile(gen *protogen.Plugin, f *protogen.File, topics []*topic) error
 			names.subscribe + " calls h with every [" + m + "] that p delivers on",
 			"[" + names.topic + "] from now on, published in this process or received",
 			"through a transport. h runs on the subscription's own goroutine, one",
-			"message at a time, and must not modify the message. Close the returned",
+			"message at a time (or inline with [plexo.WithInline]), and must not",
+			"modify the message. opts configure the subscription. Close the returned",
 			"subscription to stop.",
 		}, deprecated...)...))
 		jf.Func().Id(names.subscribe).Params(
 			jen.Id("ctx").Qual(contextPath, "Context"),
 			jen.Id("p").Op("*").Qual(plexoPath, "Plexus"),
 			jen.Id("h").Func().Params(jen.Qual(contextPath, "Context"), jen.Op("*").Id(m)),
+			jen.Id("opts").Op("...").Qual(plexoPath, "SubscribeOption"),
 		).Params(jen.Op("*").Qual(plexoPath, "Subscription"), jen.Error()).Block(
-			jen.Return(jen.Id(names.topic).Dot("Subscribe").Call(jen.Id("ctx"), jen.Id("p"), jen.Id("h"))),
+			jen.Return(jen.Id(names.topic).Dot("Subscribe").Call(jen.Id("ctx"), jen.Id("p"), jen.Id("h"), jen.Id("opts").Op("..."))),
 		)
 	}
 
@@ -203,7 +205,7 @@ func deprecation(f *protogen.File, m *protogen.Message) []string {
 
 // codecOf describes, for a doc comment, the codec that ends topic name.
 func codecOf(name string) string {
-	if strings.HasSuffix(name, "."+codecJSON) {
+	if strings.HasSuffix(name, "."+plexo.CodecNameJSON) {
 		return "JSON (protojson)"
 	}
 	return "binary protobuf"

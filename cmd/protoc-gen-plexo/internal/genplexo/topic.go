@@ -8,13 +8,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/plexo-go/plexo"
 	plexov1 "github.com/plexo-go/plexo/schema/plexo/v1"
-)
-
-// The codecs a topic name can end with.
-const (
-	codecProto = "proto"
-	codecJSON  = "json"
 )
 
 // fileTopics returns the topics of f's eligible messages in declaration
@@ -31,7 +26,7 @@ func fileTopics(f *protogen.File) ([]*topic, []error) {
 			errs = append(errs, fmt.Errorf("%s: invalid (plexo.v1.namespace) %q: %w", path, namespace, err))
 		}
 	}
-	fileCodec := codecProto
+	fileCodec := plexo.CodecNameProto
 	if opts := f.Desc.Options(); proto.HasExtension(opts, plexov1.E_DefaultCodec) {
 		fileCodec = proto.GetExtension(opts, plexov1.E_DefaultCodec).(string)
 		if err := checkCodec(fileCodec); err != nil {
@@ -119,8 +114,8 @@ func checkDotted(s string) error {
 // checkCodec reports whether codec is one that plexo knows.
 func checkCodec(codec string) error {
 	switch codec {
-	case codecProto, codecJSON:
+	case plexo.CodecNameProto, plexo.CodecNameJSON:
 		return nil
 	}
-	return fmt.Errorf("unknown codec; use %q or %q", codecProto, codecJSON)
+	return fmt.Errorf("unknown codec; use %q or %q", plexo.CodecNameProto, plexo.CodecNameJSON)
 }

@@ -162,7 +162,7 @@ func (sc scenario) run() outcome {
 		}
 	}
 	s.run(sc.cfg.faulty)
-	at, ok, why := s.settle(20 * time.Second)
+	at, ok, why := s.runUntilConverged(20 * time.Second)
 	s.checkTables()
 	return outcome{violations: s.violations, converged: ok, why: why, at: at}
 }
@@ -365,7 +365,7 @@ func TestExpiry(t *testing.T) {
 	s := newSim(simConfig{nodes: 3, size: 64, control: 64, seed: 3, expiry: 2 * time.Second})
 	s.interest(0, names[0], true)
 	s.interest(1, names[1], true)
-	if _, ok, why := s.settle(10 * time.Second); !ok {
+	if _, ok, why := s.runUntilConverged(10 * time.Second); !ok {
 		t.Fatal(why)
 	}
 	if got := len(s.nodes[2].n.Table()); got != 1 {
@@ -402,7 +402,7 @@ func TestPartitionHeal(t *testing.T) {
 	}
 	s.heal()
 	healed := s.now
-	at, ok, why := s.settle(30 * time.Second)
+	at, ok, why := s.runUntilConverged(30 * time.Second)
 	if !ok {
 		t.Fatalf("no convergence after heal: %s", why)
 	}
@@ -421,7 +421,7 @@ func TestPartitionOutlastsExpiry(t *testing.T) {
 	s := newSim(simConfig{nodes: 4, size: 16, control: 16, seed: 11, expiry: time.Second})
 	s.interest(0, names[0], true)
 	s.interest(0, names[1], true)
-	if _, ok, why := s.settle(10 * time.Second); !ok {
+	if _, ok, why := s.runUntilConverged(10 * time.Second); !ok {
 		t.Fatal(why)
 	}
 	before := s.nodes[3].n.Table()
@@ -434,7 +434,7 @@ func TestPartitionOutlastsExpiry(t *testing.T) {
 		t.Fatalf("the side that does not use the topic still holds %v after the expiry", got)
 	}
 	s.heal()
-	if _, ok, why := s.settle(20 * time.Second); !ok {
+	if _, ok, why := s.runUntilConverged(20 * time.Second); !ok {
 		t.Fatalf("no convergence after the heal: %s", why)
 	}
 	moved := IDOf(names[1])
@@ -479,7 +479,7 @@ func TestLongPartitionSweep(t *testing.T) {
 				}
 			}
 		}
-		if _, ok, why := s.settle(20 * time.Second); !ok {
+		if _, ok, why := s.runUntilConverged(20 * time.Second); !ok {
 			t.Fatalf("seed %d (%d nodes): no convergence after the heal: %s", seed, sc.cfg.nodes, why)
 		}
 	}

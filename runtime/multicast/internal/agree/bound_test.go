@@ -11,7 +11,7 @@ import (
 // view, the mentions and the pending snapshot answers bounded.
 func TestForgedHellos(t *testing.T) {
 	n := New(Config{Self: 1 << 62, Size: 64, Control: 0, Heartbeat: time.Second, Seed: 1})
-	n.maxPeers, n.maxViewBytes = 64, 64<<10
+	n.view.maxPeers, n.view.maxBytes = 64, 64<<10
 	n.Tick(0)
 	n.apply(Entry{Topic: 5, Group: 3, Gen: 1}, new(map[TopicID]struct{})) // so that SYNCs are answered
 	name := strings.Repeat("x", 1000)
@@ -34,23 +34,23 @@ func TestForgedHellos(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := n.Evictions
-			for i := range uint64(2 * n.maxPeers) {
+			for i := range uint64(2 * n.view.maxPeers) {
 				m := tt.msg(i)
 				n.Handle(time.Millisecond, &m)
 				n.Outbox()
 				n.Events()
 			}
-			if len(n.peers) > n.maxPeers {
-				t.Errorf("peers: %d, want at most %d", len(n.peers), n.maxPeers)
+			if len(n.view.peers) > n.view.maxPeers {
+				t.Errorf("peers: %d, want at most %d", len(n.view.peers), n.view.maxPeers)
 			}
-			if n.viewBytes > n.maxViewBytes || n.viewBytes != sumBytes(n) {
-				t.Errorf("view bytes: %d (sum %d), want at most %d", n.viewBytes, sumBytes(n), n.maxViewBytes)
+			if n.view.bytes > n.view.maxBytes || n.view.bytes != sumBytes(n) {
+				t.Errorf("view bytes: %d (sum %d), want at most %d", n.view.bytes, sumBytes(n), n.view.maxBytes)
 			}
-			if len(n.lastMention) > len(n.table)+len(n.local) {
-				t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), len(n.table)+len(n.local))
+			if len(n.lastMention) > n.table.len()+len(n.local) {
+				t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), n.table.len()+len(n.local))
 			}
-			if len(n.syncAnswer) > n.maxPeers {
-				t.Errorf("pending snapshot answers: %d, want at most %d", len(n.syncAnswer), n.maxPeers)
+			if len(n.syncAnswer) > n.view.maxPeers {
+				t.Errorf("pending snapshot answers: %d, want at most %d", len(n.syncAnswer), n.view.maxPeers)
 			}
 			if tt.name != "syncs" && n.Evictions == before {
 				t.Error("no eviction counted")
@@ -62,7 +62,7 @@ func TestForgedHellos(t *testing.T) {
 	}
 	t.Run("hello larger than the bound", func(t *testing.T) {
 		before := n.Evictions
-		ts := make([]Topic, n.maxViewBytes/len(name)+1)
+		ts := make([]Topic, n.view.maxBytes/len(name)+1)
 		for j := range ts {
 			ts[j] = Topic{ID: TopicID(j + 1), Hops: 1, Name: name}
 		}
@@ -76,7 +76,7 @@ func TestForgedHellos(t *testing.T) {
 
 func sumBytes(n *Node) int {
 	b := 0
-	for _, p := range n.peers {
+	for _, p := range n.view.peers {
 		b += p.bytes
 	}
 	return b
@@ -104,7 +104,7 @@ func TestForgedGroups(t *testing.T) {
 			t.Fatalf("answered a message for group %d, outside the range: %+v", g, out[0])
 		}
 	}
-	for name, l := range map[string]int{"maxRound": len(n.maxRound), "tomb": len(n.tomb), "acc": len(n.acc), "table": len(n.table)} {
+	for name, l := range map[string]int{"maxRound": len(n.maxRound), "liveGen": len(n.liveGen), "acceptors": len(n.acceptors), "table": n.table.len()} {
 		if l != 0 {
 			t.Errorf("%s holds %d groups outside the range, want 0", name, l)
 		}
@@ -122,11 +122,11 @@ func TestForgedCommits(t *testing.T) {
 		n.Handle(time.Millisecond, &m)
 	}
 	n.Outbox()
-	if len(n.table) != 1 {
+	if n.table.len() != 1 {
 		t.Fatalf("table: %v, want the last commit", n.Table())
 	}
-	if len(n.lastMention) > len(n.table)+len(n.local) {
-		t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), len(n.table)+len(n.local))
+	if len(n.lastMention) > n.table.len()+len(n.local) {
+		t.Errorf("mentions: %d, want at most the %d assigned or local topics", len(n.lastMention), n.table.len()+len(n.local))
 	}
 }
 
@@ -138,7 +138,7 @@ func TestForgedViewSize(t *testing.T) {
 	const size = 16
 	names := collidingNames(2, size, size)
 	n := New(Config{Self: 7, Size: size, Control: size, Heartbeat: 100 * time.Millisecond, Seed: 1})
-	n.maxPeers = 4 // largest view: 5, quorum 3
+	n.view.maxPeers = 4 // largest view: 5, quorum 3
 	n.Tick(0)
 	n.SetInterest(0, Topic{ID: IDOf(names[0]), Name: names[0], Hops: 1}, true)
 	now := time.Second
@@ -146,7 +146,7 @@ func TestForgedViewSize(t *testing.T) {
 	n.Handle(now, &Msg{Kind: KindHello, From: 11, ViewSize: 3})
 	n.Tick(now)
 	n.SetInterest(now, Topic{ID: IDOf(names[1]), Name: names[1], Hops: 1}, true)
-	p := n.prop
+	p := n.proposal
 	if p == nil || p.phase != 1 {
 		t.Fatalf("no relocation in phase 1: %+v", p)
 	}

@@ -1,7 +1,5 @@
 package agree
 
-import "github.com/plexo-go/plexo"
-
 // A Kind is the type of a control message.
 type Kind uint8
 
@@ -100,9 +98,10 @@ type Topic struct {
 	Hops uint8
 }
 
-// MaxHops is the farthest a subscriber may be and still count:
-// [plexo.MaxHops].
-const MaxHops = plexo.MaxHops
+// MaxHops is the farthest a subscriber may be and still count. It equals
+// plexo.MaxHops (the multicast package's tests check it), kept here so that
+// the state machine depends on nothing but the standard library.
+const MaxHops = 16
 
 // A Msg is a control message. Which fields matter depends on Kind:
 //

@@ -15,10 +15,6 @@ const (
 	DefaultSyncDelay    = 10 * time.Millisecond
 )
 
-// missedHeartbeats is how many heartbeats a peer may miss before it leaves
-// the membership view.
-const missedHeartbeats = 3
-
 // Bounds on what HELLOs and SYNCs from unknown nodes make a node hold:
 // sender ids come from the network, and without keys anyone can forge them.
 const (
@@ -83,14 +79,6 @@ type Event struct {
 	Hops int
 }
 
-type peer struct {
-	lastHeard time.Duration
-	topics    []Topic
-	bytes     int // of topics, as MaxViewBytes counts them
-	viewSize  uint32
-	digest    uint64
-}
-
 type acceptor struct {
 	gen      uint32
 	promised Ballot
@@ -129,43 +117,36 @@ type Node struct {
 	// change went out; such HELLOs are at least Heartbeat/10 apart.
 	lastTriggered time.Duration
 
-	peers     map[uint64]*peer
-	viewBytes int // sum of the peers' bytes
-	// maxPeers and maxViewBytes are MaxPeers and MaxViewBytes (tests
-	// lower them).
-	maxPeers, maxViewBytes int
-	local                  map[TopicID]Topic
+	view  membership
+	local map[TopicID]Topic
 
-	table       map[uint32]Entry // by group
-	byTopic     map[TopicID]uint32
-	tomb        map[uint32]uint32 // lowest live generation per group
+	table       assignments
+	liveGen     map[uint32]uint32 // lowest live generation per group
 	lastMention map[TopicID]time.Duration
-	digest      uint64
 
-	acc      map[uint32]*acceptor
-	maxRound map[uint32]roundSeen
+	acceptors map[uint32]*acceptor
+	maxRound  map[uint32]roundSeen
 
-	prop         *proposer
+	proposal     *proposer
 	attempts     int
 	backoffUntil time.Duration
 
 	syncAnswer  map[uint64]time.Duration // requester -> when this node answers
 	lastSyncReq time.Duration
 	// lastSnapshot is when this node last sent a snapshot (snapshotSent:
-	// ever); owed, that it owes one to everyone at owedAt, for the SYNCs
-	// that came within a heartbeat of it.
-	lastSnapshot time.Duration
-	snapshotSent bool
-	owed         bool
-	owedAt       time.Duration
+	// ever); snapshotDue, that it owes one to everyone at snapshotDueAt,
+	// for the SYNCs that came within a heartbeat of it.
+	lastSnapshot  time.Duration
+	snapshotSent  bool
+	snapshotDue   bool
+	snapshotDueAt time.Duration
 
-	selfQ  []Msg
+	toSelf []Msg // what this node sent itself, not yet handled
 	out    []Msg
 	events []Event
 
 	reportedGroup    map[TopicID]uint32
 	reportedInterest map[string]int
-	interestDirty    bool
 
 	// Stats.
 	Commits     uint64 // COMMITs this node sent as proposer
@@ -196,15 +177,12 @@ func New(cfg Config) *Node {
 	return &Node{
 		cfg:              cfg,
 		rng:              rand.New(rand.NewPCG(cfg.Seed, cfg.Self)),
-		peers:            make(map[uint64]*peer),
-		maxPeers:         MaxPeers,
-		maxViewBytes:     MaxViewBytes,
+		view:             newMembership(),
 		local:            make(map[TopicID]Topic),
-		table:            make(map[uint32]Entry),
-		byTopic:          make(map[TopicID]uint32),
-		tomb:             make(map[uint32]uint32),
+		table:            newAssignments(),
+		liveGen:          make(map[uint32]uint32),
 		lastMention:      make(map[TopicID]time.Duration),
-		acc:              make(map[uint32]*acceptor),
+		acceptors:        make(map[uint32]*acceptor),
 		maxRound:         make(map[uint32]roundSeen),
 		syncAnswer:       make(map[uint64]time.Duration),
 		reportedGroup:    make(map[TopicID]uint32),
@@ -231,8 +209,8 @@ func (n *Node) Events() []Event {
 }
 
 // SetInterest records whether this node publishes or subscribes to a topic
-// (t.Hops > 0: it subscribes, that far away). A topic of local interest is mentioned in HELLOs
-// and may be relocated by this node.
+// (t.Hops > 0: it subscribes, that far away). A topic of local interest is
+// mentioned in HELLOs and may be relocated by this node.
 func (n *Node) SetInterest(now time.Duration, t Topic, on bool) {
 	n.now = now
 	if old, ok := n.local[t.ID]; (ok != on || old != t) && n.started {
@@ -245,54 +223,28 @@ func (n *Node) SetInterest(now time.Duration, t Topic, on bool) {
 		n.lastMention[t.ID] = now
 		if _, ok := n.reportedGroup[t.ID]; !ok {
 			// The caller reads the topic's group before this call: if
-			// settle moves it at once (a node alone is its own quorum),
+			// finishInput moves it at once (a node alone is its own quorum),
 			// that must be reported as a change.
 			n.reportedGroup[t.ID] = n.Group(t.ID)
 		}
 	} else {
 		delete(n.local, t.ID)
 		delete(n.reportedGroup, t.ID)
-		if n.prop != nil && n.prop.topic == t.ID {
-			n.prop = nil
+		if n.proposal != nil && n.proposal.topic == t.ID {
+			n.proposal = nil
 		}
 	}
-	n.settle()
+	n.finishInput()
 }
-
-// Group returns the group currently carrying a topic: its assignment, or
-// its home group.
-func (n *Node) Group(t TopicID) uint32 {
-	if g, ok := n.byTopic[t]; ok {
-		return g
-	}
-	return Home(t, n.cfg.Size, n.cfg.Control)
-}
-
-// Table returns the assignments, ordered by group.
-func (n *Node) Table() []Entry {
-	t := make([]Entry, 0, len(n.table))
-	for _, e := range n.table {
-		t = append(t, e)
-	}
-	slices.SortFunc(t, func(a, b Entry) int { return int(int64(a.Group) - int64(b.Group)) })
-	return t
-}
-
-// Digest returns an order-independent hash of the table.
-func (n *Node) Digest() uint64 { return n.digest }
 
 // ViewSize returns how many nodes this node hears, itself included.
-func (n *Node) ViewSize() int { return len(n.peers) + 1 }
+func (n *Node) ViewSize() int { return n.view.size() }
 
 // Knows reports whether node id is in this node's membership view: a HELLO
 // from it arrived within the last 3 heartbeats, or it is this node.
 func (n *Node) Knows(id uint64) bool {
-	_, ok := n.peers[id]
-	return ok || id == n.cfg.Self
+	return n.view.has(id) || id == n.cfg.Self
 }
-
-// Busy reports whether a relocation is in progress here.
-func (n *Node) Busy() bool { return n.prop != nil }
 
 // NextTick returns when the node next needs a [Node.Tick].
 func (n *Node) NextTick() time.Duration {
@@ -300,10 +252,10 @@ func (n *Node) NextTick() time.Duration {
 		return n.now
 	}
 	t := n.nextHello
-	if n.prop != nil && n.prop.deadline < t {
-		t = n.prop.deadline
+	if n.proposal != nil && n.proposal.deadline < t {
+		t = n.proposal.deadline
 	}
-	if n.prop == nil && n.backoffUntil > n.now && n.backoffUntil < t && len(n.local) > 0 {
+	if n.proposal == nil && n.backoffUntil > n.now && n.backoffUntil < t && len(n.local) > 0 {
 		t = n.backoffUntil
 	}
 	if s := n.startedAt + n.grace(); s > n.now && s < t {
@@ -314,8 +266,8 @@ func (n *Node) NextTick() time.Duration {
 			t = at
 		}
 	}
-	if n.owed && n.owedAt < t {
-		t = n.owedAt
+	if n.snapshotDue && n.snapshotDueAt < t {
+		t = n.snapshotDueAt
 	}
 	return t
 }
@@ -333,27 +285,23 @@ func (n *Node) Tick(now time.Duration) {
 		n.started = true
 		n.startedAt = now
 		n.nextHello = now
-		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.digest})
+		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.table.digest})
 		n.lastSyncReq = now
 	}
 	if now >= n.nextHello {
 		n.hello()
 	}
-	if n.prop != nil && now >= n.prop.deadline {
+	if n.proposal != nil && now >= n.proposal.deadline {
 		n.abort(true)
 	}
 	n.answerSyncs()
-	n.settle()
+	n.finishInput()
 }
 
 func (n *Node) hello() {
 	now := n.now
 	n.nextHello = now + n.jitter(n.cfg.Heartbeat)
-	for id, p := range n.peers {
-		if now-p.lastHeard > missedHeartbeats*n.cfg.Heartbeat {
-			n.dropPeer(id, p)
-		}
-	}
+	n.view.forgetSilent(now, missedHeartbeats*n.cfg.Heartbeat)
 	topics := make([]Topic, 0, len(n.local))
 	for _, t := range n.local {
 		topics = append(topics, t)
@@ -361,7 +309,7 @@ func (n *Node) hello() {
 	}
 	slices.SortFunc(topics, func(a, b Topic) int { return cmpID(a.ID, b.ID) })
 	n.expire()
-	n.send(Msg{Kind: KindHello, From: n.cfg.Self, ViewSize: uint32(n.ViewSize()), Digest: n.digest, Topics: topics})
+	n.send(Msg{Kind: KindHello, From: n.cfg.Self, ViewSize: uint32(n.ViewSize()), Digest: n.table.digest, Topics: topics})
 }
 
 func cmpID(a, b TopicID) int {
@@ -374,20 +322,6 @@ func cmpID(a, b TopicID) int {
 	return 0
 }
 
-func (n *Node) expire() {
-	for g, e := range n.table {
-		if last, ok := n.lastMention[e.Topic]; !ok || n.now-last > n.cfg.Expiry {
-			n.remove(e)
-			n.tomb[g] = nextGen(e.Gen)
-		}
-	}
-	for t, last := range n.lastMention {
-		if _, ok := n.local[t]; !ok && n.now-last > n.cfg.Expiry {
-			delete(n.lastMention, t)
-		}
-	}
-}
-
 // Handle processes a control message received at now. Messages from the
 // node itself are ignored.
 func (n *Node) Handle(now time.Duration, m *Msg) {
@@ -396,7 +330,7 @@ func (n *Node) Handle(now time.Duration, m *Msg) {
 		return
 	}
 	n.handle(m)
-	n.settle()
+	n.finishInput()
 }
 
 func (n *Node) handle(m *Msg) {
@@ -435,29 +369,33 @@ func (n *Node) send(m Msg) {
 		n.out = append(n.out, m)
 	}
 	if m.To == n.cfg.Self || (m.To == 0 && (m.Kind == KindPrepare || m.Kind == KindAccept || m.Kind == KindCommit)) {
-		n.selfQ = append(n.selfQ, m)
+		n.toSelf = append(n.toSelf, m)
 	}
 }
 
-// settle runs what the node sent itself, starts relocations, and reports
-// changes.
-func (n *Node) settle() {
+// finishInput ends every input (Tick, Handle, SetInterest): it handles what
+// the node sent itself and the relocations that start, until nothing is
+// left, and reports the changes as events.
+func (n *Node) finishInput() {
 	for {
-		for len(n.selfQ) > 0 {
-			m := n.selfQ[0]
-			n.selfQ = n.selfQ[1:]
+		for len(n.toSelf) > 0 {
+			m := n.toSelf[0]
+			n.toSelf = n.toSelf[1:]
 			n.handle(&m)
 		}
 		n.maybePropose()
-		if len(n.selfQ) == 0 {
+		if len(n.toSelf) == 0 {
 			break
 		}
 	}
-	n.selfQ = n.selfQ[:0]
-	n.report()
+	n.toSelf = n.toSelf[:0]
+	n.reportGroups()
+	n.reportInterest()
 }
 
-func (n *Node) report() {
+// reportGroups adds an EventGroup for each topic of local interest whose
+// group changed since it was last reported.
+func (n *Node) reportGroups() {
 	for id := range n.local {
 		g := n.Group(id)
 		old, ok := n.reportedGroup[id]
@@ -470,21 +408,17 @@ func (n *Node) report() {
 			n.events = append(n.events, Event{Kind: EventGroup, Topic: id, Group: g, Old: old})
 		}
 	}
-	if !n.interestDirty {
+}
+
+// reportInterest adds an EventInterest for each topic whose subscribers
+// among the peers are all gone, then, in order of name, for each whose
+// nearest subscriber's distance changed, since it was last reported.
+func (n *Node) reportInterest() {
+	if !n.view.topicsChanged {
 		return
 	}
-	n.interestDirty = false
-	want := make(map[string]int)
-	for _, p := range n.peers {
-		for _, t := range p.topics {
-			if t.Hops == 0 || t.Hops > MaxHops || t.Name == "" {
-				continue
-			}
-			if h, ok := want[t.Name]; !ok || int(t.Hops) < h {
-				want[t.Name] = int(t.Hops)
-			}
-		}
-	}
+	n.view.topicsChanged = false
+	want := n.view.nearestSubscribers()
 	for name := range n.reportedInterest {
 		if _, ok := want[name]; !ok {
 			delete(n.reportedInterest, name)
@@ -505,148 +439,21 @@ func (n *Node) report() {
 }
 
 func (n *Node) onHello(m *Msg) {
-	size := topicsBytes(m.Topics)
-	if size > n.maxViewBytes {
-		n.Evictions++
+	evicted, ok := n.view.heard(n.now, m)
+	n.Evictions += evicted
+	if !ok {
 		return
 	}
-	p := n.peers[m.From]
-	if p == nil {
-		for len(n.peers) >= n.maxPeers && n.evictPeer(m.From) {
-		}
-		p = &peer{}
-		n.peers[m.From] = p
-	}
-	if !slices.Equal(p.topics, m.Topics) {
-		n.viewBytes -= p.bytes
-		p.topics, p.bytes = nil, 0
-		for n.viewBytes+size > n.maxViewBytes && n.evictPeer(m.From) {
-		}
-		p.topics, p.bytes = slices.Clone(m.Topics), size
-		n.viewBytes += size
-		n.interestDirty = true
-	}
-	p.lastHeard = n.now
-	p.viewSize = m.ViewSize
-	p.digest = m.Digest
 	for _, t := range m.Topics {
 		// Only mentions of assigned topics matter (they keep the
 		// assignment from expiring): recording others would let HELLOs
 		// fill the map with made-up ids. apply records a topic's first.
-		if _, ok := n.byTopic[t.ID]; ok {
+		if _, ok := n.table.byTopic[t.ID]; ok {
 			n.lastMention[t.ID] = n.now
 		}
 	}
-	if m.Digest != n.digest && n.now-n.lastSyncReq >= n.cfg.Heartbeat/2 {
+	if m.Digest != n.table.digest && n.now-n.lastSyncReq >= n.cfg.Heartbeat/2 {
 		n.lastSyncReq = n.now
-		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.digest})
+		n.send(Msg{Kind: KindSync, From: n.cfg.Self, Digest: n.table.digest})
 	}
-}
-
-func topicsBytes(ts []Topic) int {
-	b := 0
-	for _, t := range ts {
-		b += 32 + len(t.Name)
-	}
-	return b
-}
-
-func (n *Node) dropPeer(id uint64, p *peer) {
-	delete(n.peers, id)
-	n.viewBytes -= p.bytes
-	n.interestDirty = true
-}
-
-// evictPeer drops the peer heard from least recently, other than keep,
-// and reports whether there was one.
-func (n *Node) evictPeer(keep uint64) bool {
-	var (
-		oldest uint64
-		op     *peer
-	)
-	for id, p := range n.peers {
-		if id != keep && (op == nil || p.lastHeard < op.lastHeard) {
-			oldest, op = id, p
-		}
-	}
-	if op == nil {
-		return false
-	}
-	n.dropPeer(oldest, op)
-	n.Evictions++
-	return true
-}
-
-// apply merges an assignment into the table: per group, and per topic, the
-// entry that beats the other wins; a loser's group is freed for a later
-// generation.
-//
-// An entry of a freed generation is refused, unless a live node mentions
-// its topic: then it was freed only because this node stopped hearing the
-// mentions (the assignment expired on this side of a partition), and the
-// nodes that kept it would otherwise disagree with this one for good. It
-// still has to beat what the table holds. *mentioned caches the topics
-// live nodes mention (nil: not computed yet) across the entries of one
-// snapshot.
-func (n *Node) apply(e Entry, mentioned *map[TopicID]struct{}) bool {
-	if !n.usable(e.Group) || e.Topic == 0 {
-		return false
-	}
-	if e.Gen < n.tomb[e.Group] {
-		if *mentioned == nil {
-			*mentioned = n.active()
-		}
-		if _, ok := (*mentioned)[e.Topic]; !ok {
-			return false
-		}
-	}
-	if old, ok := n.table[e.Group]; ok {
-		if old == e || !e.beats(old) {
-			return false
-		}
-		n.remove(old)
-	}
-	if og, ok := n.byTopic[e.Topic]; ok {
-		other := n.table[og]
-		if other.beats(e) {
-			n.tomb[e.Group] = max(n.tomb[e.Group], nextGen(e.Gen))
-			return false
-		}
-		n.remove(other)
-		n.tomb[og] = max(n.tomb[og], nextGen(other.Gen))
-	}
-	n.table[e.Group] = e
-	n.byTopic[e.Topic] = e.Group
-	n.digest ^= mix(e)
-	if _, ok := n.lastMention[e.Topic]; !ok {
-		n.lastMention[e.Topic] = n.now
-	}
-	n.noteRound(e.Group, e.Gen, e.Ballot.Round)
-	if n.prop != nil && n.prop.group == e.Group {
-		n.prop = nil // the instance is decided, by us or someone else
-	}
-	return true
-}
-
-func (n *Node) remove(e Entry) {
-	delete(n.table, e.Group)
-	delete(n.byTopic, e.Topic)
-	n.digest ^= mix(e)
-	// Mentions are kept for assigned and local topics only: entries come
-	// from the network, and each would leave one behind until the expiry.
-	// A topic assigned again starts afresh (apply).
-	if _, ok := n.local[e.Topic]; !ok {
-		delete(n.lastMention, e.Topic)
-	}
-}
-
-// mix hashes an entry for the table digest (splitmix64 finaliser).
-func mix(e Entry) uint64 {
-	x := uint64(e.Topic) ^ uint64(e.Group)<<32 ^ uint64(e.Gen)*0x9e3779b97f4a7c15 ^ uint64(e.Ballot.Round)<<16 ^ e.Ballot.Node*0xbf58476d1ce4e5b9
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
 }

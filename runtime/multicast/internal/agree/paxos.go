@@ -8,7 +8,7 @@ func (n *Node) active() map[TopicID]struct{} {
 	for id := range n.local {
 		act[id] = struct{}{}
 	}
-	for _, p := range n.peers {
+	for _, p := range n.view.peers {
 		for _, t := range p.topics {
 			act[t.ID] = struct{}{}
 		}
@@ -21,7 +21,7 @@ func (n *Node) active() map[TopicID]struct{} {
 // active topic with a smaller id.
 func (n *Node) mustMove(t TopicID, occupants map[uint32][]TopicID) bool {
 	g := n.Group(t)
-	if e, ok := n.table[g]; ok {
+	if e, ok := n.table.byGroup[g]; ok {
 		return e.Topic != t
 	}
 	for _, u := range occupants[g] {
@@ -35,7 +35,7 @@ func (n *Node) mustMove(t TopicID, occupants map[uint32][]TopicID) bool {
 // maybePropose starts a relocation when a topic of local interest must move
 // and none is in progress.
 func (n *Node) maybePropose() {
-	if n.prop != nil || len(n.local) == 0 || !n.started || n.now < n.backoffUntil ||
+	if n.proposal != nil || len(n.local) == 0 || !n.started || n.now < n.backoffUntil ||
 		n.now < n.startedAt+n.grace() {
 		return
 	}
@@ -69,7 +69,7 @@ func (n *Node) maybePropose() {
 
 // taken reports whether group g is unavailable to topic t.
 func (n *Node) taken(g uint32, t TopicID, occupants map[uint32][]TopicID) bool {
-	if _, ok := n.table[g]; ok || n.spent(g) {
+	if _, ok := n.table.byGroup[g]; ok || n.spent(g) {
 		return true
 	}
 	for _, u := range occupants[g] {
@@ -77,7 +77,7 @@ func (n *Node) taken(g uint32, t TopicID, occupants map[uint32][]TopicID) bool {
 			return true
 		}
 	}
-	if a := n.acc[g]; a != nil && a.gen >= n.tomb[g] && !a.accepted.IsZero() && a.value != t {
+	if a := n.acceptors[g]; a != nil && a.gen >= n.liveGen[g] && !a.accepted.IsZero() && a.value != t {
 		return true
 	}
 	return false
@@ -97,14 +97,14 @@ func (n *Node) propose(t TopicID, g uint32) {
 		deadline:  n.now + n.cfg.RoundTimeout,
 		startedAt: n.now,
 	}
-	n.prop = p
+	n.proposal = p
 	n.send(Msg{Kind: KindPrepare, From: n.cfg.Self, Group: g, Gen: p.gen, Ballot: p.ballot})
 }
 
 // abort gives up the current instance; with backoff, retries wait a
 // jittered, exponentially growing delay.
 func (n *Node) abort(backoff bool) {
-	n.prop = nil
+	n.proposal = nil
 	if !backoff {
 		return
 	}
@@ -130,7 +130,7 @@ func (n *Node) vote(p *proposer, from uint64) int {
 }
 
 func (n *Node) onPromise(m *Msg) {
-	p := n.prop
+	p := n.proposal
 	if p == nil || p.phase != 1 || m.Group != p.group || m.Gen != p.gen || m.Ballot != p.ballot {
 		return
 	}
@@ -139,7 +139,7 @@ func (n *Node) onPromise(m *Msg) {
 	}
 	// No node's view holds more than maxPeers peers and itself; a larger
 	// size is forged, and would make the quorum unreachable.
-	p.maxView = max(p.maxView, min(m.ViewSize, uint32(n.maxPeers)+1))
+	p.maxView = max(p.maxView, min(m.ViewSize, uint32(n.view.maxPeers)+1))
 	if n.vote(p, m.From) < n.quorum(p) {
 		return
 	}
@@ -153,7 +153,7 @@ func (n *Node) onPromise(m *Msg) {
 	p.deadline = n.now + n.cfg.RoundTimeout
 	b := p.ballot
 	if n.cfg.bugs.sharedBallot {
-		if a := n.acc[p.group]; a != nil && a.gen == p.gen {
+		if a := n.acceptors[p.group]; a != nil && a.gen == p.gen {
 			b = a.promised // the proposer reads the acceptor's ballot
 			p.ballot = b
 		}
@@ -162,7 +162,7 @@ func (n *Node) onPromise(m *Msg) {
 }
 
 func (n *Node) onAccepted(m *Msg) {
-	p := n.prop
+	p := n.proposal
 	if p == nil || p.phase != 2 || m.Group != p.group || m.Gen != p.gen || m.Ballot != p.ballot {
 		return
 	}
@@ -175,7 +175,7 @@ func (n *Node) onAccepted(m *Msg) {
 		n.Relocations++
 	}
 	n.attempts = 0
-	n.prop = nil
+	n.proposal = nil
 	n.send(Msg{Kind: KindCommit, From: n.cfg.Self, Group: e.Group, Gen: e.Gen, Ballot: e.Ballot, Value: e.Topic})
 }
 
@@ -183,11 +183,11 @@ func (n *Node) onNack(m *Msg) {
 	if !n.usable(m.Group) {
 		return
 	}
-	if m.NextGen > n.tomb[m.Group] {
-		n.tomb[m.Group] = m.NextGen
+	if m.NextGen > n.liveGen[m.Group] {
+		n.liveGen[m.Group] = m.NextGen
 	}
 	n.noteRound(m.Group, m.Gen, m.AccBallot.Round)
-	p := n.prop
+	p := n.proposal
 	if p == nil || m.Group != p.group || m.Gen != p.gen || m.Ballot != p.ballot {
 		return
 	}
@@ -207,18 +207,18 @@ func (n *Node) acceptorFor(m *Msg) *acceptor {
 		return nil
 	}
 	n.noteRound(m.Group, m.Gen, m.Ballot.Round)
-	if e, ok := n.table[m.Group]; ok && e.Gen >= m.Gen {
+	if e, ok := n.table.byGroup[m.Group]; ok && e.Gen >= m.Gen {
 		n.send(Msg{Kind: KindCommit, From: n.cfg.Self, To: m.From, Group: e.Group, Gen: e.Gen, Ballot: e.Ballot, Value: e.Topic})
 		return nil
 	}
-	if t := n.tomb[m.Group]; m.Gen < t {
+	if t := n.liveGen[m.Group]; m.Gen < t {
 		n.send(Msg{Kind: KindNack, From: n.cfg.Self, To: m.From, Group: m.Group, Gen: m.Gen, Ballot: m.Ballot, NextGen: t})
 		return nil
 	}
-	a := n.acc[m.Group]
+	a := n.acceptors[m.Group]
 	if a == nil || a.gen < m.Gen {
 		a = &acceptor{gen: m.Gen}
-		n.acc[m.Group] = a
+		n.acceptors[m.Group] = a
 	}
 	if a.gen > m.Gen {
 		n.send(Msg{Kind: KindNack, From: n.cfg.Self, To: m.From, Group: m.Group, Gen: m.Gen, Ballot: m.Ballot, NextGen: a.gen})
@@ -269,10 +269,10 @@ func (n *Node) onAccept(m *Msg) {
 func (n *Node) onCommit(m *Msg) {
 	// A COMMIT is true whoever it answers, so every node applies it.
 	e := Entry{Group: m.Group, Gen: m.Gen, Topic: m.Value, Ballot: m.Ballot}
-	before := n.prop
+	before := n.proposal
 	var mentioned map[TopicID]struct{}
 	n.apply(e, &mentioned)
-	if before != nil && n.prop == nil && before.value != e.Topic {
+	if before != nil && n.proposal == nil && before.value != e.Topic {
 		n.attempts = 0
 	}
 }

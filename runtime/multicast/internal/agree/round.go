@@ -42,14 +42,14 @@ func nextGen(gen uint32) uint32 {
 // in it.
 func (n *Node) spent(g uint32) bool {
 	s := n.maxRound[g]
-	return n.tomb[g] == math.MaxUint32 && s.gen == math.MaxUint32 && s.round == math.MaxUint32
+	return n.liveGen[g] == math.MaxUint32 && s.gen == math.MaxUint32 && s.round == math.MaxUint32
 }
 
 // nextBallot returns the generation and round of this node's next proposal
 // for group g, above every round seen in that generation; when the round
 // is spent, it opens the next generation. ok is false when g is spent.
 func (n *Node) nextBallot(g uint32) (gen, round uint32, ok bool) {
-	gen = n.tomb[g]
+	gen = n.liveGen[g]
 	s := n.maxRound[g]
 	if s.gen != gen {
 		return gen, 1, true
@@ -64,6 +64,6 @@ func (n *Node) nextBallot(g uint32) (gen, round uint32, ok bool) {
 	// acceptors take the newer generation, and a value chosen in it
 	// would be in the table (taken), so this one does not override it.
 	gen++
-	n.tomb[g] = gen
+	n.liveGen[g] = gen
 	return gen, 1, true
 }

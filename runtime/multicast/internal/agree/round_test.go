@@ -44,7 +44,7 @@ func TestHugeRound(t *testing.T) {
 			}
 			s.interest(0, names[0], true)
 			s.interest(1, names[1], true)
-			if _, ok, why := s.settle(20 * time.Second); !ok {
+			if _, ok, why := s.runUntilConverged(20 * time.Second); !ok {
 				t.Fatalf("no convergence after forged rounds: %s", why)
 			}
 		})
@@ -66,7 +66,7 @@ func TestRoundSaturates(t *testing.T) {
 	n.Handle(time.Second, &Msg{Kind: KindHello, From: 11, ViewSize: 3})
 	n.Tick(time.Second)
 	n.SetInterest(time.Second, Topic{ID: IDOf(names[1]), Name: names[1], Hops: 1}, true)
-	p := n.prop
+	p := n.proposal
 	if p == nil {
 		t.Fatal("no relocation started")
 	}
@@ -75,10 +75,10 @@ func TestRoundSaturates(t *testing.T) {
 	g, gen := p.group, p.gen
 	n.Handle(time.Second, &nack)
 	n.Outbox()
-	for now := time.Second; now < 3*time.Second && n.prop == nil; now += time.Millisecond {
+	for now := time.Second; now < 3*time.Second && n.proposal == nil; now += time.Millisecond {
 		n.Tick(now)
 	}
-	q := n.prop
+	q := n.proposal
 	if q == nil || q.group != g {
 		t.Fatalf("no new proposal for group %d: %+v", g, q)
 	}

@@ -259,7 +259,7 @@ func (s *sim) converged() (bool, string) {
 		for _, t := range sn.topics {
 			active[t.ID] = true
 		}
-		if sn.n.Busy() {
+		if sn.n.proposal != nil {
 			return false, fmt.Sprintf("node %x busy", sn.n.Self())
 		}
 		if ref == nil {
@@ -289,9 +289,9 @@ func (s *sim) converged() (bool, string) {
 	return true, ""
 }
 
-// settle runs until the network has converged, checking once per
+// runUntilConverged runs until the network has converged, checking once per
 // heartbeat, or until limit; it returns when it converged.
-func (s *sim) settle(limit time.Duration) (time.Duration, bool, string) {
+func (s *sim) runUntilConverged(limit time.Duration) (time.Duration, bool, string) {
 	end := s.now + limit
 	why := ""
 	for s.now < end {

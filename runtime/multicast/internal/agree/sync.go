@@ -11,7 +11,7 @@ import "time"
 // A late joiner whose SYNC comes first still gets the table at once.
 
 func (n *Node) onSync(m *Msg) {
-	if m.Digest == n.digest || len(n.table) == 0 {
+	if m.Digest == n.table.digest || n.table.len() == 0 {
 		return // nothing the requester lacks
 	}
 	if _, ok := n.syncAnswer[m.From]; ok {
@@ -22,8 +22,8 @@ func (n *Node) onSync(m *Msg) {
 		n.answerSync(m.From, rank)
 		return
 	}
-	if len(n.syncAnswer) >= n.maxPeers {
-		n.owe(rank) // flooded: one snapshot answers them all
+	if len(n.syncAnswer) >= n.view.maxPeers {
+		n.scheduleSnapshot(rank) // flooded: one snapshot answers them all
 		return
 	}
 	n.syncAnswer[m.From] = n.now + time.Duration(rank)*n.cfg.SyncDelay
@@ -31,34 +31,27 @@ func (n *Node) onSync(m *Msg) {
 
 // rank is how many nodes in the view, other than the requester, answer a
 // SYNC before this one.
-func (n *Node) rank(requester uint64) int {
-	rank := 0
-	for id := range n.peers {
-		if id < n.cfg.Self && id != requester {
-			rank++
-		}
-	}
-	return rank
-}
+func (n *Node) rank(requester uint64) int { return n.view.rank(n.cfg.Self, requester) }
 
 // answerSync sends the table to requester, or, within a heartbeat of the
 // last snapshot this node sent, owes one to everyone.
 func (n *Node) answerSync(requester uint64, rank int) {
 	if n.snapshotSent && n.now < n.lastSnapshot+n.cfg.Heartbeat {
-		n.owe(rank)
+		n.scheduleSnapshot(rank)
 		return
 	}
 	n.sendSnapshot(requester)
 }
 
-// owe schedules one snapshot for everyone a heartbeat after the last one,
-// later by rank so that the lowest-ranked node's suppresses the others'.
-func (n *Node) owe(rank int) {
-	if n.owed {
+// scheduleSnapshot schedules one snapshot for everyone a heartbeat after
+// the last one, later by rank so that the lowest-ranked node's suppresses
+// the others'.
+func (n *Node) scheduleSnapshot(rank int) {
+	if n.snapshotDue {
 		return
 	}
-	n.owed = true
-	n.owedAt = max(n.now, n.lastSnapshot+n.cfg.Heartbeat) + time.Duration(rank)*n.cfg.SyncDelay
+	n.snapshotDue = true
+	n.snapshotDueAt = max(n.now, n.lastSnapshot+n.cfg.Heartbeat) + time.Duration(rank)*n.cfg.SyncDelay
 }
 
 // answerSyncs sends the answers that fell due.
@@ -69,9 +62,9 @@ func (n *Node) answerSyncs() {
 			n.answerSync(req, n.rank(req))
 		}
 	}
-	if n.owed && n.now >= n.owedAt {
-		n.owed = false
-		if len(n.table) > 0 {
+	if n.snapshotDue && n.now >= n.snapshotDueAt {
+		n.snapshotDue = false
+		if n.table.len() > 0 {
 			n.sendSnapshot(0)
 		}
 	}
@@ -86,7 +79,7 @@ func (n *Node) onSnapshot(m *Msg) {
 	if m.To == 0 {
 		// Another node answered everyone: suppress ours.
 		clear(n.syncAnswer)
-		n.owed = false
+		n.snapshotDue = false
 	} else {
 		delete(n.syncAnswer, m.To) // another node answered: suppress ours
 	}

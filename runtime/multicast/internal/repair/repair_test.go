@@ -23,16 +23,16 @@ func TestWindow(t *testing.T) {
 		steps   []step
 		missing []Range
 	}{
-		{"in order", []step{{1, Fresh, 0}, {2, Fresh, 0}, {3, Fresh, 0}}, nil},
-		{"starts anywhere", []step{{40, Fresh, 0}, {41, Fresh, 0}}, nil},
-		{"duplicate", []step{{1, Fresh, 0}, {2, Fresh, 0}, {2, Duplicate, 0}, {1, Duplicate, 0}}, nil},
-		{"gap", []step{{1, Fresh, 0}, {4, Fresh, 2}, {5, Fresh, 0}}, []Range{{2, 3}}},
-		{"gap repaired once", []step{{1, Fresh, 0}, {4, Fresh, 2}, {3, Repaired, 0}, {3, Duplicate, 0}}, []Range{{2, 2}}},
-		{"two gaps", []step{{1, Fresh, 0}, {3, Fresh, 1}, {6, Fresh, 2}}, []Range{{2, 2}, {4, 5}}},
-		{"all repaired", []step{{1, Fresh, 0}, {3, Fresh, 1}, {2, Repaired, 0}}, nil},
-		{"gap beyond the window", []step{{1, Fresh, 0}, {100, Fresh, 98}, {2, Duplicate, 0}, {36, Repaired, 0}}, []Range{{37, 99}}},
-		{"repair falls out of the window", []step{{1, Fresh, 0}, {3, Fresh, 1}, {3 + WindowSize, Fresh, WindowSize - 1}, {2, Duplicate, 0}}, []Range{{4, 2 + WindowSize}}},
-		{"zero is never valid", []step{{0, Duplicate, 0}, {1, Fresh, 0}}, nil},
+		{"in order", []step{{1, Newest, 0}, {2, Newest, 0}, {3, Newest, 0}}, nil},
+		{"starts anywhere", []step{{40, Newest, 0}, {41, Newest, 0}}, nil},
+		{"duplicate", []step{{1, Newest, 0}, {2, Newest, 0}, {2, Duplicate, 0}, {1, Duplicate, 0}}, nil},
+		{"gap", []step{{1, Newest, 0}, {4, Newest, 2}, {5, Newest, 0}}, []Range{{2, 3}}},
+		{"gap repaired once", []step{{1, Newest, 0}, {4, Newest, 2}, {3, Repaired, 0}, {3, Duplicate, 0}}, []Range{{2, 2}}},
+		{"two gaps", []step{{1, Newest, 0}, {3, Newest, 1}, {6, Newest, 2}}, []Range{{2, 2}, {4, 5}}},
+		{"all repaired", []step{{1, Newest, 0}, {3, Newest, 1}, {2, Repaired, 0}}, nil},
+		{"gap beyond the window", []step{{1, Newest, 0}, {100, Newest, 98}, {2, Duplicate, 0}, {36, Repaired, 0}}, []Range{{37, 99}}},
+		{"repair falls out of the window", []step{{1, Newest, 0}, {3, Newest, 1}, {3 + WindowSize, Newest, WindowSize - 1}, {2, Duplicate, 0}}, []Range{{4, 2 + WindowSize}}},
+		{"zero is never valid", []step{{0, Duplicate, 0}, {1, Newest, 0}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,7 +56,7 @@ func TestWindow(t *testing.T) {
 // TestWindowModel checks windows of several sizes against a set of every
 // sequence seen: a message is delivered at most once, a missing one within
 // the window is accepted exactly once (the window starts at the first
-// sequence seen), Done agrees with Add, and Missing lists exactly the
+// sequence seen), IsDuplicate agrees with Add, and Missing lists exactly the
 // missing sequences within the window.
 func TestWindowModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -70,14 +70,14 @@ func TestWindowModel(t *testing.T) {
 		var first, top uint64
 		hi := rapid.Uint64Range(1, 2000).Draw(t, "hi")
 		for _, seq := range rapid.SliceOfN(rapid.Uint64Range(1, hi), 1, 400).Draw(t, "seqs") {
-			done := w.Done(seq)
+			dup := w.IsDuplicate(seq)
 			v, _ := w.Add(seq)
-			if done != (v == Duplicate) {
-				t.Fatalf("Done(%d) = %v, then Add = %v", seq, done, v)
+			if dup != (v == Duplicate) {
+				t.Fatalf("IsDuplicate(%d) = %v, then Add = %v", seq, dup, v)
 			}
 			switch {
 			case top == 0 || seq > top:
-				if v != Fresh {
+				if v != Newest {
 					t.Fatalf("Add(%d) above top %d = %v", seq, top, v)
 				}
 			case seen[seq]:

@@ -43,7 +43,7 @@ type Verdict uint8
 // Verdicts.
 const (
 	Duplicate Verdict = iota // seen before, or too old to tell: drop
-	Fresh                    // the next message, or one after a gap
+	Newest                   // the next message, or one after a gap
 	Repaired                 // a missing message, arriving late
 )
 
@@ -73,7 +73,7 @@ func (w *Window) Add(seq uint64) (v Verdict, lost uint64) {
 		return Duplicate, 0
 	case w.top == 0:
 		w.top = seq
-		return Fresh, 0
+		return Newest, 0
 	case seq > w.top:
 		lost = seq - w.top - 1
 		// Sequences falling out of the window (below seq-size) are no
@@ -98,7 +98,7 @@ func (w *Window) Add(seq uint64) (v Verdict, lost uint64) {
 			w.pending--
 		}
 		w.top = seq
-		return Fresh, lost
+		return Newest, lost
 	}
 	d := w.top - seq // ≥ 0
 	if d == 0 || d > w.size {
@@ -121,10 +121,10 @@ func (w *Window) clearBit(seq uint64) {
 	}
 }
 
-// Done reports whether [Window.Add] would find seq a duplicate (seen, or
+// IsDuplicate reports whether [Window.Add] would find seq a duplicate (seen, or
 // too old to tell), without recording anything: the fragments of such a
 // message need not be reassembled.
-func (w *Window) Done(seq uint64) bool {
+func (w *Window) IsDuplicate(seq uint64) bool {
 	switch {
 	case seq == 0:
 		return true

@@ -35,10 +35,11 @@ func PublishReading(ctx context.Context, p *plexo.Plexus, msg *Reading) error {
 // SubscribeReading calls h with every [Reading] that p delivers on
 // [ReadingTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeReading(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Reading)) (*plexo.Subscription, error) {
-	return ReadingTopic.Subscribe(ctx, p, h)
+func SubscribeReading(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Reading), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return ReadingTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // Reading_NoteTopicName is the plexo topic name of [Reading_Note] messages.
@@ -59,10 +60,11 @@ func PublishReading_Note(ctx context.Context, p *plexo.Plexus, msg *Reading_Note
 // SubscribeReading_Note calls h with every [Reading_Note] that p delivers on
 // [Reading_NoteTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeReading_Note(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Reading_Note)) (*plexo.Subscription, error) {
-	return Reading_NoteTopic.Subscribe(ctx, p, h)
+func SubscribeReading_Note(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Reading_Note), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return Reading_NoteTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // Reading_Note_DetailTopicName is the plexo topic name of [Reading_Note_Detail] messages.
@@ -83,10 +85,11 @@ func PublishReading_Note_Detail(ctx context.Context, p *plexo.Plexus, msg *Readi
 // SubscribeReading_Note_Detail calls h with every [Reading_Note_Detail] that p delivers on
 // [Reading_Note_DetailTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeReading_Note_Detail(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Reading_Note_Detail)) (*plexo.Subscription, error) {
-	return Reading_Note_DetailTopic.Subscribe(ctx, p, h)
+func SubscribeReading_Note_Detail(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Reading_Note_Detail), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return Reading_Note_DetailTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // OldReadingTopicName is the plexo topic name of [OldReading] messages.
@@ -113,12 +116,13 @@ func PublishOldReading(ctx context.Context, p *plexo.Plexus, msg *OldReading) er
 // SubscribeOldReading calls h with every [OldReading] that p delivers on
 // [OldReadingTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
 //
 // Deprecated: Marked as deprecated in plexotest/basic/v1/basic.proto.
-func SubscribeOldReading(ctx context.Context, p *plexo.Plexus, h func(context.Context, *OldReading)) (*plexo.Subscription, error) {
-	return OldReadingTopic.Subscribe(ctx, p, h)
+func SubscribeOldReading(ctx context.Context, p *plexo.Plexus, h func(context.Context, *OldReading), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return OldReadingTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // EventTopicName is the plexo topic name of [Event] messages.
@@ -139,10 +143,11 @@ func PublishEvent(ctx context.Context, p *plexo.Plexus, msg *Event) error {
 // SubscribeEvent calls h with every [Event] that p delivers on
 // [EventTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeEvent(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Event)) (*plexo.Subscription, error) {
-	return EventTopic.Subscribe(ctx, p, h)
+func SubscribeEvent(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Event), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return EventTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // BrewLogTopicName is the plexo topic name of [BrewLog] messages.
@@ -163,8 +168,9 @@ func PublishBrewLog(ctx context.Context, p *plexo.Plexus, msg *BrewLog) error {
 // SubscribeBrewLog calls h with every [BrewLog] that p delivers on
 // [BrewLogTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeBrewLog(ctx context.Context, p *plexo.Plexus, h func(context.Context, *BrewLog)) (*plexo.Subscription, error) {
-	return BrewLogTopic.Subscribe(ctx, p, h)
+func SubscribeBrewLog(ctx context.Context, p *plexo.Plexus, h func(context.Context, *BrewLog), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return BrewLogTopic.Subscribe(ctx, p, h, opts...)
 }

@@ -35,10 +35,11 @@ func PublishBatch(ctx context.Context, p *plexo.Plexus, msg *Batch) error {
 // SubscribeBatch calls h with every [Batch] that p delivers on
 // [BatchTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeBatch(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Batch)) (*plexo.Subscription, error) {
-	return BatchTopic.Subscribe(ctx, p, h)
+func SubscribeBatch(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Batch), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return BatchTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // Batch_SampleTopicName is the plexo topic name of [Batch_Sample] messages.
@@ -59,8 +60,9 @@ func PublishBatch_Sample(ctx context.Context, p *plexo.Plexus, msg *Batch_Sample
 // SubscribeBatch_Sample calls h with every [Batch_Sample] that p delivers on
 // [Batch_SampleTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeBatch_Sample(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Batch_Sample)) (*plexo.Subscription, error) {
-	return Batch_SampleTopic.Subscribe(ctx, p, h)
+func SubscribeBatch_Sample(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Batch_Sample), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return Batch_SampleTopic.Subscribe(ctx, p, h, opts...)
 }

@@ -41,12 +41,13 @@ func PublishKeg(ctx context.Context, p *plexo.Plexus, msg *Keg) error {
 // SubscribeKeg calls h with every [Keg] that p delivers on
 // [KegTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
 //
 // Deprecated: The entire proto file plexotest/legacy/v1/legacy.proto is marked as deprecated.
-func SubscribeKeg(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Keg)) (*plexo.Subscription, error) {
-	return KegTopic.Subscribe(ctx, p, h)
+func SubscribeKeg(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Keg), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return KegTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // Keg_ContentsTopicName is the plexo topic name of [Keg_Contents] messages.
@@ -73,10 +74,11 @@ func PublishKeg_Contents(ctx context.Context, p *plexo.Plexus, msg *Keg_Contents
 // SubscribeKeg_Contents calls h with every [Keg_Contents] that p delivers on
 // [Keg_ContentsTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
 //
 // Deprecated: The entire proto file plexotest/legacy/v1/legacy.proto is marked as deprecated.
-func SubscribeKeg_Contents(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Keg_Contents)) (*plexo.Subscription, error) {
-	return Keg_ContentsTopic.Subscribe(ctx, p, h)
+func SubscribeKeg_Contents(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Keg_Contents), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return Keg_ContentsTopic.Subscribe(ctx, p, h, opts...)
 }

@@ -35,10 +35,11 @@ func PublishVentCommand(ctx context.Context, p *plexo.Plexus, msg *VentCommand) 
 // SubscribeVentCommand calls h with every [VentCommand] that p delivers on
 // [VentCommandTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeVentCommand(ctx context.Context, p *plexo.Plexus, h func(context.Context, *VentCommand)) (*plexo.Subscription, error) {
-	return VentCommandTopic.Subscribe(ctx, p, h)
+func SubscribeVentCommand(ctx context.Context, p *plexo.Plexus, h func(context.Context, *VentCommand), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return VentCommandTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // RecipeTopicName is the plexo topic name of [Recipe] messages.
@@ -59,10 +60,11 @@ func PublishRecipe(ctx context.Context, p *plexo.Plexus, msg *Recipe) error {
 // SubscribeRecipe calls h with every [Recipe] that p delivers on
 // [RecipeTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeRecipe(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Recipe)) (*plexo.Subscription, error) {
-	return RecipeTopic.Subscribe(ctx, p, h)
+func SubscribeRecipe(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Recipe), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return RecipeTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // Recipe_StepTopicName is the plexo topic name of [Recipe_Step] messages.
@@ -83,10 +85,11 @@ func PublishRecipe_Step(ctx context.Context, p *plexo.Plexus, msg *Recipe_Step) 
 // SubscribeRecipe_Step calls h with every [Recipe_Step] that p delivers on
 // [Recipe_StepTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeRecipe_Step(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Recipe_Step)) (*plexo.Subscription, error) {
-	return Recipe_StepTopic.Subscribe(ctx, p, h)
+func SubscribeRecipe_Step(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Recipe_Step), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return Recipe_StepTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // Recipe_HopTopicName is the plexo topic name of [Recipe_Hop] messages.
@@ -107,10 +110,11 @@ func PublishRecipe_Hop(ctx context.Context, p *plexo.Plexus, msg *Recipe_Hop) er
 // SubscribeRecipe_Hop calls h with every [Recipe_Hop] that p delivers on
 // [Recipe_HopTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeRecipe_Hop(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Recipe_Hop)) (*plexo.Subscription, error) {
-	return Recipe_HopTopic.Subscribe(ctx, p, h)
+func SubscribeRecipe_Hop(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Recipe_Hop), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return Recipe_HopTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // Internal_VisibleTopicName is the plexo topic name of [Internal_Visible] messages.
@@ -131,10 +135,11 @@ func PublishInternal_Visible(ctx context.Context, p *plexo.Plexus, msg *Internal
 // SubscribeInternal_Visible calls h with every [Internal_Visible] that p delivers on
 // [Internal_VisibleTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeInternal_Visible(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Internal_Visible)) (*plexo.Subscription, error) {
-	return Internal_VisibleTopic.Subscribe(ctx, p, h)
+func SubscribeInternal_Visible(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Internal_Visible), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return Internal_VisibleTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // SnapshotTopicName is the plexo topic name of [Snapshot] messages.
@@ -155,8 +160,9 @@ func PublishSnapshot(ctx context.Context, p *plexo.Plexus, msg *Snapshot) error 
 // SubscribeSnapshot calls h with every [Snapshot] that p delivers on
 // [SnapshotTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeSnapshot(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Snapshot)) (*plexo.Subscription, error) {
-	return SnapshotTopic.Subscribe(ctx, p, h)
+func SubscribeSnapshot(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Snapshot), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return SnapshotTopic.Subscribe(ctx, p, h, opts...)
 }

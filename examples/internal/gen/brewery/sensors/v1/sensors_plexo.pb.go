@@ -35,10 +35,11 @@ func PublishTemperature(ctx context.Context, p *plexo.Plexus, msg *Temperature) 
 // SubscribeTemperature calls h with every [Temperature] that p delivers on
 // [TemperatureTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeTemperature(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Temperature)) (*plexo.Subscription, error) {
-	return TemperatureTopic.Subscribe(ctx, p, h)
+func SubscribeTemperature(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Temperature), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return TemperatureTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // GravityTopicName is the plexo topic name of [Gravity] messages.
@@ -59,10 +60,11 @@ func PublishGravity(ctx context.Context, p *plexo.Plexus, msg *Gravity) error {
 // SubscribeGravity calls h with every [Gravity] that p delivers on
 // [GravityTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeGravity(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Gravity)) (*plexo.Subscription, error) {
-	return GravityTopic.Subscribe(ctx, p, h)
+func SubscribeGravity(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Gravity), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return GravityTopic.Subscribe(ctx, p, h, opts...)
 }
 
 // AlarmTopicName is the plexo topic name of [Alarm] messages.
@@ -83,8 +85,9 @@ func PublishAlarm(ctx context.Context, p *plexo.Plexus, msg *Alarm) error {
 // SubscribeAlarm calls h with every [Alarm] that p delivers on
 // [AlarmTopic] from now on, published in this process or received
 // through a transport. h runs on the subscription's own goroutine, one
-// message at a time, and must not modify the message. Close the returned
+// message at a time (or inline with [plexo.WithInline]), and must not
+// modify the message. opts configure the subscription. Close the returned
 // subscription to stop.
-func SubscribeAlarm(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Alarm)) (*plexo.Subscription, error) {
-	return AlarmTopic.Subscribe(ctx, p, h)
+func SubscribeAlarm(ctx context.Context, p *plexo.Plexus, h func(context.Context, *Alarm), opts ...plexo.SubscribeOption) (*plexo.Subscription, error) {
+	return AlarmTopic.Subscribe(ctx, p, h, opts...)
 }
