@@ -175,7 +175,7 @@ func TestCountersMatchPublished(t *testing.T) {
 		{"plexo_handler_panics_total", []string{"topic", a.Name()}, 0},
 		{"plexo_subscriptions", []string{"topic", a.Name()}, 2},
 		{"plexo_subscriptions", []string{"topic", b.Name()}, 0},
-		{"plexo_topics", nil, 2},
+		{"plexo_topics", nil, float64(len(p.Stats().Topics))},
 		{"plexo_topics_folded", nil, 0},
 		{"plexo_duplicates_total", nil, 0},
 	} {
@@ -193,6 +193,12 @@ func TestCountersMatchPublished(t *testing.T) {
 	}
 	if _, ok := mfs["plexo_messages_published_total"]; ok && mfs["plexo_messages_published_total"].GetHelp() == "" {
 		t.Error("plexo_messages_published_total has no help text")
+	}
+	// plexo's own topics have series too, outside the bound.
+	for name := range p.Stats().Topics {
+		if plexo.ReservedTopic(name) {
+			mustValue(t, mfs, "plexo_messages_published_total", "topic", name)
+		}
 	}
 	for name, mf := range mfs {
 		if mf.GetHelp() == "" {
@@ -251,7 +257,7 @@ func TestTopicLabelBounded(t *testing.T) {
 	}
 	check := func(t *testing.T, mfs map[string]*dto.MetricFamily, own map[string]float64, other, folded float64) {
 		t.Helper()
-		if n := len(mfs["plexo_messages_published_total"].GetMetric()); n != len(own)+1 {
+		if n := userSeries(mfs, "plexo_messages_published_total"); n != len(own)+1 {
 			t.Errorf("%d published series, want %d", n, len(own)+1)
 		}
 		for name, want := range own {
@@ -265,7 +271,7 @@ func TestTopicLabelBounded(t *testing.T) {
 		if got := mustValue(t, mfs, "plexo_topics_folded"); got != folded {
 			t.Errorf("folded: got %v, want %v", got, folded)
 		}
-		if n := len(mfs["plexo_messages_dropped_total"].GetMetric()); n != len(own)+1 {
+		if n := userSeries(mfs, "plexo_messages_dropped_total"); n != len(own)+1 {
 			t.Errorf("%d dropped series, want %d", n, len(own)+1)
 		}
 	}
@@ -287,8 +293,8 @@ func TestTopicLabelBounded(t *testing.T) {
 	if _, ok := value(mfs, "plexo_messages_published_total", "topic", topic("A").Name()); ok {
 		t.Error("topic A has its own series past the bound")
 	}
-	if got := mustValue(t, mfs, "plexo_topics"); got != 6 {
-		t.Errorf("plexo_topics: got %v, want 6", got)
+	if got, want := mustValue(t, mfs, "plexo_topics"), 6+reserved(p); got != want {
+		t.Errorf("plexo_topics: got %v, want %v", got, want)
 	}
 }
 
@@ -304,7 +310,7 @@ func TestDefaultMaxTopics(t *testing.T) {
 	}
 	// WithMaxTopics(0) is out of range and keeps the default.
 	mfs := scrape(t, register(t, plexoprom.NewCollector(p, plexoprom.WithMaxTopics(0))))
-	if got := len(mfs["plexo_messages_published_total"].GetMetric()); got != plexoprom.DefaultMaxTopics+1 {
+	if got := userSeries(mfs, "plexo_messages_published_total"); got != plexoprom.DefaultMaxTopics+1 {
 		t.Errorf("%d series, want %d", got, plexoprom.DefaultMaxTopics+1)
 	}
 	if got := mustValue(t, mfs, "plexo_messages_published_total", "topic", plexoprom.OtherTopic); got != 5 {
@@ -596,7 +602,7 @@ func TestCollectWhilePublishing(t *testing.T) {
 	if total != publishers*perPublisher {
 		t.Errorf("published: got %v, want %v", total, publishers*perPublisher)
 	}
-	if n := len(mfs["plexo_messages_published_total"].GetMetric()); n != 5 {
+	if n := userSeries(mfs, "plexo_messages_published_total"); n != 5 {
 		t.Errorf("%d series, want 4 topics and _other", n)
 	}
 }
@@ -608,4 +614,96 @@ func mfsByName(mfs []*dto.MetricFamily, name string) *dto.MetricFamily {
 		}
 	}
 	return nil
+}
+
+// userSeries counts the series of family name, leaving out plexo's own
+// topics.
+func userSeries(mfs map[string]*dto.MetricFamily, name string) int {
+	n := 0
+	for _, m := range mfs[name].GetMetric() {
+		user := true
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == "topic" && plexo.ReservedTopic(lp.GetValue()) {
+				user = false
+			}
+		}
+		if user {
+			n++
+		}
+	}
+	return n
+}
+
+// reserved counts the topics of p that plexo reserves for itself.
+func reserved(p *plexo.Plexus) float64 {
+	n := 0
+	for name := range p.Stats().Topics {
+		if plexo.ReservedTopic(name) {
+			n++
+		}
+	}
+	return float64(n)
+}
+
+// rawTopic makes p hold an idle topic, which it forgets a minute later or
+// at once past a few thousand idle ones, that published n messages.
+func rawTopic(t *testing.T, p *plexo.Plexus, name string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := p.SubscribeRaw(ctx, name, func(context.Context, *plexo.RawMessage) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := p.PublishRaw(ctx, name, []byte{8, 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+}
+
+func TestForgottenTopics(t *testing.T) {
+	p := plexo.New()
+	defer p.Close()
+	reg := register(t, plexoprom.NewCollector(p, plexoprom.WithMaxTopics(2)))
+	// z.v1.T0 and T1 get series of their own, T2 to T4 are folded.
+	for i := range 5 {
+		rawTopic(t, p, fmt.Sprintf("z.v1.T%d.proto", i), 10)
+	}
+	mfs := scrape(t, reg)
+	if got := mustValue(t, mfs, "plexo_messages_published_total", "topic", plexoprom.OtherTopic); got != 30 {
+		t.Fatalf("_other: got %v, want 30", got)
+	}
+
+	// Thousands of idle topics make the Plexus forget the z ones.
+	for i := range 4200 {
+		rawTopic(t, p, fmt.Sprintf("y.v1.T%04d.proto", i), 0)
+	}
+	if _, ok := p.Stats().Topics["z.v1.T4.proto"]; ok {
+		t.Fatal("the Plexus still has z.v1.T4; the test needs it forgotten")
+	}
+	mfs = scrape(t, reg)
+	if got := mustValue(t, mfs, "plexo_messages_published_total", "topic", plexoprom.OtherTopic); got != 30 {
+		t.Errorf("_other after the folded topics were forgotten: got %v, want still 30", got)
+	}
+	if _, ok := value(mfs, "plexo_messages_published_total", "topic", "z.v1.T0.proto"); ok {
+		t.Error("a forgotten topic still has a series")
+	}
+	// Their places went to two live topics.
+	if got := userSeries(mfs, "plexo_messages_published_total"); got != 3 {
+		t.Errorf("%d series, want 2 topics and _other", got)
+	}
+	live := float64(len(p.Stats().Topics)) - reserved(p)
+	if got := mustValue(t, mfs, "plexo_topics_folded"); got != live-2 {
+		t.Errorf("folded: got %v, want %v", got, live-2)
+	}
+
+	// A new topic is folded, and adds to _other. (It makes the Plexus forget
+	// the oldest idle topic, which had a series: the place goes to the next
+	// y topic by name.)
+	rawTopic(t, p, "zz.v1.New.proto", 5)
+	mfs = scrape(t, reg)
+	if got := mustValue(t, mfs, "plexo_messages_published_total", "topic", plexoprom.OtherTopic); got != 35 {
+		t.Errorf("_other: got %v, want 35", got)
+	}
 }

@@ -73,12 +73,16 @@
 // # Cardinality
 //
 // Only the topic label grows with the system. At most [DefaultMaxTopics]
-// topics (or the number given to [WithMaxTopics]) have series of their own:
-// the first ones the collector sees, in name order within one scrape, keep
-// them for the collector's life, so that no series ever moves between
-// topics. The others are summed into the series labelled
-// topic=[OtherTopic], and plexo_topics_folded counts them. A Plexus keeps
-// every topic it has seen, so the sum never goes down. Per-peer series are
-// not exported; the transport label takes the few names given to
+// topics (or the number given to [WithMaxTopics]) have series of their own,
+// besides the directory's reserved plexo.v1 topics: the first ones the
+// collector sees, in name order within one scrape, keep them until the
+// Plexus forgets the topic (plexo forgets idle topics a minute after nobody
+// needs them), so that no series moves between topics while they live. The
+// others are summed into the series labelled topic=[OtherTopic], and
+// plexo_topics_folded counts them. The counters of that series only grow:
+// the collector adds what each folded topic grew by since the previous
+// scrape, so a folded topic that the Plexus forgets, or that gets a series
+// of its own when a place frees, takes nothing back. Per-peer series are not
+// exported; the transport label takes the few names given to
 // [WithTransport].
 package plexoprom

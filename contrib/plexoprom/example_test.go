@@ -59,7 +59,7 @@ func ExampleNewCollector() {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "plexo_messages_published_total") || strings.HasPrefix(line, "plexo_transport_peers") {
+		if strings.HasPrefix(line, `plexo_messages_published_total{topic="brewery.`) || strings.HasPrefix(line, "plexo_transport_peers") {
 			fmt.Println(line)
 		}
 	}

@@ -17,10 +17,12 @@ type Option interface {
 	applyToCollector(*config)
 }
 
-// WithMaxTopics bounds how many distinct values the topic label takes. The
-// first n topics the collector sees (in name order within one collection)
-// keep their own series for as long as the collector lives; the counters
-// and gauges of every later topic are summed into the series with
+// WithMaxTopics bounds how many distinct values the topic label takes,
+// besides [OtherTopic] and the few topics plexo reserves for itself
+// ([plexo.ReservedTopic], the directory's), which always have their own
+// series. The first n topics the collector sees (in name order within one
+// collection) keep their own series until the Plexus forgets them; the
+// counters and gauges of the others are summed into the series with
 // topic=[OtherTopic], and plexo_topics_folded counts them. The default is
 // [DefaultMaxTopics]; values below 1 keep the default.
 func WithMaxTopics(n int) Option { return maxTopicsOption(n) }
