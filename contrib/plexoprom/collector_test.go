@@ -178,6 +178,9 @@ func TestCountersMatchPublished(t *testing.T) {
 		{"plexo_topics", nil, float64(len(p.Stats().Topics))},
 		{"plexo_topics_folded", nil, 0},
 		{"plexo_duplicates_total", nil, 0},
+		{"plexo_unrouted_total", nil, 0},
+		{"plexo_handoff_errors_total", nil, 0},
+		{"plexo_directory_rejected_total", nil, 0},
 	} {
 		t.Run(fmt.Sprint(tc.name, tc.labels), func(t *testing.T) {
 			if got := mustValue(t, mfs, tc.name, tc.labels...); got != tc.want {

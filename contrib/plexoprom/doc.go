@@ -38,6 +38,7 @@
 //	plexo_duplicates_total                counter  arrivals dropped as already seen (bridge cycles) or published here
 //	plexo_unrouted_total                  counter  arrivals dropped because nobody here or beyond a bridge wants them
 //	plexo_handoff_errors_total            counter  failed hand-offs to transports
+//	plexo_directory_rejected_total        counter  directory messages dropped as malformed, forged or beyond bounds
 //	plexo_topics                          gauge    topics the Plexus knows, folded ones included
 //	plexo_topics_folded                   gauge    topics summed into topic="_other"
 //

@@ -59,6 +59,8 @@ var plexusFields = map[string]known{
 	"Duplicates":      {counter, "plexo_duplicates_total", "Arrivals dropped because the Plexus had already seen or published them.", ""},
 	"Unrouted":        {counter, "plexo_unrouted_total", "Arrivals dropped because nobody here or beyond a bridge wants their topic.", ""},
 	"TransportErrors": {counter, "plexo_handoff_errors_total", "Failed hand-offs of messages to transports.", ""},
+	"DirectoryRejected": {counter, "plexo_directory_rejected_total",
+		"Directory messages (announcements, queries, descriptor sets) dropped as malformed, forged or beyond the directory's bounds.", ""},
 }
 
 // transportFields names the fields of transports' Stats, whatever the
