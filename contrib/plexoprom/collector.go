@@ -19,7 +19,8 @@ const OtherTopic = "_other"
 // A Collector is a [prometheus.Collector] of a Plexus's statistics and those
 // of the transports given with [WithTransport]. It reads them afresh on
 // every collection, without stopping the Plexus; register it once, with
-// [prometheus.Registry.Register]. Its methods are safe for concurrent use.
+// [prometheus.Registry.Register]. Its methods are safe for concurrent use;
+// collections run one at a time.
 type Collector struct {
 	p          *plexo.Plexus
 	maxTopics  int
