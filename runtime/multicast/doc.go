@@ -43,6 +43,17 @@
 // recently heard evicted ([Stats].PeerEvictions); reassembly and the replay
 // window have their own bounds.
 //
+// Options follow one rule. [New] applies them in order (the last call of an
+// option wins, for its value and its error) and validates the result once.
+// Zero keeps an option's default where its documentation says so. A value
+// that cannot work (negative, out of range, not multicast) makes New
+// return an error wrapping [ErrConfig] that names the option; New never
+// falls back to a default in its place. [WithKeys] fails closed the same
+// way: no keys, a send id not in the keys or a secret shorter than
+// [MinKeySize] is an error, never an unauthenticated transport. Only a
+// value past a documented ceiling counts as the ceiling
+// ([WithMaxMessageSize], [WithRepair]).
+//
 // The wire format and the agreement protocol are described in PROTOCOL.md
 // beside this file, so that other languages can speak them.
 package multicast

@@ -265,8 +265,8 @@ func TestAuthentication(t *testing.T) {
 	if !netns(t) {
 		return
 	}
-	good := map[uint8][]byte{1: []byte("brewery secret")}
-	bad := map[uint8][]byte{1: []byte("guess")}
+	good := map[uint8][]byte{1: []byte("brewery secret, 16+")}
+	bad := map[uint8][]byte{1: []byte("a guessed secret")}
 	pub := newNode(t, multicast.WithKeys(good, 1))
 	friend := newNode(t, multicast.WithKeys(good, 1))
 	mallory := newNode(t, multicast.WithKeys(bad, 1))

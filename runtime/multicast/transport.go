@@ -128,7 +128,10 @@ type source struct {
 // New opens a multicast transport: it joins the control group and opens
 // the sending socket. ctx bounds the setup only.
 func New(ctx context.Context, opts ...Option) (*Transport, error) {
-	cfg := newConfig(opts)
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, errorf("multicast: new: %w", err)
+	}
 	addrs, err := newLayout(&cfg)
 	if err != nil {
 		return nil, err
