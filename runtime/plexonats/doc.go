@@ -9,6 +9,17 @@
 // The transport works over a connection the program configured and owns:
 // it never closes it and never replaces its handlers.
 //
+// # Options
+//
+// [New] applies the options in order (the last call of an option wins, for
+// its value and its error) and validates the result once. Zero or "" keeps
+// an option's default where its documentation says so. A value that cannot
+// work makes New return an error naming the option and wrapping
+// [ErrConfig] ([ErrInvalidSubject] and [ErrInvalidQueueGroup] for names NATS
+// would refuse); New never falls back to a default in its place. Only a
+// value past a documented ceiling counts as the ceiling
+// ([WithInterestRefresh]).
+//
 // # Subjects
 //
 // A topic travels on the subject prefix + topic name, by default
