@@ -8,7 +8,12 @@
 //	err = p.Attach(m)
 //
 // A topic's home group is a pure function of its name, so the first message
-// of a new topic goes out at once. Peers exchange HELLO heartbeats on a
+// of a new topic goes out at once. A subscription joins its group in the
+// transport's own goroutine, never under the Plexus's lock: Subscribe
+// returns before the group is joined, and what is published before the
+// join completes (typically within a millisecond) is not received. Peers
+// hear of a subscription only once its group is joined, so a publisher that
+// waits with [plexo.Plexus.WaitForInterest] loses nothing to the join. Peers exchange HELLO heartbeats on a
 // control group; when two active topics share a group, the one with the
 // larger id moves to a free group chosen by a Paxos instance, make before
 // break. Delivery never depends on groups being unique: every datagram

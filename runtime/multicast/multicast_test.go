@@ -101,6 +101,7 @@ func subscribe[T proto.Message](t *testing.T, n node, topic plexo.Topic[T]) *col
 	if _, err := topic.Subscribe(context.Background(), n.p, func(_ context.Context, v T) { c.add(v) }); err != nil {
 		t.Fatal(err)
 	}
+	joined(n.m) // Subscribe returns before the group is joined
 	return c
 }
 

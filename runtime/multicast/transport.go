@@ -87,7 +87,8 @@ type Transport struct {
 	// the datagrams for which it returns true, as a lossy network would.
 	dropHook func(topic, seq uint64, index uint16) bool
 	// joinHook, set by tests before Start, makes joining a group fail
-	// while it returns an error, as running out of file descriptors would.
+	// while it returns an error, as running out of file descriptors would;
+	// the loop calls it, without t.mu, before opening a group's socket.
 	joinHook func() error
 
 	// wake makes the loop run now. wakeAt (guarded by mu) is when it runs
@@ -217,7 +218,9 @@ func (t *Transport) now() time.Duration { return time.Since(t.start) }
 
 // Advertise implements [plexo.Transport]: the groups of topics wanted through
 // this Plexus (hops > 0, whether by its own handlers or beyond a bridge) are
-// joined, and HELLOs tell peers the distance.
+// joined, and HELLOs tell peers the distance. Advertise does not wait for a
+// join: the transport's loop opens the group's socket (see openJoins), and
+// delivery on the topic begins once it has.
 func (t *Transport) Advertise(topic string, hops int) {
 	if hops < 0 || hops > plexo.MaxHops {
 		hops = 0
@@ -261,11 +264,17 @@ func (t *Transport) Advertise(topic string, hops int) {
 	t.afterNode()
 }
 
-// updateNode tells the node about a topic's local interest; t.mu held.
+// updateNode tells the node about a topic's local interest; t.mu held. A
+// subscription is announced to peers only once its group is joined (see
+// follow), so that a peer that sees the interest (as with
+// [plexo.Plexus.WaitForInterest]) can count on it being received.
 func (t *Transport) updateNode(id agree.TopicID, local *localTopic) {
-	on := local.pub || local.hops > 0
-	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: local.name, Hops: uint8(local.hops)}, on)
-	if !on {
+	hops := local.hops
+	if !local.joined {
+		hops = 0
+	}
+	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: local.name, Hops: uint8(hops)}, local.pub || hops > 0)
+	if !local.pub && local.hops == 0 {
 		delete(t.interest, id)
 	}
 }
@@ -399,6 +408,7 @@ func (t *Transport) loop() {
 		for _, ev := range notify {
 			host.SetInterest(ev.Name, ev.Hops)
 		}
+		t.openJoins()
 		if t.retryNaks(wall) {
 			next = max(min(next, nakRetry), time.Millisecond)
 		}
