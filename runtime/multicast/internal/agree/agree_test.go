@@ -123,6 +123,7 @@ type outcome struct {
 	converged  bool
 	why        string
 	at         time.Duration
+	trace      []byte // with simConfig.trace
 }
 
 func (o outcome) failed() bool { return len(o.violations) > 0 || !o.converged }
@@ -164,7 +165,11 @@ func (sc scenario) run() outcome {
 	s.run(sc.cfg.faulty)
 	at, ok, why := s.runUntilConverged(20 * time.Second)
 	s.checkTables()
-	return outcome{violations: s.violations, converged: ok, why: why, at: at}
+	o := outcome{violations: s.violations, converged: ok, why: why, at: at}
+	if s.trace != nil {
+		o.trace = s.trace.Bytes()
+	}
+	return o
 }
 
 // TestSweep runs the protocol over many seeded faulty networks and checks

@@ -396,7 +396,12 @@ func (n *Node) finishInput() {
 // reportGroups adds an EventGroup for each topic of local interest whose
 // group changed since it was last reported.
 func (n *Node) reportGroups() {
+	ids := make([]TopicID, 0, len(n.local))
 	for id := range n.local {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // events in a deterministic order
+	for _, id := range ids {
 		g := n.Group(id)
 		old, ok := n.reportedGroup[id]
 		if !ok {
@@ -411,7 +416,7 @@ func (n *Node) reportGroups() {
 }
 
 // reportInterest adds an EventInterest for each topic whose subscribers
-// among the peers are all gone, then, in order of name, for each whose
+// among the peers are all gone, in order of name, then, in order of name, for each whose
 // nearest subscriber's distance changed, since it was last reported.
 func (n *Node) reportInterest() {
 	if !n.view.topicsChanged {
@@ -419,11 +424,16 @@ func (n *Node) reportInterest() {
 	}
 	n.view.topicsChanged = false
 	want := n.view.nearestSubscribers()
+	var gone []string
 	for name := range n.reportedInterest {
 		if _, ok := want[name]; !ok {
-			delete(n.reportedInterest, name)
-			n.events = append(n.events, Event{Kind: EventInterest, Topic: IDOf(name), Name: name})
+			gone = append(gone, name)
 		}
+	}
+	slices.Sort(gone) // events in a deterministic order
+	for _, name := range gone {
+		delete(n.reportedInterest, name)
+		n.events = append(n.events, Event{Kind: EventInterest, Topic: IDOf(name), Name: name})
 	}
 	names := make([]string, 0)
 	for name, h := range want {
