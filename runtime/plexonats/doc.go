@@ -103,6 +103,15 @@
 //
 //	plexo.brewery.sensors.v1.Temperature.proto 2
 //
+// A message never exceeds the server's maximum payload (headers included):
+// an add or remove too large for one is sent as several of its kind, and a
+// sync as parts, each with the header Plexo-Part: i/n (1 ≤ i ≤ n ≤ 65536),
+// sent in order. A receiver takes each part's subjects at once, as an add,
+// and forgets what the sync leaves out only when part n arrives after parts
+// 1 to n−1; a part out of sequence (one was lost) makes it forget nothing
+// until the next complete sync. A subject too long for any message is not
+// announced, and logged.
+//
 // A transport repeats a sync every refresh interval (see
 // [WithInterestRefresh]), and for three more intervals once it has no
 // subscription left; it answers every query, and announces after each
