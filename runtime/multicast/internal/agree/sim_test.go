@@ -26,7 +26,7 @@ type simConfig struct {
 	timeout time.Duration
 	expiry  time.Duration
 
-	bugs bugs
+	rules *rules // nil: paxosRules
 
 	// trace makes the sim record every event it processes and everything
 	// the nodes send and report, in order (see sim.trace).
@@ -145,7 +145,7 @@ func (s *sim) newNode() *Node {
 		Expiry:       s.cfg.expiry,
 		SyncDelay:    s.cfg.delay * 2,
 		Seed:         s.rng.Uint64(),
-		bugs:         s.cfg.bugs,
+		rules:        s.cfg.rules,
 	})
 	return n
 }

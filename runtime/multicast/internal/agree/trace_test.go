@@ -20,9 +20,9 @@ func TestSameSeedSameTrace(t *testing.T) {
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		for _, build := range []struct {
 			name string
-			sc   func(uint64, bugs) scenario
+			sc   func(uint64, *rules) scenario
 		}{{"random", newScenario}, {"contention", contention}, {"split contention", splitContention}} {
-			sc := build.sc(seed, bugs{})
+			sc := build.sc(seed, nil)
 			sc.cfg.trace = true
 			a, b := sc.run(), sc.run()
 			if len(a.trace) == 0 {
