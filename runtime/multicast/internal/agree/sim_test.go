@@ -102,6 +102,8 @@ type sim struct {
 	violations  []string
 	sent        map[Kind]int
 	lastCommit  time.Duration
+	lost        int // datagrams the faulty network dropped (one per receiver)
+	duplicated  int // extra copies it delivered
 
 	// trace, with simConfig.trace, holds one line per tick, delivery,
 	// message sent and event reported: two runs of one seed must give the
@@ -211,10 +213,12 @@ func (s *sim) flush(i int) {
 			copies := 1
 			if s.faulty() {
 				if s.rng.Float64() < s.cfg.loss {
+					s.lost++
 					continue
 				}
 				if s.rng.Float64() < s.cfg.dup {
 					copies += 1 + s.rng.IntN(2)
+					s.duplicated += copies - 1
 				}
 			}
 			for range copies {
