@@ -221,9 +221,9 @@ var maxMessageLimit = int(min(uint64(math.MaxUint32), uint64(math.MaxInt)))
 // ones would make the transport's loop spin.
 const minPeriod = time.Millisecond
 
-// duration is the body of the options of a duration that must be at least
-// least: 0 sets the default def, a negative or shorter value is recorded
-// as bad.
+// duration sets *field from option's value d: 0 sets the default def, a
+// value of at least least sets d, and anything shorter (negative values
+// included) is recorded as bad.
 func duration(c *config, option string, d, least, def time.Duration, field *time.Duration) {
 	switch {
 	case d == 0:
