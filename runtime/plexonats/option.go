@@ -37,8 +37,9 @@ type Option interface {
 // WithSubjectPrefix sets the prefix that makes a topic name a NATS subject:
 // subject = prefix + topic name. Every program sharing topics over NATS must
 // use the same prefix. A prefix usually ends with '.'; it must not contain
-// whitespace, '*' or '>', or empty tokens. The default is
-// [DefaultSubjectPrefix]; "" keeps the default.
+// whitespace, '*' or '>', or empty tokens: such a prefix makes [New] fail
+// with [ErrInvalidSubject]. The default is [DefaultSubjectPrefix]; "" keeps
+// the default.
 func WithSubjectPrefix(prefix string) Option { return prefixOption(prefix) }
 
 // WithQueueGroup makes the transport's subscriptions join the NATS queue
@@ -47,7 +48,8 @@ func WithSubjectPrefix(prefix string) Option { return prefixOption(prefix) }
 // topics they subscribe to. A Plexus that publishes a topic handles its own
 // messages in-process, whatever NATS chooses, so subscribe in the group
 // from processes that do not also publish the topic. The default, "", is no
-// queue group.
+// queue group; a name NATS does not accept (with whitespace, say) makes
+// [New] fail with [ErrInvalidQueueGroup].
 func WithQueueGroup(name string) Option { return queueGroupOption(name) }
 
 // WithPendingLimits bounds how many messages, and how many bytes, NATS
@@ -66,13 +68,15 @@ func WithPendingLimits(messages, bytes int) Option { return pendingLimitsOption{
 // reports them as wanted from the start, by a consumer one hop away (as if
 // a Plexus on NATS subscribed to them), so a Plexus bridging NATS with
 // other transports forwards them to NATS, and [plexo.Plexus.WaitForInterest]
-// returns for them at once. Options accumulate.
+// returns for them at once. Options accumulate. A topic that does not make
+// a valid subject with the prefix (empty, or with whitespace, '*' or '>')
+// makes [New] fail with [ErrInvalidSubject].
 func WithRemoteInterest(topics ...string) Option { return remoteInterestOption(slices.Clone(topics)) }
 
 // WithInterestExchange turns on or off the exchange of interest between
 // plexonats transports (see the package documentation). Without it, a
 // transport knows only the topics of [WithRemoteInterest]. The default is
-// on.
+// on; both values are valid.
 func WithInterestExchange(enabled bool) Option { return interestExchangeOption(enabled) }
 
 // WithInterestRefresh sets how often the transport repeats, to the other
