@@ -21,14 +21,15 @@ type groupMembership struct {
 	// join failed, and the loop tries again.
 	joinFailed bool
 	// toJoin are the groups whose sockets subscribed topics wait for. The
-	// loop opens them without holding Transport.mu, so that Advertise and
-	// the control reader never wait for a join.
+	// joiner goroutine opens them without holding Transport.mu, so that
+	// neither Advertise, the control reader nor the loop (heartbeats, NAK
+	// retries) waits for a join.
 	toJoin map[uint32]struct{}
-	// joining is set while the loop opens sockets without Transport.mu.
+	// joining is set while the joiner opens sockets without Transport.mu.
 	joining bool
 }
 
-// A joined is a group socket the loop opened, or the error opening it.
+// A joined is a group socket the joiner opened, or the error opening it.
 type joined struct {
 	group   uint32
 	conn    *net.UDPConn
@@ -90,10 +91,10 @@ func (m *groupMembership) closeAll() {
 // follow makes a subscribed topic hold the socket of the group now carrying
 // it, make before break: the group it held is left once the new one is
 // joined, after a grace period; t.mu held. A group nobody has joined yet
-// is joined by the loop (see openJoins), which follows the topic again once
-// the socket is open; until then the topic keeps what it held. A failure to
-// join (such as too many open files) is logged, and the loop tries again
-// every heartbeat.
+// is joined by the joiner goroutine (see openJoins), which follows the
+// topic again once the socket is open; until then the topic keeps what it
+// held. A failure to join (such as too many open files) is logged, and the
+// loop queues it again every heartbeat.
 func (t *Transport) follow(id agree.TopicID, local *localTopic) {
 	g := t.node.Group(id)
 	if local.joined && local.group == g {
@@ -105,7 +106,10 @@ func (t *Transport) follow(id agree.TopicID, local *localTopic) {
 			t.groups.toJoin = make(map[uint32]struct{})
 		}
 		t.groups.toJoin[g] = struct{}{}
-		t.kick()
+		select {
+		case t.joinWake <- struct{}{}:
+		default:
+		}
 		return
 	}
 	s.refs++
@@ -157,8 +161,21 @@ func (t *Transport) followAll(opened bool) {
 	}
 }
 
+// joiner opens group sockets as subscribed topics need them, until Close.
+func (t *Transport) joiner() {
+	defer t.wg.Done()
+	for {
+		select {
+		case <-t.quit:
+			return
+		case <-t.joinWake:
+			t.openJoins()
+		}
+	}
+}
+
 // openJoins opens the sockets of the groups that subscribed topics wait
-// for, called by the loop without t.mu: opening a socket and joining a
+// for, called by the joiner without t.mu: opening a socket and joining a
 // group are system calls that may be slow, and Advertise (called under the
 // Plexus's lock) must not wait for them. It then installs the sockets and
 // follows the subscribed topics again, under t.mu; a socket that no topic

@@ -30,7 +30,7 @@ func failingJoins(m *multicast.Transport) (run func(f func())) {
 	}
 }
 
-// joined waits until m's loop has tried to open the group sockets that
+// joined waits until m's joiner has tried to open the group sockets that
 // subscribed topics wait for (Advertise does not wait for them).
 func joined(m *multicast.Transport) {
 	waitFor(5*time.Second, func() bool { return !multicast.JoinsPending(m) })
@@ -92,14 +92,15 @@ func TestJoinFailure(t *testing.T) {
 // TestAdvertiseDoesNotWaitForJoins makes joining a group hang, as a slow
 // system call would, and checks that Advertise (which the Plexus calls
 // under its lock) and the transport's other methods still return at once,
-// and that the topic is joined once the join completes.
+// that heartbeats go on, that peers hear of the subscription only once the
+// join completes, and that the topic is joined then.
 func TestAdvertiseDoesNotWaitForJoins(t *testing.T) {
 	if !netns(t) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	m, err := multicast.New(ctx, multicast.WithInterface("lo"))
+	m, err := multicast.New(ctx, multicast.WithInterface("lo"), multicast.WithHeartbeat(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestAdvertiseDoesNotWaitForJoins(t *testing.T) {
 	select {
 	case <-entered:
 	case <-time.After(5 * time.Second):
-		t.Fatal("the loop never tried to join")
+		t.Fatal("the joiner never tried to join")
 	}
 	// The join hangs now: nothing else may wait for it.
 	start := time.Now()
@@ -151,12 +152,15 @@ func TestAdvertiseDoesNotWaitForJoins(t *testing.T) {
 	if st.Groups != 0 {
 		t.Errorf("%d groups joined while the join hangs, want 0", st.Groups)
 	}
-	// Peers hear of the subscription only once its group is joined. m's
-	// heartbeat is the default 1 s, but a change of interest is announced
-	// at once: 300 ms is ample for one that would be.
+	// Peers hear of the subscription only once its group is joined: 300 ms
+	// is six heartbeats, which go on meanwhile.
+	sent := m.Stats().ControlSent
 	time.Sleep(300 * time.Millisecond)
 	if h := watch.get(stringTopic.Name()); h != 0 {
 		t.Errorf("a peer sees interest %d hops while the join hangs, want none", h)
+	}
+	if n := m.Stats().ControlSent - sent; n < 3 {
+		t.Errorf("%d control messages sent in six heartbeats while a join hangs, want HELLOs to go on", n)
 	}
 	free()
 	watch.wait(t, stringTopic.Name(), 2, 5*time.Second)

@@ -27,7 +27,7 @@ import (
 //	         socket, and each pubTopic's seq and ring
 //
 // The node is driven under mu (the loop's ticks, the control reader's
-// messages, Advertise), so sending what it queued takes sendMu under mu,
+// messages, Advertise, the joiner's installing of sockets), so sending what it queued takes sendMu under mu,
 // and sweeping the sequence states takes subsMu then seqMu under mu. A
 // receiver checking a sequence number takes seqMu alone and sends any NAK
 // after releasing it. No lock is held while messages or interest are
@@ -88,19 +88,22 @@ type Transport struct {
 	dropHook func(topic, seq uint64, index uint16) bool
 	// joinHook, set by tests before Start, makes joining a group fail
 	// while it returns an error, as running out of file descriptors would;
-	// the loop calls it, without t.mu, before opening a group's socket.
+	// the joiner calls it, without t.mu, before opening a group's socket.
 	joinHook func() error
 
 	// wake makes the loop run now. wakeAt (guarded by mu) is when it runs
 	// next at the latest: whatever makes a node timer, a group leave or a
 	// NAK retry due earlier wakes it (wakeBy, kick), so that these keep
 	// their timing instead of waiting for the poll.
-	wake   chan struct{}
-	wakeAt time.Time
-	poll   time.Duration // the loop's longest sleep, a safety net
-	quit   chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
+	wake chan struct{}
+	// joinWake makes the joiner goroutine open the group sockets that
+	// subscribed topics wait for (groupMembership.toJoin).
+	joinWake chan struct{}
+	wakeAt   time.Time
+	poll     time.Duration // the loop's longest sleep, a safety net
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
 
 	counters counters
 }
@@ -150,6 +153,7 @@ func New(ctx context.Context, opts ...Option) (*Transport, error) {
 		seqCap:      MaxSenderStates,
 		reasmBudget: frame.NewBudget(reassemblyBytes(cfg.maxMessage)),
 		wake:        make(chan struct{}, 1),
+		joinWake:    make(chan struct{}, 1),
 		poll:        100 * time.Millisecond,
 		quit:        make(chan struct{}),
 	}
@@ -208,9 +212,10 @@ func (t *Transport) Start(h plexo.Host) error {
 		Seed:         uint64(time.Now().UnixNano()),
 	})
 	t.writer = frame.NewWriter(t.cfg.domain, t.self, t.cfg.mtu, t.keys)
-	t.wg.Add(2)
+	t.wg.Add(3)
 	go t.readControl()
 	go t.loop()
+	go t.joiner()
 	return nil
 }
 
@@ -219,8 +224,8 @@ func (t *Transport) now() time.Duration { return time.Since(t.start) }
 // Advertise implements [plexo.Transport]: the groups of topics wanted through
 // this Plexus (hops > 0, whether by its own handlers or beyond a bridge) are
 // joined, and HELLOs tell peers the distance. Advertise does not wait for a
-// join: the transport's loop opens the group's socket (see openJoins), and
-// delivery on the topic begins once it has.
+// join: the transport's joiner goroutine opens the group's socket (see
+// openJoins), and delivery on the topic begins once it has.
 func (t *Transport) Advertise(topic string, hops int) {
 	if hops < 0 || hops > plexo.MaxHops {
 		hops = 0
@@ -408,7 +413,6 @@ func (t *Transport) loop() {
 		for _, ev := range notify {
 			host.SetInterest(ev.Name, ev.Hops)
 		}
-		t.openJoins()
 		if t.retryNaks(wall) {
 			next = max(min(next, nakRetry), time.Millisecond)
 		}
