@@ -585,3 +585,15 @@ func TestConcurrentCloseWaitsForTheFirstAndSharesItsResult(t *testing.T) {
 		t.Fatal("a later Close did not return the first one's result")
 	}
 }
+
+func TestAttachToAClosedPlexusClosesTheTransport(t *testing.T) {
+	p := plexo.New()
+	_ = p.Close()
+	tr := &recordingTransport{}
+	if err := p.Attach(tr); !errors.Is(err, plexo.ErrClosed) {
+		t.Fatalf("Attach after Close = %v, want ErrClosed", err)
+	}
+	if n := tr.closes.Load(); n != 1 {
+		t.Fatalf("transport closed %d times, want 1", n)
+	}
+}

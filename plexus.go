@@ -99,7 +99,9 @@ func (p *Plexus) ID() uint64 { return p.id }
 // Attach adds a transport: from now on, p sends it the messages its peers
 // want, delivers what it receives, and bridges it with the other transports.
 // A transport can be attached at any time, to one Plexus only, and is closed
-// by [Plexus.Close].
+// by [Plexus.Close]. Attaching to a closed Plexus fails with [ErrClosed] and
+// closes t, as Close would have, whether p was closed before the call or
+// while t was starting.
 func (p *Plexus) Attach(t Transport) error {
 	if t == nil {
 		return opError("attach", "", errors.New("nil transport"))
@@ -107,7 +109,7 @@ func (p *Plexus) Attach(t Transport) error {
 	p.mu.Lock()
 	if p.closed.Load() {
 		p.mu.Unlock()
-		return opError("attach", "", ErrClosed)
+		return errors.Join(opError("attach", "", ErrClosed), t.Close())
 	}
 	if slices.ContainsFunc(p.links, func(l *link) bool { return l.t == t }) {
 		p.mu.Unlock()
