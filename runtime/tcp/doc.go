@@ -43,6 +43,17 @@
 // reads the socket on one goroutine while another hands the frames already
 // read to the Plexus, through a few recycled buffers.
 //
+// Options fail closed. [Listen] and [Dial] apply all their options, the last
+// of a setting winning, then validate once: a zero value means the
+// documented default, and any value that cannot work makes them return an
+// error wrapping [ErrConfig], never a default in its place. That holds for
+// security-relevant options (a nil TLS configuration, one a listener
+// cannot serve with, mutual TLS with nothing to verify client certificates
+// against, a dialer that skips verification with no callback of its own)
+// and for the others given values outside their documented range (a
+// negative duration, a heartbeat timeout below two intervals). No value is
+// clamped. Each option's documentation states its range.
+//
 // The wire protocol is described in PROTOCOL.md beside this file, so that
 // other languages can speak it.
 package tcp

@@ -10,6 +10,12 @@ import (
 // callers from [Transport.WaitConnected], through [Stats.LastError], and in
 // the Host's log when a connection or a connection attempt ends.
 var (
+	// ErrConfig reports options that cannot work, returned by [Listen] and
+	// [Dial]: a security-relevant option whose value would leave
+	// connections less secure than asked, or a value outside an option's
+	// documented range. See [Option].
+	ErrConfig = errors.New("tcp: invalid configuration")
+
 	// ErrHandshake reports a peer refused during the handshake: it is not a
 	// plexo peer, speaks another protocol version (see [ErrVersion]),
 	// announces an unusable frame size, or is this Plexus itself.

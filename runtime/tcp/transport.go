@@ -90,11 +90,15 @@ func newTransport(cfg config) *Transport {
 }
 
 // Listen returns a Transport accepting peers on addr, such as
-// "127.0.0.1:0" (see [net.Listen]). It listens at once, so [Transport.Addr]
+// "127.0.0.1:0" (see [net.Listen]). Options that cannot work make it return
+// an error wrapping [ErrConfig] (see [Option]). It listens at once, so [Transport.Addr]
 // is known and peers can connect; they are served once the Transport is
 // attached to a Plexus.
 func Listen(ctx context.Context, addr string, opts ...Option) (*Transport, error) {
 	cfg := newConfig(opts)
+	if err := cfg.validate(true); err != nil {
+		return nil, errorf("tcp: listen %s: %w", addr, err)
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -109,7 +113,8 @@ func Listen(ctx context.Context, addr string, opts ...Option) (*Transport, error
 
 // Dial returns a Transport that connects to the peer listening at addr
 // (host:port). It returns at once, without touching the network: ctx only
-// bounds Dial itself, and an error means a malformed address or a done ctx.
+// bounds Dial itself, and an error means a malformed address, a done ctx,
+// or options that cannot work ([ErrConfig], see [Option]).
 // Once the Transport is attached to a Plexus, it connects in the background,
 // retrying with backoff (see [WithBackoff]) for as long as nobody listens,
 // and reconnects by itself whenever the connection drops, until it is
@@ -130,7 +135,11 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Transport, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
 	}
-	t := newTransport(newConfig(opts))
+	cfg := newConfig(opts)
+	if err := cfg.validate(false); err != nil {
+		return nil, errorf("tcp: dial %s: %w", addr, err)
+	}
+	t := newTransport(cfg)
 	t.addr = addr
 	return t, nil
 }
