@@ -232,16 +232,15 @@ func (p *peer) tell(hops int, topic string) { p.q.pushInterest(hops, topic) }
 
 // writer drains the send queue into the connection, control frames first,
 // batching what accumulates while it writes and flushing when the queue is
-// empty. It pings when the connection has been idle for an interval.
+// empty. It pings when nothing has been written for an interval.
 func (p *peer) writer() {
 	w := bufio.NewWriterSize(p.conn, ioBufferSize)
-	tick := time.NewTicker(p.t.cfg.heartbeatInterval)
-	defer tick.Stop()
+	ping := time.NewTimer(p.t.cfg.heartbeatInterval)
+	defer ping.Stop()
 	var b batch // the spare buffers, then what was taken
-	wrote := false
 	for {
 		p.q.mu.Lock()
-		p.waitLocked(tick.C, &wrote)
+		p.waitLocked(ping)
 		if p.q.stopping {
 			p.q.mu.Unlock()
 			p.finish(w)
@@ -257,27 +256,35 @@ func (p *peer) writer() {
 		}
 		p.sent.Add(uint64(b.n))
 		p.bytesSent.Add(uint64(len(b.ctrl) + len(b.frames)))
-		wrote = true
 		b.trim()
 	}
 }
 
-// waitLocked waits until frames are queued or the peer stops. At each
-// tick it queues a PING, unless the writer wrote since the tick before,
-// and clears *wrote. q.mu must be held; it is released while waiting.
-func (p *peer) waitLocked(tick <-chan time.Time, wrote *bool) {
+// waitLocked waits until frames are queued or the peer stops. When the
+// ping timer fires, it queues a PING if nothing has been written for an
+// interval, and otherwise sets the timer to an interval after the latest
+// write: the peer never waits much more than an interval for a frame,
+// however the writes fall. The latest write is q.quiet, which the writer
+// sets when it goes idle, after its last flush, and Send when it writes
+// directly. q.mu must be held; it is released while waiting.
+func (p *peer) waitLocked(ping *time.Timer) {
 	q := &p.q
+	interval := p.t.cfg.heartbeatInterval
 	for q.emptyLocked() && !q.stopping {
 		q.idleLocked()
 		q.mu.Unlock()
 		select {
 		case <-q.wake:
 		case <-q.quit:
-		case <-tick:
-			if !*wrote {
+		case <-ping.C:
+			q.mu.Lock()
+			since := time.Since(monoEpoch) - q.quiet
+			q.mu.Unlock()
+			if since >= interval {
 				q.pushControl(kindPing, "")
+				since = 0
 			}
-			*wrote = false
+			ping.Reset(interval - since)
 		}
 		q.mu.Lock()
 	}
