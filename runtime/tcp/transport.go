@@ -387,7 +387,7 @@ func (t *Transport) serve(conn net.Conn) (established bool, err error) {
 	}
 	if err != nil {
 		if errors.Is(err, ErrHandshake) {
-			refuse(conn, err)
+			refuse(conn, err, hl.refusalLimit())
 		}
 		return false, err
 	}
@@ -426,20 +426,24 @@ func (t *Transport) handshake(conn net.Conn, id uint64) (hello, error) {
 	}
 	h, err := decodeHello(in[:])
 	if err != nil {
-		return hello{}, err
+		return h, err
 	}
 	if h.peerID == id {
-		return hello{}, fmt.Errorf("%w: connected to itself", ErrHandshake)
+		return h, fmt.Errorf("%w: connected to itself", ErrHandshake)
 	}
 	return h, nil
 }
 
 // refuse tells a peer why its handshake failed, in case it can read it,
-// and lingers briefly so that closing does not reset the connection before
-// the peer reads the reason.
-func refuse(conn net.Conn, err error) {
+// in a CLOSE frame whose reason is cut to limit bytes (nothing is written
+// when limit is negative), and lingers briefly so that closing does not
+// reset the connection before the peer reads the reason.
+func refuse(conn net.Conn, err error, limit int) {
+	if limit < 0 {
+		return
+	}
 	_ = conn.SetDeadline(time.Now().Add(100 * time.Millisecond))
-	if _, werr := conn.Write(appendStringFrame(nil, kindClose, err.Error())); werr != nil {
+	if _, werr := conn.Write(appendStringFrame(nil, kindClose, truncateUTF8(err.Error(), limit))); werr != nil {
 		return
 	}
 	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
