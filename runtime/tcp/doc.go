@@ -32,7 +32,13 @@
 // a slow peer never holds up the others ([WithSendQueueSize],
 // [WithOverflow]); heartbeats detect a dead peer ([WithHeartbeat]);
 // [WithTLS] secures the connections, with mutual TLS if the listener's
-// configuration requires client certificates. Delivery is at most once: a
+// configuration requires client certificates. A failed TLS authentication,
+// either way, is told apart from a network failure: it is an
+// [ErrAuthentication], logged at Error, counted in [Stats.AuthFailures],
+// and returned at once by [Transport.WaitConnected]; the dialer goes on
+// retrying with its backoff growing to the maximum. Under TLS 1.3 a dialer
+// whose certificate the listener refuses finds out at its first read,
+// after its own handshake has succeeded, and that is handled alike. Delivery is at most once: a
 // message queued for, or in flight to, a peer whose connection drops is lost
 // and counted in [Transport.Stats].
 //

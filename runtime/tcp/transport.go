@@ -69,8 +69,9 @@ type Transport struct {
 	table   map[string][]*peer
 
 	// Atomic counters.
-	disconnects atomic.Uint64
-	lateDrops   atomic.Uint64 // drops by Sends that reached a peer after unregister
+	disconnects  atomic.Uint64
+	lateDrops    atomic.Uint64 // drops by Sends that reached a peer after unregister
+	authFailures atomic.Uint64
 }
 
 func newTransport(cfg config) *Transport {
@@ -149,8 +150,9 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Transport, error) 
 // for a listener, until at least one peer has connected. It returns nil then
 // (also when a peer is connected already), [plexo.ErrClosed] once t is
 // closed, at once the error of a connection attempt that retrying is
-// unlikely to fix (such as an untrusted certificate: t keeps retrying in
-// case the peer is fixed), and otherwise, when ctx is done, ctx's error
+// unlikely to fix (such as an untrusted certificate, or the listener's
+// refusal of this side's, both [ErrAuthentication]: t keeps retrying, its
+// backoff growing to the maximum, in case a side is fixed), and otherwise, when ctx is done, ctx's error
 // joined with why the latest attempt failed.
 //
 // A connected peer may not yet know what this side subscribes to, nor this
@@ -369,7 +371,10 @@ func (t *Transport) serve(conn net.Conn) (established bool, err error) {
 	if tc, ok := conn.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(t.life); err != nil {
 			unblock()
-			return false, err
+			if t.life.Err() != nil {
+				return false, nil
+			}
+			return false, t.serverTLSFailed(tc, err)
 		}
 	}
 	select {
@@ -388,6 +393,11 @@ func (t *Transport) serve(conn net.Conn) (established bool, err error) {
 	if err != nil {
 		if errors.Is(err, ErrHandshake) {
 			refuse(conn, err, hl.refusalLimit())
+		}
+		if _, ok := conn.(*tls.Conn); ok && authFailure(err) {
+			// Under TLS 1.3 a dialer learns here that the listener
+			// refused its certificate.
+			err = t.authFailed(err)
 		}
 		return false, err
 	}
