@@ -66,6 +66,10 @@ type peer struct {
 	// (UnixNano), or 0: no deadline moves past it. Atomic.
 	closeBy atomic.Int64
 
+	// probeBy is when the connection ends unless the peer has sent
+	// something, after probe (UnixNano), or 0. Atomic.
+	probeBy atomic.Int64
+
 	// Atomic counters.
 	sent, received, dropped, bytesSent, bytesReceived atomic.Uint64
 }
@@ -122,6 +126,33 @@ func (p *peer) stop(reason error, graceful bool) {
 	_ = p.conn.SetWriteDeadline(deadline)
 	close(q.quit)
 	q.releaseRoomLocked()
+}
+
+// maxProbeTimeout bounds how long a connection has to answer the PING of
+// probe.
+const maxProbeTimeout = time.Second
+
+// probeTimeout returns how long the connection has to answer the PING of
+// probe: maxProbeTimeout, or the heartbeat timeout if shorter.
+func (p *peer) probeTimeout() time.Duration {
+	return min(maxProbeTimeout, p.t.cfg.heartbeatTimeout)
+}
+
+// probe pings the peer and ends the connection unless something arrives
+// within probeTimeout. A Transport probes a connection when the same peer
+// (by id) connects again: the peer lost this connection in a way this side
+// did not notice (a cut between them, a crash of its host), and has
+// reconnected, so it will never answer here, and this side drops the
+// connection at once rather than at the heartbeat timeout, with its
+// interest. A peer that keeps two live connections to this side on purpose
+// (dialing it at two addresses) answers, and both stay.
+func (p *peer) probe() {
+	by := time.Now().Add(p.probeTimeout())
+	p.probeBy.Store(by.UnixNano())
+	p.q.pushControl(kindPing, "")
+	if p.closeBy.Load() == 0 {
+		_ = p.conn.SetReadDeadline(by)
+	}
 }
 
 // enqueue frames msg as a DATA frame into the send queue, or writes it to
@@ -353,7 +384,7 @@ func (p *peer) finish(w *bufio.Writer) {
 // the socket into a few recycled buffers meanwhile (see read), so that
 // reading and handing over overlap.
 func (p *peer) reader(h plexo.Host) error {
-	tr := &timeoutReader{c: p.conn, d: p.t.cfg.heartbeatTimeout, closeBy: &p.closeBy}
+	tr := &timeoutReader{c: p.conn, d: p.t.cfg.heartbeatTimeout, closeBy: &p.closeBy, probeBy: &p.probeBy}
 	fr := newFrameReader(tr, p.t.cfg.maxFrame, ioBufferSize)
 	fr.quit = make(chan struct{})
 	batches := make(chan []byte, readBuffers)
@@ -371,7 +402,11 @@ func (p *peer) reader(h plexo.Host) error {
 		p.q.mu.Lock()
 		stopping := p.q.stopping
 		p.q.mu.Unlock()
-		if errors.Is(err, os.ErrDeadlineExceeded) && !stopping {
+		switch {
+		case !errors.Is(err, os.ErrDeadlineExceeded) || stopping:
+		case p.probeBy.Load() != 0:
+			err = fmt.Errorf("%w: no answer to a probe within %v, after the peer connected again", ErrHeartbeatTimeout, p.probeTimeout())
+		default:
 			err = fmt.Errorf("%w: peer silent for %v", ErrHeartbeatTimeout, p.t.cfg.heartbeatTimeout)
 		}
 	} else {
@@ -528,5 +563,21 @@ func (p *peer) counters() Counters {
 		Dropped:       p.dropped.Load(),
 		BytesSent:     p.bytesSent.Load(),
 		BytesReceived: p.bytesReceived.Load(),
+	}
+}
+
+// probeOthers probes the other connections this Transport has with p's
+// peer (see peer.probe).
+func (t *Transport) probeOthers(p *peer) {
+	var others []*peer
+	t.mu.Lock()
+	for o := range t.peers {
+		if o != p && o.id == p.id {
+			others = append(others, o)
+		}
+	}
+	t.mu.Unlock()
+	for _, o := range others {
+		o.probe()
 	}
 }

@@ -407,6 +407,7 @@ func (t *Transport) serve(conn net.Conn) (established bool, err error) {
 	if !t.register(p) {
 		return true, nil
 	}
+	t.probeOthers(p)
 	if t.ln == nil {
 		t.logConnected(p)
 	}
