@@ -49,7 +49,7 @@ func TestRefusalFitsThePeersMaximum(t *testing.T) {
 			if n := 1 + len(body); n > c.limit {
 				t.Fatalf("CLOSE frame of %d bytes (%q), peer accepts %d", n, body, c.limit)
 			}
-			if c.limit >= 64 && len(body) < 32 {
+			if c.limit >= 64 && len(body) < 16 {
 				t.Fatalf("reason %q cut shorter than needed", body)
 			}
 		})

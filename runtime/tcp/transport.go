@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -448,13 +449,16 @@ func (t *Transport) handshake(conn net.Conn, id uint64) (hello, error) {
 // refuse tells a peer why its handshake failed, in case it can read it,
 // in a CLOSE frame whose reason is cut to limit bytes (nothing is written
 // when limit is negative), and lingers briefly so that closing does not
-// reset the connection before the peer reads the reason.
+// reset the connection before the peer reads the reason. The reason leaves
+// out the text of [ErrHandshake], which a CLOSE in place of the first
+// frame says already, to keep the rest within the peer's limit.
 func refuse(conn net.Conn, err error, limit int) {
 	if limit < 0 {
 		return
 	}
+	reason := strings.TrimPrefix(err.Error(), ErrHandshake.Error()+": ")
 	_ = conn.SetDeadline(time.Now().Add(100 * time.Millisecond))
-	if _, werr := conn.Write(appendStringFrame(nil, kindClose, truncateUTF8(err.Error(), limit))); werr != nil {
+	if _, werr := conn.Write(appendStringFrame(nil, kindClose, truncateUTF8(reason, limit))); werr != nil {
 		return
 	}
 	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
