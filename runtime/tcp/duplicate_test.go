@@ -162,7 +162,8 @@ func TestTwoLiveConnectionsFromOnePeerStay(t *testing.T) {
 	publish(t, a, 1, 2)
 	atB.WaitFor(t, 2)
 	eventually(t, "traffic settles", func() bool { return quiet(a, b) })
-	if got := atB.Snapshot(); !slices.Equal(got, []int64{1, 2}) {
-		t.Fatalf("received %v, want [1 2]", got)
+	// Over two paths, a message may overtake the one before it.
+	if got := slices.Sorted(slices.Values(atB.Snapshot())); !slices.Equal(got, []int64{1, 2}) {
+		t.Fatalf("received %v, want 1 and 2 once each", got)
 	}
 }
