@@ -53,6 +53,7 @@ const (
 	maxMaxFrameSize      = 1 << 30
 	maxSendQueueSize     = 1 << 20
 	minHeartbeatInterval = time.Millisecond
+	maxDuration          = 24 * time.Hour // of every duration option
 )
 
 func newConfig(opts []Option) config {
@@ -95,17 +96,17 @@ func (c *config) validate(listener bool) error {
 	switch {
 	case c.heartbeatInterval == 0:
 		c.heartbeatInterval = DefaultHeartbeatInterval
-	case c.heartbeatInterval < minHeartbeatInterval:
-		return bad("heartbeat interval %v below %v", c.heartbeatInterval, minHeartbeatInterval)
+	case c.heartbeatInterval < minHeartbeatInterval || c.heartbeatInterval > maxDuration:
+		return bad("heartbeat interval %v outside %v..%v", c.heartbeatInterval, minHeartbeatInterval, maxDuration)
 	}
 	switch {
 	case c.heartbeatTimeout == 0:
 		c.heartbeatTimeout = 3 * c.heartbeatInterval
-	case c.heartbeatTimeout < 2*c.heartbeatInterval:
-		return bad("heartbeat timeout %v below two intervals (%v)", c.heartbeatTimeout, 2*c.heartbeatInterval)
+	case c.heartbeatTimeout < 2*c.heartbeatInterval || c.heartbeatTimeout > 3*maxDuration:
+		return bad("heartbeat timeout %v outside two intervals (%v)..%v", c.heartbeatTimeout, 2*c.heartbeatInterval, 3*maxDuration)
 	}
-	if c.backoffMin < 0 || c.backoffMax < 0 {
-		return bad("negative backoff %v..%v", c.backoffMin, c.backoffMax)
+	if c.backoffMin < 0 || c.backoffMax < 0 || c.backoffMin > maxDuration || c.backoffMax > maxDuration {
+		return bad("backoff %v..%v outside 0..%v", c.backoffMin, c.backoffMax, maxDuration)
 	}
 	if c.backoffMin == 0 {
 		c.backoffMin = min(DefaultBackoffMin, max(c.backoffMax, 1))
@@ -119,8 +120,8 @@ func (c *config) validate(listener bool) error {
 	switch {
 	case c.handshakeTimeout == 0:
 		c.handshakeTimeout = DefaultHandshakeTimeout
-	case c.handshakeTimeout < 0:
-		return bad("negative handshake timeout %v", c.handshakeTimeout)
+	case c.handshakeTimeout < 0 || c.handshakeTimeout > maxDuration:
+		return bad("handshake timeout %v outside 0..%v", c.handshakeTimeout, maxDuration)
 	}
 	return nil
 }
@@ -147,9 +148,13 @@ func checkTLS(cfg *tls.Config, listener bool) error {
 		if len(cfg.Certificates) == 0 && cfg.GetCertificate == nil {
 			return bad("a listener needs Certificates, GetCertificate or GetConfigForClient")
 		}
+		callback := cfg.VerifyPeerCertificate != nil || cfg.VerifyConnection != nil
 		verifies := cfg.ClientAuth == tls.VerifyClientCertIfGiven || cfg.ClientAuth == tls.RequireAndVerifyClientCert
-		if verifies && cfg.ClientCAs == nil && cfg.VerifyPeerCertificate == nil && cfg.VerifyConnection == nil {
+		if verifies && cfg.ClientCAs == nil && !callback {
 			return bad("ClientAuth %v verifies client certificates but ClientCAs is nil", cfg.ClientAuth)
+		}
+		if cfg.ClientAuth == tls.RequireAnyClientCert && !callback {
+			return bad("ClientAuth %v requires client certificates but nothing verifies them", cfg.ClientAuth)
 		}
 		return nil
 	}
@@ -165,9 +170,11 @@ func checkTLS(cfg *tls.Config, listener bool) error {
 // with ServerName taken from the dialed address when cfg leaves it empty.
 // The default, without WithTLS, is plain TCP. [ErrConfig] reports a cfg
 // that cannot secure anything: nil; a MinVersion below TLS 1.2; for a
-// listener, no Certificates, GetCertificate or GetConfigForClient, or a
+// listener, no Certificates, GetCertificate or GetConfigForClient, a
 // ClientAuth that verifies client certificates with no ClientCAs (nor
-// VerifyPeerCertificate or VerifyConnection); for a dialer,
+// VerifyPeerCertificate or VerifyConnection), or RequireAnyClientCert with
+// neither callback, which would require certificates that nothing checks;
+// for a dialer,
 // InsecureSkipVerify without VerifyPeerCertificate or VerifyConnection.
 func WithTLS(cfg *tls.Config) Option { return tlsOption{cfg} }
 
@@ -204,7 +211,7 @@ func WithOverflow(policy plexo.Overflow) Option { return overflowOption(policy) 
 // silent much longer than its interval; the timeout must be at least two
 // intervals, which tolerates a late beat. The defaults, and what 0 means,
 // are [DefaultHeartbeatInterval] and three intervals; [ErrConfig] reports
-// an interval below 1 ms or a timeout below two intervals.
+// an interval outside 1 ms .. 24 h or a timeout outside two intervals .. 72 h.
 func WithHeartbeat(interval, timeout time.Duration) Option {
 	return heartbeatOption{interval, timeout}
 }
@@ -214,13 +221,14 @@ func WithHeartbeat(interval, timeout time.Duration) Option {
 // and each delay is jittered randomly between half and all of it. A
 // successful handshake resets the delay. The defaults, and what 0 means,
 // are [DefaultBackoffMin] (or max, if smaller) and [DefaultBackoffMax] (or
-// min, if larger); [ErrConfig] reports a negative value or a max below min.
+// min, if larger); [ErrConfig] reports a value outside 0 .. 24 h or a max
+// below min.
 // Listeners ignore it.
 func WithBackoff(min, max time.Duration) Option { return backoffOption{min, max} }
 
 // WithHandshakeTimeout bounds the TLS and plexo handshakes of a connection.
 // The default, and what 0 means, is [DefaultHandshakeTimeout]; [ErrConfig]
-// reports a negative value.
+// reports a value outside 0 .. 24 h.
 func WithHandshakeTimeout(d time.Duration) Option { return handshakeTimeoutOption(d) }
 
 type tlsOption struct{ cfg *tls.Config }

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ func TestBadOptionsFailClosed(t *testing.T) {
 		{"listener TLS without certificates", tcp.WithTLS(&tls.Config{}), []string{"listen"}},
 		{"mutual TLS without ClientCAs", tcp.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert}), []string{"listen"}},
 		{"optional client verification without ClientCAs", tcp.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.VerifyClientCertIfGiven}), []string{"listen"}},
+		{"any client certificate, unverified", tcp.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAnyClientCert}), []string{"listen"}},
 		{"dialer skipping verification", tcp.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true}), []string{"dial"}},
 		{"max frame below 64", tcp.WithMaxFrameSize(63), both},
 		{"max frame negative", tcp.WithMaxFrameSize(-1), both},
@@ -43,10 +45,14 @@ func TestBadOptionsFailClosed(t *testing.T) {
 		{"heartbeat timeout below two intervals", tcp.WithHeartbeat(time.Second, 1999*time.Millisecond), both},
 		{"heartbeat timeout below the default interval", tcp.WithHeartbeat(0, time.Second), both},
 		{"negative heartbeat timeout", tcp.WithHeartbeat(time.Second, -time.Second), both},
+		{"heartbeat interval above 24h", tcp.WithHeartbeat(25*time.Hour, 0), both},
+		{"heartbeat timeout that would overflow", tcp.WithHeartbeat(time.Second, math.MaxInt64), both},
+		{"backoff that would overflow", tcp.WithBackoff(time.Second, math.MaxInt64), both},
 		{"negative backoff min", tcp.WithBackoff(-time.Second, time.Second), both},
 		{"negative backoff max", tcp.WithBackoff(time.Second, -time.Second), both},
 		{"backoff max below min", tcp.WithBackoff(time.Second, time.Millisecond), both},
 		{"negative handshake timeout", tcp.WithHandshakeTimeout(-time.Second), both},
+		{"handshake timeout above 24h", tcp.WithHandshakeTimeout(25 * time.Hour), both},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, on := range both {
@@ -88,6 +94,9 @@ func TestBadOptionsFailClosed(t *testing.T) {
 		{"overflow block", tcp.WithOverflow(plexo.OverflowBlock)},
 		{"tightest heartbeat", tcp.WithHeartbeat(time.Millisecond, 2*time.Millisecond)},
 		{"heartbeat defaults", tcp.WithHeartbeat(0, 0)},
+		{"longest heartbeat", tcp.WithHeartbeat(24*time.Hour, 72*time.Hour)},
+		{"longest backoff and handshake", tcp.WithBackoff(24*time.Hour, 24*time.Hour)},
+		{"optional client certificate, unverified", tcp.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert})},
 		{"backoff defaults", tcp.WithBackoff(0, 0)},
 		{"backoff min only, above the default max", tcp.WithBackoff(time.Minute, 0)},
 		{"backoff max only, below the default min", tcp.WithBackoff(0, time.Millisecond)},
