@@ -93,9 +93,9 @@ func newTransport(cfg config) *Transport {
 
 // Listen returns a Transport accepting peers on addr, such as
 // "127.0.0.1:0" (see [net.Listen]). Options that cannot work make it return
-// an error wrapping [ErrConfig] (see [Option]). It listens at once, so [Transport.Addr]
-// is known and peers can connect; they are served once the Transport is
-// attached to a Plexus.
+// an error wrapping [ErrConfig] (see [Option]). It listens at once, so
+// [Transport.Addr] is known and peers can connect; they are served once the
+// Transport is attached to a Plexus.
 func Listen(ctx context.Context, addr string, opts ...Option) (*Transport, error) {
 	cfg := newConfig(opts)
 	if err := cfg.validate(true); err != nil {
