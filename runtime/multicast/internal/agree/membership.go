@@ -114,15 +114,16 @@ func (v *membership) drop(id uint64, p *peer) {
 	v.topicsChanged = true
 }
 
-// evictOldest drops the peer heard from least recently, other than keep,
-// and reports whether there was one.
+// evictOldest drops the peer heard from least recently (of those heard
+// at the same time, the smallest id, whatever the map's order), other than
+// keep, and reports whether there was one.
 func (v *membership) evictOldest(keep uint64) bool {
 	var (
 		oldest uint64
 		op     *peer
 	)
 	for id, p := range v.peers {
-		if id != keep && (op == nil || p.lastHeard < op.lastHeard) {
+		if id != keep && (op == nil || p.lastHeard < op.lastHeard || p.lastHeard == op.lastHeard && id < oldest) {
 			oldest, op = id, p
 		}
 	}
