@@ -149,7 +149,7 @@ func newBadNet(t *testing.T) *badNet {
 	return n
 }
 
-// stop stops publishing and returns the last sequence published.
+// stop stops publishing and waits for the publisher to return.
 func (n *badNet) stop() {
 	n.stopPub()
 	<-n.pubDone

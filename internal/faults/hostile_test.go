@@ -42,7 +42,8 @@ func TestHostileInput(t *testing.T) {
 		seeds <- rng.Uint64()
 	}
 	close(seeds)
-	deadline := time.Now().Add(budget)
+	began := time.Now()
+	deadline := began.Add(budget)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -68,6 +69,8 @@ func TestHostileInput(t *testing.T) {
 		peak.heap = max(peak.heap, s.heap)
 		peak.goroutines = max(peak.goroutines, s.goroutines)
 	}
+
+	took := time.Since(began)
 
 	// The real peers lost nothing.
 	lastTick, _ := x.stop(t)
@@ -96,9 +99,9 @@ func TestHostileInput(t *testing.T) {
 	}
 	var end procStats
 	_, ok := eventually(5*time.Second, func() bool { end = x.stats(t); return end.goroutines <= base.goroutines })
-	t.Logf("hostile connections: %d opened, %d bytes sent, in %v; real peers exchanged %d + %d messages meanwhile, lost %d; "+
+	t.Logf("hostile connections: %d opened, %d bytes sent, in %v (budget %v); real peers exchanged %d + %d messages meanwhile, lost %d; "+
 		"attacked process: heap %d KiB before, peak %d KiB (bound %d MiB), %d KiB after; goroutines %d before, peak %d, %d after",
-		opened.Load(), bytesSent.Load(), budget, lastTick, lastTock, lost, base.heap>>10, peak.heap>>10, hostileHeapBound>>20,
+		opened.Load(), bytesSent.Load(), took.Round(10*time.Millisecond), budget, lastTick, lastTock, lost, base.heap>>10, peak.heap>>10, hostileHeapBound>>20,
 		end.heap>>10, base.goroutines, peak.goroutines, end.goroutines)
 	if peak.heap > hostileHeapBound {
 		t.Errorf("the attacked process's heap peaked at %d MiB, above the bound of %d MiB", peak.heap>>20, hostileHeapBound>>20)
