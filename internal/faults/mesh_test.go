@@ -12,7 +12,12 @@ import (
 // Every node publishes both topics; subscriptions differ, so that nodes 0 and
 // 1 also bridge topics they do not want. Bridged, node 2 is also on
 // multicast, with a sixth node that is on multicast alone: still a tree.
-func meshSpecs(every time.Duration, bridged bool) []nodeSpec {
+//
+// Cyclic, node 4 dials node 0 as well, closing the cycle 0–1–4: every
+// Plexus must drop the copies that come round it, and order is no longer
+// checked (one path may overtake the other).
+func meshSpecs(every time.Duration, topo topology) []nodeSpec {
+	bridged := topo == bridged
 	specs := []nodeSpec{
 		{id: 0, listen: "127.0.0.1:0", sub: "tick", every: every},
 		{id: 1, listen: "127.0.0.1:0", sub: "tock", every: every},
@@ -22,6 +27,11 @@ func meshSpecs(every time.Duration, bridged bool) []nodeSpec {
 	}
 	if bridged {
 		specs = append(specs, nodeSpec{id: 5, sub: "tick,tock", every: every, mcast: true})
+	}
+	if topo == cyclic {
+		for i := range specs {
+			specs[i].anyOrder = true
+		}
 	}
 	return specs
 }
@@ -47,8 +57,24 @@ func seed(t *testing.T) uint64 {
 // converged, and that the survivors' goroutines and heap return to their
 // baseline.
 func TestPeerDeathAndRestart(t *testing.T) {
-	runMesh(t, false)
+	runMesh(t, tree)
 }
+
+// TestPeerDeathAndRestartCyclic is TestPeerDeathAndRestart over a mesh with
+// a cycle of connections, where the order of a publisher's messages is not
+// checked.
+func TestPeerDeathAndRestartCyclic(t *testing.T) {
+	runMesh(t, cyclic)
+}
+
+// A topology is one of the meshes of meshSpecs.
+type topology int
+
+const (
+	tree    topology = iota // five processes over TCP, one path between any two
+	cyclic                  // the tree with one more connection, closing a cycle
+	bridged                 // the tree, with node 2 bridging to a sixth node on multicast
+)
 
 // TestPeerDeathAndRestartBridged is TestPeerDeathAndRestart with node 2
 // bridging the mesh to multicast, inside a network namespace the test
@@ -57,10 +83,10 @@ func TestPeerDeathAndRestartBridged(t *testing.T) {
 	if !netns(t) {
 		return
 	}
-	runMesh(t, true)
+	runMesh(t, bridged)
 }
 
-func runMesh(t *testing.T, bridged bool) {
+func runMesh(t *testing.T, topo topology) {
 	kills := 6
 	if raceEnabled {
 		kills = 3
@@ -69,7 +95,7 @@ func runMesh(t *testing.T, bridged bool) {
 		kills = 40
 	}
 	rng := rand.New(rand.NewPCG(seed(t), 13))
-	specs := meshSpecs(2*time.Millisecond, bridged)
+	specs := meshSpecs(2*time.Millisecond, topo)
 
 	// Start in order: listeners first, and dialers with their addresses.
 	nodes := make([]*node, len(specs))
@@ -86,6 +112,9 @@ func runMesh(t *testing.T, bridged bool) {
 	specs[2].dial = []string{nodes[0].addr}
 	specs[3].dial = []string{nodes[1].addr}
 	specs[4].dial = []string{nodes[1].addr}
+	if topo == cyclic {
+		specs[4].dial = append(specs[4].dial, nodes[0].addr)
+	}
 	for i := 2; i < len(specs); i++ {
 		start(i, 0)
 	}
