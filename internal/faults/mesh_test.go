@@ -148,6 +148,11 @@ func runMesh(t *testing.T, topo topology) {
 		start(i, nodes[i].inc+1)
 	}
 	t.Logf("churn: %d SIGKILLs and restarts, by node %v", kills, killed)
+	// Converged means heard from since now: a receipt from before the
+	// churn's end says nothing of the path today.
+	for _, n := range nodes {
+		n.markAll()
+	}
 
 	took, ok = eventually(convergenceBound, func() bool { return converged(nodes) })
 	if !ok {
@@ -241,12 +246,13 @@ func wants(spec nodeSpec, tag string) bool {
 }
 
 // converged reports whether every running node has received, on each topic
-// it wants, a message from every running node's current incarnation.
+// it wants, a message from every running node's current incarnation since
+// the last markAll.
 func converged(nodes []*node) bool {
 	for _, s := range nodes {
 		for _, p := range nodes {
 			for _, tag := range []string{"tick", "tock"} {
-				if wants(s.spec, tag) && !s.has(streamKey{tag, p.spec.id, p.inc}) {
+				if wants(s.spec, tag) && !s.heard(streamKey{tag, p.spec.id, p.inc}) {
 					return false
 				}
 			}

@@ -171,12 +171,13 @@ func (n *node) violate(format string, args ...any) {
 	}
 }
 
-// has reports whether n received anything of k.
-func (n *node) has(k streamKey) bool {
+// heard reports whether n received anything of k above its mark (see
+// markAll), or at all when k has no mark.
+func (n *node) heard(k streamKey) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	s := n.streams[k]
-	return s != nil && s.count > 0
+	return s != nil && s.after > 0
 }
 
 // lastOf returns the highest sequence n received of k.
