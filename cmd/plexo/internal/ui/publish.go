@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -141,6 +142,9 @@ func example(md protoreflect.MessageDescriptor, depth int) *dynamicpb.Message {
 		fd := fields.Get(i)
 		if fd.Message() == nil || fd.IsList() || fd.IsMap() || fd.ContainingOneof() != nil || fd.Message().FullName() == md.FullName() {
 			continue
+		}
+		if name := fd.Message().FullName(); strings.HasPrefix(string(name), "google.protobuf.") && name != "google.protobuf.Timestamp" && name != "google.protobuf.Duration" {
+			continue // Any, Struct, Value and the wrappers have no useful empty form
 		}
 		m.Set(fd, protoreflect.ValueOfMessage(example(fd.Message(), depth+1)))
 	}

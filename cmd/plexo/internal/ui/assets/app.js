@@ -290,7 +290,7 @@ function statsEl(list) {
 function onSystem(ev) {
   const box = $("system");
   const cards = [];
-  const plexus = el("div", { class: "card" }, el("h3", {}, "Plexus ", el("span", { class: "kind", text: ev.self })), statsEl(ev.plexus));
+  const plexus = el("div", { class: "card plexus" }, el("h3", {}, "Plexus ", el("span", { class: "kind", text: ev.self })), statsEl(ev.plexus));
   plexus.append(el("div", { class: "stats" }, `viewers ${ev.viewers} · topics decoded for viewers ${ev.watched}`));
   cards.push(plexus);
   if (!ev.transports.length) cards.push(el("div", { class: "card" }, el("p", { class: "hint", text: "No transport attached: only this process's own topics." })));
@@ -309,7 +309,7 @@ function onSystem(ev) {
             el("td", { class: p.dropped ? "num bad" : "num", text: fmtCount(p.dropped) }),
             el("td", { class: p.queued ? "num bad" : "num", text: String(p.queued) })));
         }
-        c.append(el("table", {}, el("thead", {}, el("tr", {}, ...["peer", "address", "state", "msgs out / in", "bytes out / in", "drops", "queued"].map((h) => el("th", { text: h })))), tb));
+        c.append(el("div", { class: "scroll-x" }, el("table", {}, el("thead", {}, el("tr", {}, ...["peer", "address", "state", "msgs out / in", "bytes out / in", "drops", "queued"].map((h) => el("th", { text: h })))), tb)));
       }
     }
     if (t.groups && t.groups.length) {
@@ -362,10 +362,11 @@ $("topic-rows").addEventListener("keydown", (e) => {
   else if (e.key === "ArrowDown" && tr.nextElementSibling) { e.preventDefault(); tr.nextElementSibling.focus(); }
   else if (e.key === "ArrowUp") { e.preventDefault(); (tr.previousElementSibling || $("filter")).focus(); }
 });
-document.addEventListener("keydown", (e) => {
-  const t = e.target;
-  if (e.key === "/" && !(t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement)) { e.preventDefault(); $("filter").focus(); }
-});
+// "/" focuses the filter: on keyup, so that the key's character, held back
+// on keydown, is not typed into it.
+const typing = (t) => t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement;
+document.addEventListener("keydown", (e) => { if (e.key === "/" && !typing(e.target)) e.preventDefault(); });
+document.addEventListener("keyup", (e) => { if (e.key === "/" && !typing(e.target)) { e.preventDefault(); $("filter").focus(); $("filter").select(); } });
 
 const initial = decodeURIComponent(location.hash.slice(1));
 if (initial) select(initial); else connect();
