@@ -225,7 +225,7 @@ func (s *Server) sample(now time.Time, relist, system bool, secs float64) {
 		var list []plexo.TopicInfo
 		keep := make(map[string]bool)
 		for _, ti := range s.dir.Topics() {
-			if others(ti.Publishers, s.p.ID())+others(ti.Subscribers, s.p.ID()) == 0 {
+			if len(ti.Publishers) == 0 && others(ti.Subscribers, s.p.ID()) == 0 {
 				continue // only the page's own subscriptions keep it listed
 			}
 			list = append(list, ti)
@@ -271,7 +271,7 @@ func (s *Server) sample(now time.Time, relist, system bool, secs float64) {
 			Topic:       ti.Topic,
 			Message:     string(ti.Message),
 			Codec:       ti.Codec,
-			Publishers:  others(ti.Publishers, s.p.ID()),
+			Publishers:  len(ti.Publishers),
 			Subscribers: others(ti.Subscribers, s.p.ID()),
 			History:     append([]float64(nil), h.rates[:]...),
 			BytesRate:   h.bytesRate,
@@ -305,7 +305,7 @@ func (s *Server) sample(now time.Time, relist, system bool, secs float64) {
 func (s *Server) sameList(list []plexo.TopicInfo) bool {
 	return slices.EqualFunc(list, s.list, func(a, b plexo.TopicInfo) bool {
 		return a.Topic == b.Topic && a.Message == b.Message && a.Codec == b.Codec &&
-			others(a.Publishers, s.p.ID()) == others(b.Publishers, s.p.ID()) &&
+			len(a.Publishers) == len(b.Publishers) &&
 			others(a.Subscribers, s.p.ID()) == others(b.Subscribers, s.p.ID())
 	})
 }

@@ -109,7 +109,7 @@ func (s *Server) watched() int {
 }
 
 // resolve finds the descriptor and codec of topic from the directory,
-// waiting at most resolveTimeout; a failure is retried after a few seconds.
+// waiting at most resolveTimeout; a failure is retried a second later.
 func (s *Server) resolve(ctx context.Context, topic string) (protoreflect.MessageDescriptor, string, error) {
 	ti, ok := s.dir.Lookup(topic)
 	if !ok {
@@ -136,7 +136,7 @@ func (s *Server) descriptor(ctx context.Context, w *watch) (protoreflect.Message
 		w.md, w.codec = md, codec
 		if err != nil {
 			w.why = err.Error()
-			w.nextTry = time.Now().Add(5 * time.Second)
+			w.nextTry = time.Now().Add(time.Second)
 		}
 	}
 	return w.md, w.codec, w.why
