@@ -349,7 +349,7 @@ func (p *Plexus) publishReserved(ctx context.Context, topic string, payload []by
 	defer putOutbound(out)
 	out.msg = Message{Topic: topic, Payload: payload, Origin: p.id, Sequence: p.seq.Add(1)}
 	_ = offerRaw(ctx, r, &out.msg)
-	p.send(ctx, r, &out.msg)
+	p.send(ctx, r, &out.msg, nil)
 }
 
 // directoryChanged tells the announcer and the Directory values following

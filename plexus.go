@@ -268,7 +268,7 @@ func (p *Plexus) publishEncoded(ctx context.Context, d *topicDesc, r *route, msg
 	if err := offerRaw(ctx, r, &out.msg); err != nil {
 		return err
 	}
-	p.send(ctx, r, &out.msg)
+	p.send(ctx, r, &out.msg, nil)
 	return nil
 }
 
@@ -282,9 +282,14 @@ func offer(ctx context.Context, d *topicDesc, r *route, msg proto.Message) error
 	return nil
 }
 
-// send hands an encoded message to every transport that wants its topic.
-func (p *Plexus) send(ctx context.Context, r *route, msg *Message) {
+// send hands an encoded message to every transport that wants its topic,
+// except the unfiltered one it arrived from (from, nil for a message
+// published here): that one's peers all had it already.
+func (p *Plexus) send(ctx context.Context, r *route, msg *Message, from *link) {
 	for _, l := range *r.links.Load() {
+		if l == from && l.unfiltered {
+			continue
+		}
 		if err := l.t.Send(ctx, msg); err != nil {
 			p.transportErrors.Add(1)
 			p.log.Debug("plexo: transport send failed", "topic", msg.Topic, "error", err)
@@ -325,7 +330,7 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 	if r.tap != nil {
 		r.tap(msg)
 	}
-	p.send(p.life, r, msg)
+	p.send(p.life, r, msg, from)
 }
 
 // decodeFailed counts and logs a message that arrived for r's topic and that

@@ -148,7 +148,7 @@ func (p *Plexus) PublishRaw(ctx context.Context, topic string, payload []byte) e
 	if err := offerRaw(ctx, r, &out.msg); err != nil {
 		return err
 	}
-	p.send(ctx, r, &out.msg)
+	p.send(ctx, r, &out.msg, nil)
 	return nil
 }
 

@@ -92,21 +92,21 @@ type advertiseOp struct {
 // connection, or an option value NATS would not accept.
 func New(nc *nats.Conn, opts ...Option) (*Transport, error) {
 	if nc == nil {
-		return nil, fmt.Errorf("plexonats: new: %w", ErrNilConn)
+		return nil, errorf("plexonats: new: %w", ErrNilConn)
 	}
 	if nc.IsClosed() {
 		return nil, fmt.Errorf("plexonats: new: %w", plexo.ErrClosed)
 	}
 	cfg := newConfig(opts)
 	if err := checkPrefix(cfg.prefix); err != nil {
-		return nil, fmt.Errorf("plexonats: new: subject prefix: %w", err)
+		return nil, errorf("plexonats: new: subject prefix: %w", err)
 	}
 	if err := checkQueueGroup(cfg.queueGroup); err != nil {
-		return nil, fmt.Errorf("plexonats: new: %w", err)
+		return nil, errorf("plexonats: new: %w", err)
 	}
 	for _, topic := range cfg.remoteInterest {
 		if err := checkSubject(cfg.prefix + topic); err != nil {
-			return nil, fmt.Errorf("plexonats: new: remote interest %s: %w", topic, err)
+			return nil, errorf("plexonats: new: remote interest %s: %w", topic, err)
 		}
 	}
 	return &Transport{
@@ -183,7 +183,7 @@ func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
 	subject, err := t.subject(msg.Topic)
 	if err != nil {
 		t.invalid.Add(1)
-		return fmt.Errorf("plexonats: send %s: %w", msg.Topic, err)
+		return errorf("plexonats: send %s: %w", msg.Topic, err)
 	}
 	o := getOutMsg(subject, msg.Origin, msg.Sequence, msg.Payload)
 	err = t.nc.PublishMsg(&o.m)

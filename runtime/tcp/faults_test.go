@@ -152,6 +152,9 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 			eventually(t, "the listener drops the connection", func() bool {
 				return errors.Is(l.Stats().LastError, c.want)
 			})
+			if e := l.Stats().LastError.Error(); strings.Count(e, "tcp: ") > 1 {
+				t.Errorf("LastError %q repeats the prefix", e)
+			}
 			checkServes(t, a, l)
 		})
 	}

@@ -54,13 +54,18 @@ type Transport struct {
 	mu       sync.Mutex
 	host     plexo.Host
 	closed   bool
-	first    net.Conn       // dialers: the connection Dial made, until Start
 	adv      map[string]int // the distances the Plexus advertised, per topic (>0)
 	nearest  map[string]int // the smallest distance over the peers, per topic, as reported to the Host
 	peers    map[*peer]struct{}
 	retired  Counters // counters of peers gone
 	lastErr  error
 	connects uint64
+	changed  chan struct{} // closed and replaced when peers, lastErr or closed change
+
+	// Dialers only, guarded by mu: failed attempts since the latest
+	// connection, and when the latest of them was logged.
+	failures  int
+	failedLog time.Time
 
 	// tmu guards table: for each topic, the peers that want it. The slices
 	// are replaced, never modified, so Send may use them after unlocking.
@@ -83,6 +88,7 @@ func newTransport(cfg config) *Transport {
 		nearest: make(map[string]int),
 		peers:   make(map[*peer]struct{}),
 		table:   make(map[string][]*peer),
+		changed: make(chan struct{}),
 	}
 }
 
@@ -104,35 +110,74 @@ func Listen(ctx context.Context, addr string, opts ...Option) (*Transport, error
 	return t, nil
 }
 
-// Dial returns a Transport connected to the peer listening at addr. It
-// retries with backoff (see [WithBackoff]) until a TCP connection, and the
-// TLS handshake if [WithTLS] is given, succeed or ctx is done; a TLS
-// refusal, such as an untrusted certificate, fails at once. The plexo
-// handshake follows when the Transport is attached to a Plexus. After that
-// the Transport reconnects by itself whenever the connection drops, until
-// it is closed, and restores its interest on each new connection.
+// Dial returns a Transport that connects to the peer listening at addr
+// (host:port). It returns at once, without touching the network: ctx only
+// bounds Dial itself, and an error means a malformed address or a done ctx.
+// Once the Transport is attached to a Plexus, it connects in the background,
+// retrying with backoff (see [WithBackoff]) for as long as nobody listens,
+// and reconnects by itself whenever the connection drops, until it is
+// closed; on each new connection it restores its interest.
+//
+// Failed attempts are logged through the Plexus's logger, naming the
+// address: the first one at Warn (Error for a refusal that retrying is
+// unlikely to fix, such as an untrusted certificate), then at most one line
+// every ten seconds, with the count of failed attempts; a connection that
+// follows failed attempts or a drop is logged at Info (one made at the first
+// attempt, at Debug). [Transport.WaitConnected] waits for the
+// connection where a program needs it, and [plexo.Plexus.WaitForInterest]
+// for a remote subscriber where a first message must not be lost.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Transport, error) {
-	cfg := newConfig(opts)
-	t := newTransport(cfg)
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
+	}
+	t := newTransport(newConfig(opts))
 	t.addr = addr
-	b := backoff{min: cfg.backoffMin, max: cfg.backoffMax}
+	return t, nil
+}
+
+// WaitConnected waits until t has a handshaken peer: for a dialer, until
+// its connection is up, which happens only once t is attached to a Plexus;
+// for a listener, until at least one peer has connected. It returns nil then
+// (also when a peer is connected already), [plexo.ErrClosed] once t is
+// closed, at once the error of a connection attempt that retrying is
+// unlikely to fix (such as an untrusted certificate: t keeps retrying in
+// case the peer is fixed), and otherwise, when ctx is done, ctx's error
+// joined with why the latest attempt failed.
+//
+// A connected peer may not yet know what this side subscribes to, nor this
+// side what the peer does: to wait for a remote subscriber before a first
+// publish, use [plexo.Plexus.WaitForInterest].
+func (t *Transport) WaitConnected(ctx context.Context) error {
 	for {
-		conn, err := t.connect(ctx)
-		if err == nil {
-			t.first = conn
-			return t, nil
-		}
-		if permanent(err) || ctx.Err() != nil {
-			t.cancel()
-			return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
+		t.mu.Lock()
+		closed, up, err, changed := t.closed, len(t.peers) > 0, t.lastErr, t.changed
+		t.mu.Unlock()
+		switch {
+		case up:
+			return nil
+		case closed:
+			return fmt.Errorf("tcp: wait connected: %w", plexo.ErrClosed)
+		case t.ln == nil && err != nil && permanent(err):
+			return errorf("tcp: wait connected %s: %w", t.Addr(), err)
 		}
 		select {
-		case <-time.After(b.next()):
+		case <-changed:
 		case <-ctx.Done():
-			t.cancel()
-			return nil, fmt.Errorf("tcp: dial %s: %w", addr, errors.Join(ctx.Err(), err))
+			if err != nil {
+				return errorf("tcp: wait connected %s: %w (last attempt: %w)", t.Addr(), ctx.Err(), err)
+			}
+			return fmt.Errorf("tcp: wait connected %s: %w", t.Addr(), ctx.Err())
 		}
 	}
+}
+
+// notifyLocked wakes the callers of WaitConnected. t.mu must be held.
+func (t *Transport) notifyLocked() {
+	close(t.changed)
+	t.changed = make(chan struct{})
 }
 
 // Addr returns the address a listener listens on, or the address a dialer
@@ -168,8 +213,7 @@ func (t *Transport) Start(h plexo.Host) error {
 	close(t.started)
 	if t.ln == nil {
 		t.wg.Add(1)
-		go t.dialLoop(t.first)
-		t.first = nil
+		go t.dialLoop()
 	}
 	return nil
 }
@@ -222,12 +266,11 @@ func (t *Transport) Close() error {
 		return nil
 	}
 	t.closed = true
+	t.notifyLocked()
 	peers := make([]*peer, 0, len(t.peers))
 	for p := range t.peers {
 		peers = append(peers, p)
 	}
-	first := t.first
-	t.first = nil
 	t.mu.Unlock()
 
 	t.cancel()
@@ -236,9 +279,6 @@ func (t *Transport) Close() error {
 		if e := t.ln.Close(); e != nil && !errors.Is(e, net.ErrClosed) {
 			err = fmt.Errorf("tcp: close: %w", e)
 		}
-	}
-	if first != nil {
-		_ = first.Close()
 	}
 	for _, p := range peers {
 		p.stop(errTransportClosed, true)
@@ -264,6 +304,7 @@ func (t *Transport) logger() *slog.Logger {
 func (t *Transport) setLastErr(err error) {
 	t.mu.Lock()
 	t.lastErr = err
+	t.notifyLocked()
 	t.mu.Unlock()
 }
 
@@ -301,35 +342,83 @@ func (t *Transport) accept() {
 	}
 }
 
-// dialLoop serves a dialer's connection and redials when it drops.
-func (t *Transport) dialLoop(conn net.Conn) {
+// dialLogEvery is the least time between two log lines about a dialer's
+// failed connection attempts.
+const dialLogEvery = 10 * time.Second
+
+// dialLoop connects a dialer to its peer, serves the connection, and
+// reconnects when it drops or fails, until the Transport closes.
+func (t *Transport) dialLoop() {
 	defer t.wg.Done()
 	b := backoff{min: t.cfg.backoffMin, max: t.cfg.backoffMax}
 	for {
-		if conn != nil {
-			established, err := t.serve(conn)
-			if established {
+		conn, err := t.connect(t.life)
+		if err == nil {
+			var established bool
+			if established, err = t.serve(conn); established {
+				// A connection that was up and ended: not a failed attempt.
 				b.reset()
+				if err != nil {
+					t.logEnd(conn, err)
+				}
+				err = nil
 			}
-			if err != nil {
-				t.logEnd(conn, err)
-			}
+		}
+		if t.life.Err() != nil {
+			return
+		}
+		if err != nil {
+			t.attemptFailed(err)
 		}
 		select {
 		case <-time.After(b.next()):
 		case <-t.life.Done():
 			return
 		}
-		var err error
-		conn, err = t.connect(t.life)
-		if err != nil {
-			if t.life.Err() != nil {
-				return
-			}
-			t.setLastErr(err)
-			t.logger().Debug("tcp: redial failed", "addr", t.addr, "error", err)
-		}
 	}
+}
+
+// attemptFailed records and, rate-limited, logs a dialer's failed
+// connection attempt.
+func (t *Transport) attemptFailed(err error) {
+	now := time.Now()
+	t.mu.Lock()
+	t.lastErr = err
+	t.notifyLocked()
+	t.failures++
+	n := t.failures
+	log := n == 1 || now.Sub(t.failedLog) >= dialLogEvery
+	if log {
+		t.failedLog = now
+	}
+	t.mu.Unlock()
+	if !log {
+		return
+	}
+	level := slog.LevelWarn
+	if permanent(err) {
+		level = slog.LevelError
+	}
+	t.logger().Log(context.Background(), level, "tcp: cannot connect, retrying in the background",
+		"addr", t.addr, "failed_attempts", n, "error", err)
+}
+
+// logConnected logs a dialer's new connection, with the count of attempts
+// that failed before it: at Info when it follows failed attempts or a
+// dropped connection, at Debug when the first attempt succeeded at once.
+func (t *Transport) logConnected(p *peer) {
+	t.mu.Lock()
+	n := t.failures
+	again := t.connects > 1
+	t.failures = 0
+	t.failedLog = time.Time{}
+	t.mu.Unlock()
+	level := slog.LevelInfo
+	if n == 0 && !again {
+		level = slog.LevelDebug
+	}
+	t.logger().Log(context.Background(), level, "tcp: connected", "addr", t.addr, "remote", p.conn.RemoteAddr(),
+		"peer", fmt.Sprintf("%016x", p.id), "failed_attempts", n)
 }
 
 // logEnd logs why a connection ended, unless the Transport is closing.
@@ -428,6 +517,9 @@ func (t *Transport) serve(conn net.Conn) (established bool, err error) {
 	if !t.register(p) {
 		return true, nil
 	}
+	if t.ln == nil {
+		t.logConnected(p)
+	}
 	err = p.run(h)
 	t.unregister(p)
 	if t.life.Err() != nil {
@@ -486,6 +578,7 @@ func (t *Transport) register(p *peer) bool {
 	}
 	t.peers[p] = struct{}{}
 	t.connects++
+	t.notifyLocked()
 	for topic := range t.adv {
 		t.syncPeerLocked(p, topic)
 	}
@@ -505,6 +598,7 @@ func (t *Transport) unregister(p *peer) {
 	t.mu.Lock()
 	delete(t.peers, p)
 	p.removed = true
+	t.notifyLocked()
 	var changed []string
 	for topic := range p.wants {
 		t.setTableLocked(topic, p, false)
