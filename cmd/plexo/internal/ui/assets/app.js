@@ -59,10 +59,21 @@ function newRow(info) {
   const line = document.createElementNS(SVG, "polyline");
   svg.append(area, line);
   cells.spark.append(svg);
-  const row = { info, tr, cells, line, area, hist: new Array(HISTORY).fill(0), rate: 0, bytes: 0, dropped: 0, decodeErrors: 0, shown: {} };
+  const row = { info, tr, cells, line, area, hist: new Array(HISTORY).fill(0), rate: 0, bytes: 0, dropped: 0, decodeErrors: 0, shown: {}, visible: false };
   tr.addEventListener("click", () => select(info.topic));
+  tr._row = row;
+  visibility.observe(tr);
   return row;
 }
+// Only the rows on screen redraw their sparklines; the text of every row,
+// the rate of the page's contract included, stays current.
+const visibility = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    const row = e.target._row;
+    row.visible = e.isIntersecting;
+    if (row.visible) drawSpark(row);
+  }
+});
 function set(row, field, text, title) {
   if (row.shown[field] === text) return;
   row.shown[field] = text;
@@ -82,6 +93,9 @@ function renderRow(row) {
   const health = bad ? [row.dropped ? fmtCount(row.dropped) + " dropped" : "", row.decodeErrors ? fmtCount(row.decodeErrors) + " undecodable" : ""].filter(Boolean).join(", ") : "ok";
   set(row, "health", health, bad ? health : "no drops, no decode errors");
   row.tr.classList.toggle("bad", bad);
+  if (row.visible) drawSpark(row);
+}
+function drawSpark(row) {
   const max = Math.max(1, ...row.hist);
   const pts = row.hist.map((v, x) => `${x},${(19 - (v / max) * 18).toFixed(1)}`).join(" ");
   if (row.shown.spark !== pts) {
@@ -110,7 +124,7 @@ function onTopics(ev) {
     next.set(info.topic, row);
     return row;
   });
-  for (const [name, row] of state.rows) if (!next.has(name)) row.tr.remove();
+  for (const [name, row] of state.rows) if (!next.has(name)) { visibility.unobserve(row.tr); row.tr.remove(); }
   state.rows = next;
   for (const row of state.order) renderRow(row);
   layoutRows();
@@ -134,9 +148,14 @@ function onTick(ev) {
   if (["rate", "bytes", "health"].includes(state.sort.key)) layoutRows();
   renderSummary();
 }
+function recent(hist) {
+  let sum = 0;
+  for (let i = hist.length - 5; i < hist.length; i++) sum += hist[i] || 0;
+  return sum / 5;
+}
 function sortValue(row, key) {
   switch (key) {
-    case "rate": return row.rate;
+    case "rate": return recent(row.hist); // steadier than the last second alone
     case "bytes": return row.bytes;
     case "health": return row.dropped + row.decodeErrors;
     case "publishers": case "subscribers": return row.info[key];
@@ -158,7 +177,13 @@ function layoutRows() {
   for (let i = 0; same && i < rows.length; i++) same = current[i] === rows[i].tr;
   if (!same) {
     const focused = document.activeElement;
-    body.replaceChildren(...rows.map((r) => r.tr));
+    const keep = new Set(rows.map((r) => r.tr));
+    for (const tr of [...body.children]) if (!keep.has(tr)) tr.remove();
+    let at = body.firstElementChild;
+    for (const r of rows) { // move only the rows out of place
+      if (at === r.tr) at = at.nextElementSibling;
+      else body.insertBefore(r.tr, at);
+    }
     if (focused && focused.isConnected && focused !== document.activeElement) focused.focus({ preventScroll: true });
   }
   $("topic-count").textContent = rows.length === state.order.length ? `(${rows.length})` : `(${rows.length} of ${state.order.length})`;
@@ -228,8 +253,12 @@ function onMessages(ev) {
   addMessages(ev.messages);
   $("detail-h").textContent = `Messages (${fmtCount(ev.total)} since selected)`;
 }
+// PER_UPDATE bounds the messages one update draws: on a busy topic the
+// older ones of a batch would scroll out of the pane at once anyway.
+const PER_UPDATE = 20;
 function addMessages(list) {
   if (!list.length) return;
+  list = list.slice(0, PER_UPDATE);
   const pane = $("messages");
   const frag = document.createDocumentFragment();
   for (const m of list) frag.append(msgEl(m));
