@@ -92,6 +92,9 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
+	if os.Getenv("PLEXO_REQUIRE_CHROMIUM") != "" {
+		t.Fatal("no chromium, and PLEXO_REQUIRE_CHROMIUM is set (apt-get install -y chromium, or set PLEXO_CHROMIUM)")
+	}
 	t.Skip("no chromium (apt-get install -y chromium, or set PLEXO_CHROMIUM)")
 	return ""
 }
