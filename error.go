@@ -9,7 +9,7 @@ import (
 
 // Sentinel errors that callers can test for with [errors.Is]. Errors returned
 // by this package wrap them with the operation and topic they concern, as in
-// "plexo: publish brewery.sensors.v1.Temperature.proto: plexus closed".
+// "plexo: publish brewery.sensors.v1.Temperature.proto: closed".
 var (
 	// ErrClosed reports an operation on a closed Plexus, Subscription or
 	// Transport.

@@ -12,8 +12,10 @@ type Stats struct {
 	// Duplicates counts arrivals dropped because the Plexus had already
 	// seen their origin and sequence (bridge cycles) or published them.
 	Duplicates uint64
-	// Unrouted counts arrivals for topics that nobody here or beyond a
-	// bridge wants.
+	// Unrouted counts arrivals, duplicates excluded, for topics with no
+	// entry in Topics; they are dropped. An arrival for a topic with an
+	// entry counts in that topic's Received instead, even when nobody
+	// wants the topic any more.
 	Unrouted uint64
 	// TransportErrors counts failed hand-offs to transports.
 	TransportErrors uint64

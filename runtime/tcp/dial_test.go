@@ -148,6 +148,9 @@ func TestDialConnectsQuietly(t *testing.T) {
 	if err := d.WaitConnected(timeout(t)); err != nil {
 		t.Fatal(err)
 	}
+	// The connection is registered, which wakes WaitConnected, before it
+	// is logged.
+	eventually(t, "the connection is logged", func() bool { return len(rec.find("tcp: connected")) > 0 })
 	ok := rec.find("tcp: connected")
 	if len(ok) != 1 || ok[0]["level"].Any().(slog.Level) != slog.LevelDebug || ok[0]["failed_attempts"].Int64() != 0 {
 		t.Fatalf("logged %v, want one connection at Debug after no failed attempts", ok)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -15,16 +14,6 @@ import (
 
 	"github.com/plexo-go/plexo"
 )
-
-// maxTopicsPerPeer bounds the topics one peer may subscribe to; a peer
-// asking for more is disconnected.
-const maxTopicsPerPeer = 1 << 14
-
-// maxTopicBytesPerPeer bounds the bytes of the topic names one peer may
-// subscribe to at once, which the Transport keeps: without it, names as
-// long as the maximum frame would let maxTopicsPerPeer of them pin
-// gigabytes. A peer asking for more is disconnected.
-const maxTopicBytesPerPeer = 4 << 20
 
 // A Transport carries a Plexus's messages over TCP. [Listen] makes one that
 // accepts any number of peers; [Dial] makes one connected to a single peer,
@@ -36,21 +25,27 @@ const maxTopicBytesPerPeer = 4 << 20
 // messages queued for, or in flight to, a peer whose connection drops are
 // lost and counted in [Transport.Stats].
 type Transport struct {
+	// Set by Listen or Dial, then only read.
 	cfg  config
 	ln   net.Listener // listeners only
 	addr string       // dialers only: the dialed address
 
+	// The lifecycle, set by newTransport; the channels close once.
 	life    context.Context // cancelled by Close
 	cancel  context.CancelFunc
 	started chan struct{} // closed by Start
 	done    chan struct{} // closed when Close has finished
 	wg      sync.WaitGroup
 
-	// imu serialises the interest reports to the Host, so that they arrive
-	// in the order of the transitions they report. It is never taken by
-	// Advertise, which the Plexus calls under its own lock.
-	imu sync.Mutex
+	// reportMu serialises the interest reports to the Host, so that they
+	// arrive in the order of the transitions they report. It is taken
+	// before mu, and never by Advertise, which the Plexus calls under its
+	// own lock.
+	reportMu sync.Mutex
 
+	// mu guards the fields below, up to the next blank line, and each
+	// peer's wants, wantBytes, told and removed. A peer's q.mu is taken
+	// after it.
 	mu       sync.Mutex
 	host     plexo.Host
 	closed   bool
@@ -67,11 +62,13 @@ type Transport struct {
 	failures  int
 	failedLog time.Time
 
-	// tmu guards table: for each topic, the peers that want it. The slices
-	// are replaced, never modified, so Send may use them after unlocking.
-	tmu   sync.RWMutex
-	table map[string][]*peer
+	// tableMu guards table: for each topic, the peers that want it. It is
+	// taken after mu. The slices are replaced, never modified, so Send may
+	// use them after unlocking.
+	tableMu sync.RWMutex
+	table   map[string][]*peer
 
+	// Atomic counters.
 	disconnects atomic.Uint64
 	lateDrops   atomic.Uint64 // drops by Sends that reached a peer after unregister
 }
@@ -193,11 +190,6 @@ func (t *Transport) Addr() net.Addr {
 	return a
 }
 
-type dialAddr string
-
-func (a dialAddr) Network() string { return "tcp" }
-func (a dialAddr) String() string  { return string(a) }
-
 // Start implements [plexo.Transport]: it begins the plexo handshake with
 // the peers connected so far and those to come.
 func (t *Transport) Start(h plexo.Host) error {
@@ -239,9 +231,9 @@ func (t *Transport) Advertise(topic string, hops int) {
 // is full. A message larger than a peer's maximum frame size is not sent
 // and reported as [plexo.ErrMessageTooLarge].
 func (t *Transport) Send(ctx context.Context, msg *plexo.Message) error {
-	t.tmu.RLock()
+	t.tableMu.RLock()
 	peers := t.table[msg.Topic]
-	t.tmu.RUnlock()
+	t.tableMu.RUnlock()
 	var first error
 	for _, p := range peers {
 		if msg.Source == any(p) {
@@ -342,85 +334,6 @@ func (t *Transport) accept() {
 	}
 }
 
-// dialLogEvery is the least time between two log lines about a dialer's
-// failed connection attempts.
-const dialLogEvery = 10 * time.Second
-
-// dialLoop connects a dialer to its peer, serves the connection, and
-// reconnects when it drops or fails, until the Transport closes.
-func (t *Transport) dialLoop() {
-	defer t.wg.Done()
-	b := backoff{min: t.cfg.backoffMin, max: t.cfg.backoffMax}
-	for {
-		conn, err := t.connect(t.life)
-		if err == nil {
-			var established bool
-			if established, err = t.serve(conn); established {
-				// A connection that was up and ended: not a failed attempt.
-				b.reset()
-				if err != nil {
-					t.logEnd(conn, err)
-				}
-				err = nil
-			}
-		}
-		if t.life.Err() != nil {
-			return
-		}
-		if err != nil {
-			t.attemptFailed(err)
-		}
-		select {
-		case <-time.After(b.next()):
-		case <-t.life.Done():
-			return
-		}
-	}
-}
-
-// attemptFailed records and, rate-limited, logs a dialer's failed
-// connection attempt.
-func (t *Transport) attemptFailed(err error) {
-	now := time.Now()
-	t.mu.Lock()
-	t.lastErr = err
-	t.notifyLocked()
-	t.failures++
-	n := t.failures
-	log := n == 1 || now.Sub(t.failedLog) >= dialLogEvery
-	if log {
-		t.failedLog = now
-	}
-	t.mu.Unlock()
-	if !log {
-		return
-	}
-	level := slog.LevelWarn
-	if permanent(err) {
-		level = slog.LevelError
-	}
-	t.logger().Log(context.Background(), level, "tcp: cannot connect, retrying in the background",
-		"addr", t.addr, "failed_attempts", n, "error", err)
-}
-
-// logConnected logs a dialer's new connection, with the count of attempts
-// that failed before it: at Info when it follows failed attempts or a
-// dropped connection, at Debug when the first attempt succeeded at once.
-func (t *Transport) logConnected(p *peer) {
-	t.mu.Lock()
-	n := t.failures
-	again := t.connects > 1
-	t.failures = 0
-	t.failedLog = time.Time{}
-	t.mu.Unlock()
-	level := slog.LevelInfo
-	if n == 0 && !again {
-		level = slog.LevelDebug
-	}
-	t.logger().Log(context.Background(), level, "tcp: connected", "addr", t.addr, "remote", p.conn.RemoteAddr(),
-		"peer", fmt.Sprintf("%016x", p.id), "failed_attempts", n)
-}
-
 // logEnd logs why a connection ended, unless the Transport is closing.
 func (t *Transport) logEnd(c net.Conn, err error) {
 	t.setLastErr(err)
@@ -433,48 +346,6 @@ func (t *Transport) logEnd(c net.Conn, err error) {
 		level = slog.LevelDebug // an orderly close
 	}
 	t.logger().Log(context.Background(), level, "tcp: connection ended", "remote", c.RemoteAddr(), "error", err)
-}
-
-// connect dials t.addr and completes the TLS handshake, within ctx.
-func (t *Transport) connect(ctx context.Context) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.handshakeTimeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", t.addr)
-	if err != nil {
-		return nil, err
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
-	}
-	if t.cfg.tls == nil {
-		return conn, nil
-	}
-	cfg := t.cfg.tls
-	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
-		cfg = cfg.Clone()
-		if host, _, err := net.SplitHostPort(t.addr); err == nil {
-			cfg.ServerName = host
-		}
-	}
-	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
-	return tc, nil
-}
-
-// permanent reports whether a connection attempt failed for a reason that
-// retrying will not fix, such as an untrusted certificate.
-func permanent(err error) bool {
-	var (
-		verify  *tls.CertificateVerificationError
-		alert   tls.AlertError
-		header  tls.RecordHeaderError
-		errHand = ErrHandshake
-	)
-	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &header) || errors.Is(err, errHand)
 }
 
 // serve runs the plexo handshake on conn once the Transport is started,
@@ -593,8 +464,8 @@ func (t *Transport) register(p *peer) bool {
 // unregister removes a peer whose connection ended and withdraws its
 // interest.
 func (t *Transport) unregister(p *peer) {
-	t.imu.Lock()
-	defer t.imu.Unlock()
+	t.reportMu.Lock()
+	defer t.reportMu.Unlock()
 	t.mu.Lock()
 	delete(t.peers, p)
 	p.removed = true
@@ -613,10 +484,10 @@ func (t *Transport) unregister(p *peer) {
 	}
 	// Sends that loaded the table before p left it may still drop messages
 	// on p; from now on they count on t.lateDrops.
-	p.qmu.Lock()
-	p.retired = true
+	p.q.mu.Lock()
+	p.q.retired = true
 	c := p.counters()
-	p.qmu.Unlock()
+	p.q.mu.Unlock()
 	t.retired.add(c)
 	h := t.host
 	t.mu.Unlock()
@@ -625,136 +496,3 @@ func (t *Transport) unregister(p *peer) {
 		h.SetInterest(topic, reports[i])
 	}
 }
-
-// peerInterest records p's distance, in hops, to topic's nearest
-// subscriber; 0 means p no longer wants the topic.
-func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, hops int) error {
-	t.imu.Lock()
-	defer t.imu.Unlock()
-	t.mu.Lock()
-	if p.removed || p.wants[topic] == hops {
-		t.mu.Unlock()
-		return nil
-	}
-	if hops > 0 {
-		if p.wants[topic] == 0 {
-			if len(p.wants) >= maxTopicsPerPeer {
-				t.mu.Unlock()
-				return fmt.Errorf("%w: peer subscribed to more than %d topics", ErrProtocol, maxTopicsPerPeer)
-			}
-			if p.wantBytes+len(topic) > maxTopicBytesPerPeer {
-				t.mu.Unlock()
-				return fmt.Errorf("%w: peer subscribed to topic names of more than %d bytes", ErrProtocol, maxTopicBytesPerPeer)
-			}
-			p.wantBytes += len(topic)
-		}
-		p.wants[topic] = hops
-	} else {
-		p.wantBytes -= len(topic)
-		delete(p.wants, topic)
-	}
-	t.setTableLocked(topic, p, hops > 0)
-	changed := t.updateNearestLocked(topic)
-	report := t.nearest[topic]
-	t.syncTopicLocked(topic)
-	t.mu.Unlock()
-	if changed {
-		h.SetInterest(topic, report)
-	}
-	return nil
-}
-
-// updateNearestLocked recomputes the smallest distance over the peers for
-// topic and reports whether it changed. t.mu must be held.
-func (t *Transport) updateNearestLocked(topic string) bool {
-	nearest := 0
-	for q := range t.peers {
-		if h := q.wants[topic]; h > 0 && (nearest == 0 || h < nearest) {
-			nearest = h
-		}
-	}
-	if nearest == t.nearest[topic] {
-		return false
-	}
-	if nearest == 0 {
-		delete(t.nearest, topic)
-	} else {
-		t.nearest[topic] = nearest
-	}
-	return true
-}
-
-// setTableLocked adds p to, or removes it from, the peers Send gives
-// topic's messages to. t.mu must be held.
-func (t *Transport) setTableLocked(topic string, p *peer, wanted bool) {
-	t.tmu.Lock()
-	defer t.tmu.Unlock()
-	old := t.table[topic]
-	next := make([]*peer, 0, len(old)+1)
-	for _, q := range old {
-		if q != p {
-			next = append(next, q)
-		}
-	}
-	if wanted {
-		next = append(next, p)
-	}
-	if len(next) == 0 {
-		delete(t.table, topic)
-	} else {
-		t.table[topic] = next
-	}
-}
-
-// syncTopicLocked brings what every peer was told about topic up to date.
-// t.mu must be held.
-func (t *Transport) syncTopicLocked(topic string) {
-	for p := range t.peers {
-		t.syncPeerLocked(p, topic)
-	}
-}
-
-// syncPeerLocked tells p its distance to topic's nearest subscriber through
-// this side, if that changed: the smaller of what the Plexus advertised and
-// one more than what the other peers report, none beyond [plexo.MaxHops].
-// t.mu must be held.
-func (t *Transport) syncPeerLocked(p *peer, topic string) {
-	hops := t.adv[topic]
-	for q := range t.peers {
-		if h := q.wants[topic]; q != p && h > 0 && (hops == 0 || h+1 < hops) {
-			hops = h + 1
-		}
-	}
-	if hops > plexo.MaxHops || 2+len(topic) > p.maxOut {
-		// Beyond the horizon, or a SUBSCRIBE the peer could not accept
-		// (nor any DATA of the topic, which is longer still).
-		hops = 0
-	}
-	if hops == p.told[topic] {
-		return
-	}
-	if hops > 0 {
-		p.told[topic] = hops
-		p.tell(hops, topic)
-	} else {
-		delete(p.told, topic)
-		p.tell(0, topic)
-	}
-}
-
-// A backoff computes jittered exponential delays.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	}
-	d := b.cur
-	b.cur = min(2*b.cur, b.max)
-	half := int64(d / 2)
-	return time.Duration(half + rand.Int64N(half+1))
-}
-
-func (b *backoff) reset() { b.cur = 0 }

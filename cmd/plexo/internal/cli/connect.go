@@ -109,15 +109,20 @@ func Connect(ctx context.Context, f ConnFlags, logger *slog.Logger, opts ...plex
 		c.Attached = append(c.Attached, Attached{"tcp-listen " + t.Addr().String(), t})
 	}
 	for _, addr := range f.TCPDial {
-		dctx, cancel := context.WithTimeout(ctx, timeout)
-		t, err := tcp.Dial(dctx, addr)
-		cancel()
+		t, err := tcp.Dial(ctx, addr)
 		if err != nil {
-			return fail(fmt.Errorf("cannot reach %s within %v: %w", addr, timeout, err))
+			return fail(fmt.Errorf("tcp-dial %s: %w", addr, err))
 		}
 		if err := p.Attach(t); err != nil {
 			t.Close()
 			return fail(fmt.Errorf("tcp-dial %s: %w", addr, err))
+		}
+		// Dial connects in the background; a command needs its peer now.
+		dctx, cancel := context.WithTimeout(ctx, timeout)
+		err = t.WaitConnected(dctx)
+		cancel()
+		if err != nil {
+			return fail(fmt.Errorf("cannot reach %s within %v: %w", addr, timeout, err))
 		}
 		c.Attached = append(c.Attached, Attached{"tcp-dial " + addr, t})
 	}
