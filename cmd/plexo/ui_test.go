@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -278,4 +279,26 @@ func TestUIBrowser(t *testing.T) {
 	if !strings.Contains(string(b), reading) || !strings.Contains(string(b), note) {
 		t.Errorf("rows %s lack %s or %s", b, reading, note)
 	}
+}
+
+// TestUIFlags checks --http: loopback names bind quietly, a bad address
+// fails with one line.
+func TestUIFlags(t *testing.T) {
+	u := startUI(t, "ui", "--http", "localhost:0")
+	time.Sleep(200 * time.Millisecond)
+	if strings.Contains(u.stderr.String(), "not loopback") {
+		t.Errorf("warned for localhost: %s", u.stderr.String())
+	}
+	res, err := http.Get(u.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("GET %s: %s %s", u.url, res.Status, res.Header.Get("Content-Type"))
+	}
+
+	plexo(t, 10*time.Second, "ui", "--http", "nonsense").failed(t, "ui: --http")
+	busy := strings.TrimSuffix(strings.TrimPrefix(u.url, "http://"), "/")
+	plexo(t, 10*time.Second, "ui", "--http", busy).failed(t, "ui: ", "address already in use")
 }

@@ -525,3 +525,18 @@ func BenchmarkCount(b *testing.B) {
 		}
 	})
 }
+
+// TestStreamOutlivesReadTimeout checks that an event stream goes on past
+// the http.Server's ReadTimeout, as plexo ui sets one.
+func TestStreamOutlivesReadTimeout(t *testing.T) {
+	bn := newBench(t, Config{})
+	bn.ts.Close()
+	bn.ts = httptest.NewUnstartedServer(bn.srv)
+	bn.ts.Config.ReadTimeout = 300 * time.Millisecond
+	bn.ts.Start()
+	ch, _ := bn.stream(t, "")
+	deadline := time.Now().Add(1200 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		next(t, ch, "tick", 2*time.Second)
+	}
+}
