@@ -40,7 +40,7 @@ type bench struct {
 
 // newBench starts the server with cfg and a publisher of a reading every
 // 5 ms until the test ends.
-func newBench(t *testing.T, cfg Config) *bench {
+func newBench(t testing.TB, cfg Config) *bench {
 	t.Helper()
 	a, b := pipe.New()
 	pub, view := plexo.New(), plexo.New()
@@ -400,7 +400,7 @@ func TestPublish(t *testing.T) {
 }
 
 // waitTopic waits until srv lists topic.
-func waitTopic(t *testing.T, srv *Server, topic string) {
+func waitTopic(t testing.TB, srv *Server, topic string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -538,5 +538,45 @@ func TestStreamOutlivesReadTimeout(t *testing.T) {
 	deadline := time.Now().Add(1200 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		next(t, ch, "tick", 2*time.Second)
+	}
+}
+
+// TestDecodeErrorsShow checks that a message that does not decode shows as
+// an error in the messages and is counted in the topic's row.
+func TestDecodeErrorsShow(t *testing.T) {
+	bn := newBench(t, Config{})
+	waitTopic(t, bn.srv, plexotestv1.ReadingTopicName)
+	ch, _ := bn.stream(t, "?topic="+plexotestv1.ReadingTopicName)
+	next(t, ch, "messages", 5*time.Second)
+	// Field 1 (sensor) says 5 bytes follow, and none do.
+	if err := bn.pub.PublishRaw(t.Context(), plexotestv1.ReadingTopicName, []byte{0x0a, 0x05}); err != nil {
+		t.Fatal(err)
+	}
+	var sawError, counted bool
+	deadline := time.After(10 * time.Second)
+	for !sawError || !counted {
+		select {
+		case ev := <-ch:
+			switch ev.name {
+			case "messages":
+				var msgs messagesEvent
+				if err := json.Unmarshal(ev.data, &msgs); err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range msgs.Messages {
+					sawError = sawError || (m.Error != "" && m.Size == 2 && m.JSON == "")
+				}
+			case "tick":
+				var tick tickEvent
+				if err := json.Unmarshal(ev.data, &tick); err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range tick.Rows {
+					counted = counted || r[4] == 1
+				}
+			}
+		case <-deadline:
+			t.Fatalf("after 10s: error shown %v, counted %v", sawError, counted)
+		}
 	}
 }
