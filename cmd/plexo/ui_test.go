@@ -302,3 +302,61 @@ func TestUIFlags(t *testing.T) {
 	busy := strings.TrimSuffix(strings.TrimPrefix(u.url, "http://"), "/")
 	plexo(t, 10*time.Second, "ui", "--http", busy).failed(t, "ui: ", "address already in use")
 }
+
+// TestUIMulticast checks, in a private network namespace, that the System
+// panel shows a multicast transport with the agreed group of each topic.
+func TestUIMulticast(t *testing.T) {
+	if !netns(t) {
+		return
+	}
+	startPeer(t, "--multicast", "lo", "--readings", "-1", "--interval", "20ms")
+	u := startUI(t, "--multicast", "lo", "ui", "--http", "127.0.0.1:0")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", u.url+"events", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 4<<20)
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if name, ok := strings.CutPrefix(line, "event: "); ok {
+			event = name
+			continue
+		}
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || event != "system" {
+			continue
+		}
+		var sys struct {
+			Transports []struct {
+				Name, Kind string
+				Stats      []struct{ Name string }
+				Groups     []struct{ Topic, Group string }
+			}
+		}
+		if err := json.Unmarshal([]byte(data), &sys); err != nil {
+			t.Fatal(err)
+		}
+		if len(sys.Transports) != 1 || sys.Transports[0].Kind != "multicast" || sys.Transports[0].Name != "multicast lo" {
+			t.Fatalf("transports %+v, want one multicast on lo", sys.Transports)
+		}
+		for _, g := range sys.Transports[0].Groups {
+			if g.Topic == plexotestv1.ReadingTopicName && strings.HasPrefix(g.Group, "239.") {
+				hasRelocations := false
+				for _, s := range sys.Transports[0].Stats {
+					hasRelocations = hasRelocations || s.Name == "Relocations"
+				}
+				if !hasRelocations {
+					t.Errorf("no Relocations among the multicast counters")
+				}
+				return
+			}
+		}
+	}
+	t.Fatalf("no system event with the group of %s: %v", plexotestv1.ReadingTopicName, sc.Err())
+}
