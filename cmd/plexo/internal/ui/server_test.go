@@ -580,3 +580,27 @@ func TestDecodeErrorsShow(t *testing.T) {
 		}
 	}
 }
+
+func TestWatchTakeDoesNotAllocate(t *testing.T) {
+	w := &watch{topic: "a.b.proto"}
+	m := &plexo.RawMessage{Topic: "a.b.proto", Payload: make([]byte, 100), Origin: 7}
+	for range ringLen {
+		w.take(context.Background(), m) // each slot gets its buffer
+	}
+	if allocs := testing.AllocsPerRun(1000, func() { w.take(context.Background(), m) }); allocs != 0 {
+		t.Errorf("take allocates %v times per message", allocs)
+	}
+	es, newest := w.since(newestMinus(w, 3))
+	if len(es) != 3 || newest != w.seq || es[0].seq != w.seq || es[2].seq != w.seq-2 || es[0].origin != 7 || len(es[0].buf) != 100 {
+		t.Errorf("since: %d entries, newest %d (seq %d)", len(es), newest, w.seq)
+	}
+	if es, _ := w.since(0); len(es) != ringLen {
+		t.Errorf("since(0) gives %d entries, want the ring's %d", len(es), ringLen)
+	}
+}
+
+func newestMinus(w *watch, n uint64) uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seq - n
+}
