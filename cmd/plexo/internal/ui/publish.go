@@ -24,12 +24,12 @@ func (s *Server) template(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "template: the query is topic=NAME, a valid topic name", http.StatusBadRequest)
 		return
 	}
-	md, _, err := s.resolve(r.Context(), topic)
+	typ, err := s.resolve(r.Context(), topic)
 	if err != nil {
 		http.Error(w, "template: "+err.Error(), http.StatusNotFound)
 		return
 	}
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", EmitUnpopulated: true}.Marshal(example(md, 0))
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", EmitUnpopulated: true, Resolver: typ.types}.Marshal(example(typ.md, 0))
 	if err != nil {
 		http.Error(w, "template: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -81,28 +81,28 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "publish: the request needs a topic (a valid name, not reserved) and a message", http.StatusBadRequest)
 		return
 	}
-	md, codec, err := s.resolve(r.Context(), req.Topic)
+	typ, err := s.resolve(r.Context(), req.Topic)
 	if err != nil {
 		http.Error(w, "publish: "+err.Error(), http.StatusNotFound)
 		return
 	}
-	msg := dynamicpb.NewMessage(md)
-	if err := protojson.Unmarshal(req.Message, msg); err != nil {
-		http.Error(w, "publish: the message does not fit "+string(md.FullName())+": "+err.Error(), http.StatusBadRequest)
+	msg := dynamicpb.NewMessage(typ.md)
+	if err := (protojson.UnmarshalOptions{Resolver: typ.types}).Unmarshal(req.Message, msg); err != nil {
+		http.Error(w, "publish: the message does not fit "+string(typ.md.FullName())+": "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	var payload []byte
-	switch codec {
+	switch typ.codec {
 	case plexo.CodecNameProto:
 		payload, err = proto.Marshal(msg)
 	case plexo.CodecNameJSON:
-		payload, err = protojson.Marshal(msg)
+		payload, err = protojson.MarshalOptions{Resolver: typ.types}.Marshal(msg)
 	default:
-		http.Error(w, "publish: the page cannot encode codec "+codec, http.StatusBadRequest)
+		http.Error(w, "publish: the page cannot encode codec "+typ.codec, http.StatusBadRequest)
 		return
 	}
 	if err == nil {
-		if err = s.p.DescribeTopic(req.Topic, md); err == nil {
+		if err = s.p.DescribeTopic(req.Topic, typ.md); err == nil {
 			err = s.p.PublishRaw(r.Context(), req.Topic, payload)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/plexo-go/plexo"
@@ -29,10 +28,9 @@ type watch struct {
 	judged uint64
 
 	resolveMu sync.Mutex
-	md        protoreflect.MessageDescriptor
-	codec     string
+	typ       topicType
 	nextTry   time.Time
-	why       string // why md is nil
+	why       string // why typ.md is nil
 }
 
 // entry is one message in the ring, its payload copied.
@@ -108,38 +106,20 @@ func (s *Server) watched() int {
 	return len(s.watches)
 }
 
-// resolve finds the descriptor and codec of topic from the directory,
-// waiting at most resolveTimeout; a failure is retried a second later.
-func (s *Server) resolve(ctx context.Context, topic string) (protoreflect.MessageDescriptor, string, error) {
-	ti, ok := s.dir.Lookup(topic)
-	if !ok {
-		return nil, "", fmt.Errorf("topic %s is not in the directory", topic)
-	}
-	if ti.Message == "" {
-		return nil, ti.Codec, fmt.Errorf("no publisher or subscriber of %s names its message type", topic)
-	}
-	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-	defer cancel()
-	md, err := s.dir.Descriptor(ctx, ti.Message)
-	if err != nil {
-		return nil, ti.Codec, fmt.Errorf("no descriptor of %s: %w", ti.Message, err)
-	}
-	return md, ti.Codec, nil
-}
-
-// descriptor returns w's message descriptor and codec, resolving them once.
-func (s *Server) descriptor(ctx context.Context, w *watch) (protoreflect.MessageDescriptor, string, string) {
+// descriptor returns w's type, resolving it once; a failure is retried a
+// second later.
+func (s *Server) descriptor(ctx context.Context, w *watch) (topicType, string) {
 	w.resolveMu.Lock()
 	defer w.resolveMu.Unlock()
-	if w.md == nil && time.Now().After(w.nextTry) {
-		md, codec, err := s.resolve(ctx, w.topic)
-		w.md, w.codec = md, codec
+	if w.typ.md == nil && time.Now().After(w.nextTry) {
+		typ, err := s.resolve(ctx, w.topic)
+		w.typ = typ
 		if err != nil {
 			w.why = err.Error()
 			w.nextTry = time.Now().Add(time.Second)
 		}
 	}
-	return w.md, w.codec, w.why
+	return w.typ, w.why
 }
 
 // decoded is a message as the "messages" event sends it.
@@ -152,24 +132,22 @@ type decoded struct {
 	Error  string `json:"error,omitempty"`
 }
 
-var jsonOut = protojson.MarshalOptions{Multiline: true, Indent: "  "}
-
-// decode turns payload into indented JSON text with md and codec.
-func decode(md protoreflect.MessageDescriptor, codec string, payload []byte) (string, error) {
-	msg := dynamicpb.NewMessage(md)
+// decode turns payload into indented JSON text.
+func decode(typ topicType, payload []byte) (string, error) {
+	msg := dynamicpb.NewMessage(typ.md)
 	var err error
-	switch codec {
+	switch typ.codec {
 	case plexo.CodecNameProto:
-		err = proto.Unmarshal(payload, msg)
+		err = proto.UnmarshalOptions{Resolver: typ.types}.Unmarshal(payload, msg)
 	case plexo.CodecNameJSON:
-		err = protojson.Unmarshal(payload, msg)
+		err = protojson.UnmarshalOptions{Resolver: typ.types}.Unmarshal(payload, msg)
 	default:
-		return "", fmt.Errorf("codec %q is not one the page decodes", codec)
+		return "", fmt.Errorf("codec %q is not one the page decodes", typ.codec)
 	}
 	if err != nil {
 		return "", err
 	}
-	b, err := jsonOut.Marshal(msg)
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", Resolver: typ.types}.Marshal(msg)
 	if err != nil {
 		return "", err
 	}
@@ -178,7 +156,7 @@ func decode(md protoreflect.MessageDescriptor, codec string, payload []byte) (st
 
 // decodeAll decodes entries for a viewer, counting the failures.
 func (s *Server) decodeAll(ctx context.Context, w *watch, es []entry) []decoded {
-	md, codec, why := s.descriptor(ctx, w)
+	typ, why := s.descriptor(ctx, w)
 	out := make([]decoded, 0, len(es))
 	var failed uint64
 	w.mu.Lock()
@@ -190,10 +168,10 @@ func (s *Server) decodeAll(ctx context.Context, w *watch, es []entry) []decoded 
 	for _, e := range es {
 		d := decoded{Seq: e.seq, Time: e.at.UnixMilli(), Origin: originString(e.origin), Size: len(e.buf)}
 		switch {
-		case md == nil:
+		case typ.md == nil:
 			d.Error = why
 		default:
-			text, err := decode(md, codec, e.buf)
+			text, err := decode(typ, e.buf)
 			if err != nil {
 				d.Error = "decode: " + err.Error()
 				if e.seq > judged {
