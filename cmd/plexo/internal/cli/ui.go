@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -56,7 +57,8 @@ func runUI(ctx context.Context, st *state, f uiFlags) error {
 		return fmt.Errorf("ui: %w", err)
 	}
 	defer c.Close()
-	cfg := ui.Config{AllowPublish: f.allowPublish, Logger: st.logger(), Metrics: metricsHandler(c)}
+	// Publishing from the page is logged even without --verbose.
+	cfg := ui.Config{AllowPublish: f.allowPublish, Logger: st.logger(slog.LevelInfo), Metrics: metricsHandler(c)}
 	for _, a := range c.Attached {
 		cfg.Transports = append(cfg.Transports, ui.Transport{Name: a.Name, Transport: a.Transport})
 	}

@@ -110,6 +110,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "publish: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	s.cfg.Logger.Info("ui: published from the page", "topic", req.Topic, "bytes", len(payload), "remote", r.RemoteAddr)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"topic": req.Topic, "size": len(payload)})
 }

@@ -33,6 +33,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	s.viewers.Add(1)
 	defer s.viewers.Add(-1)
+	s.cfg.Logger.Debug("ui: viewer connected", "remote", r.RemoteAddr, "topic", topic)
+	defer s.cfg.Logger.Debug("ui: viewer left", "remote", r.RemoteAddr, "topic", topic)
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
