@@ -179,7 +179,21 @@ func TestUILoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := chromedp.Do(bctx, chromedp.Evaluate[chromedp.Void](`for (const k in window.plexoPerf) delete window.plexoPerf[k]; 0`)); err != nil {
+		t.Fatal(err)
+	}
 	measure("plexo ui, chromium showing the hot topic", pid)
+	perf, err := chromedp.Run(bctx, chromedp.Evaluate[map[string]struct {
+		Count   int     `json:"count"`
+		MaxMs   float64 `json:"maxMs"`
+		TotalMs float64 `json:"totalMs"`
+	}](`window.plexoPerf`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range perf {
+		t.Logf("page: %-8s events: %3d, handled in %.1f ms on average, %.1f ms at most", name, p.Count, p.TotalMs/float64(max(p.Count, 1)), p.MaxMs)
+	}
 	long, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](`window.longTasks`))
 	if err != nil {
 		t.Fatal(err)

@@ -356,13 +356,24 @@ function onSystem(ev) {
 }
 
 // ---- the event stream ----
+// perf holds, per event, how long its handling took: for diagnostics and
+// the load test (window.plexoPerf).
+const perf = {};
+window.plexoPerf = perf;
 function connect() {
   if (state.es) state.es.close();
   const url = state.selected ? "events?topic=" + encodeURIComponent(state.selected) : "events";
   const es = new EventSource(url);
   state.es = es;
   const conn = $("conn");
-  const on = (name, f) => es.addEventListener(name, (e) => { if (state.es === es) f(JSON.parse(e.data)); });
+  const on = (name, f) => es.addEventListener(name, (e) => {
+    if (state.es !== es) return;
+    const t0 = performance.now();
+    f(JSON.parse(e.data));
+    const p = perf[name] || (perf[name] = { count: 0, maxMs: 0, totalMs: 0 });
+    const ms = performance.now() - t0;
+    p.count++; p.totalMs += ms; p.maxMs = Math.max(p.maxMs, ms);
+  });
   on("topics", onTopics);
   on("tick", onTick);
   on("system", onSystem);
