@@ -121,6 +121,7 @@ function onTopics(ev) {
     row.bytes = info.bytesRate;
     row.dropped = info.dropped;
     row.decodeErrors = info.decodeErrors;
+    row.tr.classList.toggle("selected", info.topic === state.selected);
     next.set(info.topic, row);
     return row;
   });
