@@ -26,8 +26,8 @@ type Subscription struct {
 	// both belong to the handler's goroutine.
 	batch []any
 	next  int
-	// taken is how many messages the handler's goroutine holds in batch,
-	// for Stats.
+	// taken is how many messages of batch the handler has not been called
+	// with yet, for Stats.
 	taken atomic.Int64
 
 	// inline subscriptions have no queue and no goroutine: the delivering
@@ -206,15 +206,22 @@ func (s *Subscription) handleQueued() (stopped bool) {
 			m := s.batch[s.next]
 			s.batch[s.next] = nil
 			s.next++
+			if len(s.batch) > 1 {
+				s.taken.Store(int64(len(s.batch) - s.next))
+			}
 			s.handle(s.ctx, m)
 			s.counters.delivered.Add(1)
 		}
-		s.taken.Store(0)
+		if len(s.batch) > 1 {
+			s.taken.Store(0)
+		}
 		if s.stopping.Load() {
 			return true
 		}
 		s.batch, s.next = s.ring.take(s.batch[:0], &s.stopping), 0
-		s.taken.Store(int64(len(s.batch)))
+		if len(s.batch) > 1 {
+			s.taken.Store(int64(len(s.batch)))
+		}
 	}
 }
 
