@@ -244,13 +244,19 @@ func (s *Subscription) callInline(m any) {
 }
 
 // inlineHandlerCall is the frame that calledFromInlineHandler looks for.
+// It calls recover only when the handler did not return, which keeps the
+// call that returns cheap.
 func (s *Subscription) inlineHandlerCall(m any) {
+	returned := false
 	defer func() {
-		if v := recover(); v != nil {
-			s.handlerPanicked(v)
+		if !returned {
+			if v := recover(); v != nil {
+				s.handlerPanicked(v)
+			}
 		}
 	}()
 	s.handle(s.ctx, m)
+	returned = true
 	s.counters.delivered.Add(1)
 }
 
