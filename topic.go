@@ -67,6 +67,7 @@ func (d *topicDesc) newMessage() proto.Message {
 		d.msgType.Store(mt)
 		if fresh := freshFunc(d.goType, t); fresh != nil {
 			d.fresh.Store(&fresh)
+			return fresh()
 		}
 	}
 	return (*mt).New().Interface()
