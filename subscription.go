@@ -67,7 +67,7 @@ type SubscriptionStats struct {
 	Delivered uint64 // handler calls that returned
 	Dropped   uint64 // messages lost to the overflow policy or to Close
 	Panics    uint64 // handler calls that panicked (recovered and logged)
-	Queued    int    // messages waiting for the handler now
+	Queued    int    // messages waiting for the handler now, in the queue or in the batch its goroutine took
 }
 
 func newSubscription(p *Plexus, r *route, cfg subscriptionConfig, handle func(context.Context, any)) *Subscription {
