@@ -2,6 +2,7 @@ package plexo
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -51,6 +52,7 @@ const (
 	maxDescriptorBytes   = 16 << 20
 	maxDirectoryTTL      = time.Hour
 	minDirectoryTTL      = time.Second
+	minAnnounceSpacing   = 250 * time.Millisecond
 )
 
 // An announcer shares a Plexus's directory: it answers queries, announces
@@ -84,8 +86,9 @@ func newAnnouncer(p *Plexus) *announcer {
 	}
 	// The query topic is wanted by every sharing Plexus, so that a query
 	// reaches them all; the tap answers it without a subscription.
-	r := p.routeFor(directoryQueryTopic)
+	r := p.lockRoute(directoryQueryTopic)
 	r.tap = a.answer
+	p.mu.Unlock()
 	return a
 }
 
@@ -176,6 +179,7 @@ func (a *announcer) run() {
 	delay := time.NewTimer(time.Hour)
 	delay.Stop()
 	pending := false
+	var last time.Time
 	for {
 		select {
 		case <-a.quit:
@@ -184,10 +188,14 @@ func (a *announcer) run() {
 		case <-a.wake:
 			if !pending {
 				pending = true
-				delay.Reset(20*time.Millisecond + rand.N(80*time.Millisecond))
+				// At most one answer per minAnnounceSpacing, however
+				// many queries (forged ones included) arrive.
+				wait := 20*time.Millisecond + rand.N(80*time.Millisecond)
+				delay.Reset(max(wait, time.Until(last.Add(minAnnounceSpacing))))
 			}
 		case <-delay.C:
 			pending = false
+			last = time.Now()
 			a.flush()
 		case <-refresh.C:
 			a.mu.Lock()
@@ -228,7 +236,7 @@ func (a *announcer) flush() {
 	if len(names) == 0 || !p.wanted(descriptorSetTopic) {
 		return
 	}
-	for _, name := range slices.Sorted(mapKeys(names)) {
+	for _, name := range slices.Sorted(maps.Keys(names)) {
 		if set := a.descriptorSet(name); set != nil {
 			b, err := proto.Marshal(&plexov1.DescriptorSet{Message: string(name), FileDescriptorSet: set})
 			if err == nil {
@@ -259,16 +267,6 @@ func (a *announcer) descriptorSet(name protoreflect.FullName) []byte {
 	a.descriptorSets[name] = set
 	a.mu.Unlock()
 	return set
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // A localEntry is one of the Plexus's own topics as its directory shows it.
@@ -351,7 +349,7 @@ func (p *Plexus) publishReserved(ctx context.Context, topic string, payload []by
 	defer putOutbound(out)
 	out.msg = Message{Topic: topic, Payload: payload, Origin: p.id, Sequence: p.seq.Add(1)}
 	_ = offerRaw(ctx, r, &out.msg)
-	p.send(ctx, r, &out.msg)
+	p.send(ctx, r, &out.msg, nil)
 }
 
 // directoryChanged tells the announcer and the Directory values following

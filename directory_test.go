@@ -272,3 +272,32 @@ func TestForgedDirectoryMessagesAreDroppedAndCounted(t *testing.T) {
 		t.Fatalf("forged announcements left %d topics", got)
 	}
 }
+
+func TestAFloodOfQueriesDrawsFewAnnouncements(t *testing.T) {
+	ctx := t.Context()
+	tool, sensor := newPlexus(t), newPlexus(t)
+	connect(t, tool, sensor)
+	if err := basicv1.PublishReading(ctx, sensor, &basicv1.Reading{}); err != nil {
+		t.Fatal(err)
+	}
+	announcements := new(plexotest.Collector[uint64])
+	if _, err := tool.SubscribeRaw(ctx, "plexo.v1.Directory.proto", func(_ context.Context, m *plexo.RawMessage) {
+		announcements.Add(m.Origin)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitForInterest(t, sensor, "plexo.v1.Directory.proto")
+	announcements.WaitFor(t, 1) // the one that interest appearing draws
+	start := time.Now()
+	for range 200 {
+		if err := tool.PublishRaw(ctx, "plexo.v1.DirectoryQuery.proto", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(600 * time.Millisecond)
+	elapsed := time.Since(start)
+	// One announcement per 250 ms at most, plus the first.
+	if got, most := announcements.Len()-1, int(elapsed/(250*time.Millisecond))+1; got > most {
+		t.Fatalf("200 queries drew %d announcements in %v, want at most %d", got, elapsed, most)
+	}
+}

@@ -18,10 +18,12 @@
 //
 // # Delivery semantics
 //
-// Delivery is at most once. A message published while nobody wants it, or
-// that overflows a subscription's bounded queue (see [Overflow]), is dropped
-// and counted in [Plexus.Stats]. Each subscription runs its handler on its own
-// goroutine, one message at a time, in the order one publisher published them.
+// Delivery is at most once. A message published while nobody wants it goes
+// nowhere (counted in [Plexus.Stats] as published only), and one that
+// overflows a subscription's bounded queue (see [Overflow]) is dropped and
+// counted. Each subscription runs its handler on its own goroutine (or, with
+// [WithInline], on the delivering one), one message at a time, in the order
+// one publisher published them.
 //
 // In-process delivery never encodes: a local handler receives the very value
 // that was published. Nobody may mutate a message after publishing it, and

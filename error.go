@@ -9,7 +9,7 @@ import (
 
 // Sentinel errors that callers can test for with [errors.Is]. Errors returned
 // by this package wrap them with the operation and topic they concern, as in
-// "plexo: publish brewery.sensors.v1.Temperature.proto: plexus closed".
+// "plexo: publish brewery.sensors.v1.Temperature.proto: closed".
 var (
 	// ErrClosed reports an operation on a closed Plexus, Subscription or
 	// Transport.
@@ -46,9 +46,35 @@ type TopicTypeError struct {
 	Used  reflect.Type // the type of the rejected call
 }
 
-// Error names the topic and both types.
+// Error names the topic and both types (with their package paths when their
+// short names are the same), and says how to fix it.
 func (e *TopicTypeError) Error() string {
-	return fmt.Sprintf("plexo: topic %s is bound to %v, not %v", e.Topic, e.Bound, e.Used)
+	bound, used := fmt.Sprint(e.Bound), fmt.Sprint(e.Used)
+	if bound == used {
+		bound, used = qualifiedName(e.Bound), qualifiedName(e.Used)
+	}
+	return fmt.Sprintf("plexo: topic %s is bound to %s, not %s: a topic name takes one Go type per Plexus."+
+		" Two types for one name come from two generated packages of the same schema (import only one of them)"+
+		" or from two messages with one topic name (give one another name with the (plexo.v1.alias) or"+
+		" (plexo.v1.namespace) option, and generate all schemas in one run, with buf's strategy: all,"+
+		" so that protoc-gen-plexo reports the collision)", e.Topic, bound, used)
+}
+
+// qualifiedName names t with its package path, as in
+// "*example.com/gen/sensorsv1.Temperature".
+func qualifiedName(t reflect.Type) string {
+	if t == nil {
+		return "<nil>"
+	}
+	stars := ""
+	for t.Kind() == reflect.Pointer && t.Name() == "" {
+		stars += "*"
+		t = t.Elem()
+	}
+	if t.PkgPath() == "" {
+		return stars + t.String()
+	}
+	return stars + t.PkgPath() + "." + t.Name()
 }
 
 // Unwrap returns [ErrTopicType].

@@ -31,35 +31,48 @@ func TestInlineHandlerRunsOnThePublishersGoroutineInOrder(t *testing.T) {
 	}
 }
 
-func TestInlineAcrossABridgeDeliversOnceInOrder(t *testing.T) {
-	ctx := t.Context()
-	pub, bridge, sub := newPlexus(t), newPlexus(t), newPlexus(t)
-	connect(t, pub, bridge)
-	connect(t, bridge, sub)
-	connect(t, pub, sub) // a cycle: duplicates must be dropped
-	got := new(plexotest.Collector[int64])
-	if _, err := int64Topic.Subscribe(ctx, sub, func(_ context.Context, m *wrapperspb.Int64Value) { got.Add(m.Value) }, plexo.WithInline()); err != nil {
-		t.Fatal(err)
-	}
-	waitForInterest(t, pub, int64Topic.Name())
-	plexotest.Eventually(t, "interest over both paths", func() bool {
-		return pub.Stats().Topics[int64Topic.Name()].InterestedTransports == 2
-	})
-	want := make([]int64, 200)
-	for i := range want {
-		want[i] = int64(i)
-		publish(t, pub, int64(i))
-	}
-	g := got.WaitFor(t, len(want))
-	time.Sleep(50 * time.Millisecond) // a duplicate would come by now
-	if g = got.Snapshot(); len(g) != len(want) {
-		t.Fatalf("received %d messages, want %d (duplicates?)", len(g), len(want))
-	}
-	// Each path keeps order; the first copy of each message wins, so the
-	// sequence seen is increasing.
-	for i := 1; i < len(g); i++ {
-		if g[i] <= g[i-1] {
-			t.Fatalf("out of order at %d: %v", i, g[max(0, i-3):i+1])
+func TestInlineAcrossBridgesDeliversOnceAndInOrderOnOnePath(t *testing.T) {
+	for _, cycle := range []bool{false, true} {
+		ctx := t.Context()
+		pub, bridge, sub := newPlexus(t), newPlexus(t), newPlexus(t)
+		connect(t, pub, bridge)
+		connect(t, bridge, sub)
+		paths := 1
+		if cycle {
+			connect(t, pub, sub) // duplicates must be dropped
+			paths = 2
+		}
+		got := new(plexotest.Collector[int64])
+		if _, err := int64Topic.Subscribe(ctx, sub, func(_ context.Context, m *wrapperspb.Int64Value) { got.Add(m.Value) }, plexo.WithInline()); err != nil {
+			t.Fatal(err)
+		}
+		plexotest.Eventually(t, "interest over every path", func() bool {
+			return pub.Stats().Topics[int64Topic.Name()].InterestedTransports == paths
+		})
+		const n = 200
+		for i := range n {
+			publish(t, pub, int64(i))
+		}
+		got.WaitFor(t, n)
+		time.Sleep(50 * time.Millisecond) // a duplicate would come by now
+		g := got.Snapshot()
+		seen := make(map[int64]bool)
+		for _, v := range g {
+			if seen[v] {
+				t.Fatalf("cycle %v: %d delivered twice", cycle, v)
+			}
+			seen[v] = true
+		}
+		if len(g) != n {
+			t.Fatalf("cycle %v: received %d messages, want %d", cycle, len(g), n)
+		}
+		if cycle {
+			continue // two paths: one may overtake the other (README, "Order")
+		}
+		for i := 1; i < len(g); i++ {
+			if g[i] <= g[i-1] {
+				t.Fatalf("out of order on one path at %d: %v", i, g[max(0, i-3):i+1])
+			}
 		}
 	}
 }
@@ -108,11 +121,14 @@ func TestInlineCallsAreOneAtATime(t *testing.T) {
 	}
 }
 
+// deliveryModes are the two ways a subscription can run its handler.
+var deliveryModes = []struct {
+	name string
+	opts []plexo.SubscribeOption
+}{{"queued", nil}, {"inline", []plexo.SubscribeOption{plexo.WithInline()}}}
+
 func TestCloseFromInsideTheHandler(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []plexo.SubscribeOption
-	}{{"queued", nil}, {"inline", []plexo.SubscribeOption{plexo.WithInline()}}} {
+	for _, tc := range deliveryModes {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
 			p := newPlexus(t)
@@ -149,10 +165,7 @@ func TestCloseFromInsideTheHandler(t *testing.T) {
 }
 
 func TestCloseFromOutsideWaitsForTheRunningCall(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []plexo.SubscribeOption
-	}{{"queued", nil}, {"inline", []plexo.SubscribeOption{plexo.WithInline()}}} {
+	for _, tc := range deliveryModes {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
 			p := newPlexus(t)

@@ -3,6 +3,7 @@ package plexo_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -545,5 +546,54 @@ func TestErrorMessagesNameOperationAndTopicOnce(t *testing.T) {
 	}
 	if !errors.Is(err, plexo.ErrClosed) {
 		t.Errorf("%v does not wrap ErrClosed", err)
+	}
+}
+
+// closeErrTransport fails its Close after a while, so that a second Close
+// of its Plexus has something to wait for.
+type closeErrTransport struct {
+	recordingTransport
+	release chan struct{}
+}
+
+func (t *closeErrTransport) Close() error {
+	<-t.release
+	return errors.New("transport close failed")
+}
+
+func TestConcurrentCloseWaitsForTheFirstAndSharesItsResult(t *testing.T) {
+	p := plexo.New()
+	tr := &closeErrTransport{release: make(chan struct{})}
+	if err := p.Attach(tr); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan error, 2)
+	go func() { results <- p.Close() }()
+	go func() { results <- p.Close() }()
+	select {
+	case err := <-results:
+		t.Fatalf("a Close returned (%v) before the transport had closed", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(tr.release)
+	for range 2 {
+		if err := <-results; err == nil || !strings.Contains(err.Error(), "transport close failed") {
+			t.Fatalf("Close = %v, want the transport's error", err)
+		}
+	}
+	if err := p.Close(); err == nil {
+		t.Fatal("a later Close did not return the first one's result")
+	}
+}
+
+func TestAttachToAClosedPlexusClosesTheTransport(t *testing.T) {
+	p := plexo.New()
+	_ = p.Close()
+	tr := &recordingTransport{}
+	if err := p.Attach(tr); !errors.Is(err, plexo.ErrClosed) {
+		t.Fatalf("Attach after Close = %v, want ErrClosed", err)
+	}
+	if n := tr.closes.Load(); n != 1 {
+		t.Fatalf("transport closed %d times, want 1", n)
 	}
 }

@@ -38,12 +38,21 @@ type Plexus struct {
 	// however many there are (a peer may report thousands of topics).
 	routes sync.Map
 
+	closeOnce sync.Once
+	closeErr  error
+
 	// mu serialises interest bookkeeping, the sets of subscriptions and
 	// links, and Close.
 	mu         sync.Mutex
 	links      []*link
 	subs       map[*Subscription]struct{}
 	interestCh chan struct{} // closed and replaced when any interest changes
+
+	// Routes that nobody needs any more, oldest first (see reclaim.go);
+	// guarded by mu.
+	idleQueue []idleRoute
+	idleCount int
+	idleSeq   uint64
 
 	// sharing announces p's topics and descriptors to the directory (see
 	// directory.go); nil when WithDescriptorSharing(false).
@@ -90,7 +99,9 @@ func (p *Plexus) ID() uint64 { return p.id }
 // Attach adds a transport: from now on, p sends it the messages its peers
 // want, delivers what it receives, and bridges it with the other transports.
 // A transport can be attached at any time, to one Plexus only, and is closed
-// by [Plexus.Close].
+// by [Plexus.Close]. Attaching to a closed Plexus fails with [ErrClosed] and
+// closes t, as Close would have, whether p was closed before the call or
+// while t was starting.
 func (p *Plexus) Attach(t Transport) error {
 	if t == nil {
 		return opError("attach", "", errors.New("nil transport"))
@@ -98,7 +109,7 @@ func (p *Plexus) Attach(t Transport) error {
 	p.mu.Lock()
 	if p.closed.Load() {
 		p.mu.Unlock()
-		return opError("attach", "", ErrClosed)
+		return errors.Join(opError("attach", "", ErrClosed), t.Close())
 	}
 	if slices.ContainsFunc(p.links, func(l *link) bool { return l.t == t }) {
 		p.mu.Unlock()
@@ -132,13 +143,17 @@ func (p *Plexus) Attach(t Transport) error {
 // Close closes every subscription and attached transport, waits for their
 // goroutines, and makes later operations fail with [ErrClosed]. Messages
 // still queued for handlers are dropped. Close is safe to call more than
-// once and concurrently: the first call does the work, later ones return nil.
+// once and concurrently: later and concurrent calls wait for the first to
+// finish and return its result. A handler may call it; an inline handler
+// ([WithInline]) running on a transport's goroutine must not, as Close
+// waits for that goroutine.
 func (p *Plexus) Close() error {
+	p.closeOnce.Do(func() { p.closeErr = p.close() })
+	return p.closeErr
+}
+
+func (p *Plexus) close() error {
 	p.mu.Lock()
-	if p.closed.Load() {
-		p.mu.Unlock()
-		return nil
-	}
 	p.closed.Store(true)
 	subs := make([]*Subscription, 0, len(p.subs))
 	for s := range p.subs {
@@ -255,7 +270,7 @@ func (p *Plexus) publishEncoded(ctx context.Context, d *topicDesc, r *route, msg
 	if err := offerRaw(ctx, r, &out.msg); err != nil {
 		return err
 	}
-	p.send(ctx, r, &out.msg)
+	p.send(ctx, r, &out.msg, nil)
 	return nil
 }
 
@@ -269,9 +284,14 @@ func offer(ctx context.Context, d *topicDesc, r *route, msg proto.Message) error
 	return nil
 }
 
-// send hands an encoded message to every transport that wants its topic.
-func (p *Plexus) send(ctx context.Context, r *route, msg *Message) {
+// send hands an encoded message to every transport that wants its topic,
+// except the unfiltered one it arrived from (from, nil for a message
+// published here): that one's peers all had it already.
+func (p *Plexus) send(ctx context.Context, r *route, msg *Message, from *link) {
 	for _, l := range *r.links.Load() {
+		if l == from && l.unfiltered {
+			continue
+		}
 		if err := l.t.Send(ctx, msg); err != nil {
 			p.transportErrors.Add(1)
 			p.log.Debug("plexo: transport send failed", "topic", msg.Topic, "error", err)
@@ -312,7 +332,7 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 	if r.tap != nil {
 		r.tap(msg)
 	}
-	p.send(p.life, r, msg)
+	p.send(p.life, r, msg, from)
 }
 
 // decodeFailed counts and logs a message that arrived for r's topic and that
@@ -333,29 +353,28 @@ func (p *Plexus) subscribe(ctx context.Context, d *topicDesc, handle func(contex
 	if err := ctx.Err(); err != nil {
 		return nil, opError("subscribe", d.name, err)
 	}
-	r, err := p.bind(d)
-	if err != nil {
+	if _, err := p.bind(d); err != nil {
 		return nil, err
 	}
-	return p.addSubscription(r, false, handle, opts)
+	return p.addSubscription(d.name, false, handle, opts)
 }
 
-// addSubscription starts a typed or raw subscription of r's topic.
-func (p *Plexus) addSubscription(r *route, raw bool, handle func(context.Context, any), opts []SubscribeOption) (*Subscription, error) {
+// addSubscription starts a typed or raw subscription of a topic.
+func (p *Plexus) addSubscription(topic string, raw bool, handle func(context.Context, any), opts []SubscribeOption) (*Subscription, error) {
 	cfg := p.cfg.sub
 	for _, o := range opts {
 		if o != nil {
 			o.applyToSubscription(&cfg)
 		}
 	}
+	r := p.lockRoute(topic)
+	defer p.mu.Unlock()
+	defer p.noteIdle(r)
+	if p.closed.Load() {
+		return nil, opError("subscribe", topic, ErrClosed)
+	}
 	s := newSubscription(p, r, cfg, handle)
 	s.raw = raw
-
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed.Load() {
-		return nil, opError("subscribe", r.name, ErrClosed)
-	}
 	p.subs[s] = struct{}{}
 	r.localSubs++
 	list := s.list()
@@ -384,6 +403,7 @@ func (p *Plexus) unsubscribe(s *Subscription) bool {
 	if r.localSubs == 0 {
 		p.directoryChanged()
 	}
+	p.noteIdle(r)
 	return true
 }
 
@@ -404,14 +424,26 @@ func (p *Plexus) eachRoute(f func(*route)) {
 }
 
 // routeFor returns the route of a topic name, creating it.
+//
+// The route may be reclaimed as soon as it is returned, unless a Go type is
+// bound to it: callers that change it use lockRoute.
 func (p *Plexus) routeFor(name string) *route {
 	if r := p.lookup(name); r != nil {
 		return r
 	}
+	r := p.lockRoute(name)
+	p.noteIdle(r)
+	p.mu.Unlock()
+	return r
+}
+
+// lockRoute locks p.mu and returns the route of a topic name, creating it.
+// Routes are reclaimed only under p.mu, so the route stays p's until the
+// caller unlocks.
+func (p *Plexus) lockRoute(name string) *route {
 	// p.mu orders creation with Attach: a new route starts with the
 	// unfiltered links attached so far, and a later Attach finds it.
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if r := p.lookup(name); r != nil {
 		return r
 	}
@@ -427,11 +459,17 @@ func (p *Plexus) bind(d *topicDesc) (*route, error) {
 	if c := d.cache.Load(); c != nil && c.p == p {
 		return c.r, nil
 	}
-	r := p.routeFor(d.name)
-	b := r.binding.Load()
-	if b == nil {
+	r := p.lookup(d.name)
+	b := (*topicDesc)(nil)
+	if r != nil {
+		b = r.binding.Load()
+	}
+	if b == nil { // bound under p.mu, so that the route is not reclaimed meanwhile
+		r = p.lockRoute(d.name)
 		r.binding.CompareAndSwap(nil, d)
 		b = r.binding.Load()
+		p.noteIdle(r)
+		p.mu.Unlock()
 	}
 	if b != d && b.goType != d.goType {
 		return nil, &TopicTypeError{Topic: d.name, Bound: b.goType, Used: d.goType}
@@ -498,9 +536,9 @@ func (p *Plexus) setInterest(l *link, topic string, hops int) {
 	if hops == 0 && p.lookup(topic) == nil {
 		return // withdrawn interest in a topic p never heard of
 	}
-	r := p.routeFor(topic)
-	p.mu.Lock()
+	r := p.lockRoute(topic)
 	defer p.mu.Unlock()
+	defer p.noteIdle(r)
 	if p.closed.Load() || r.hops[l] == hops {
 		return
 	}

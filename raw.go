@@ -105,7 +105,7 @@ func (p *Plexus) SubscribeRaw(ctx context.Context, topic string, h func(context.
 		h(ctx, &d.msg)
 		putRawDelivery(d)
 	}
-	return p.addSubscription(p.routeFor(topic), true, handle, opts)
+	return p.addSubscription(topic, true, handle, opts)
 }
 
 // PublishRaw publishes payload, a message already encoded with the topic's
@@ -148,7 +148,7 @@ func (p *Plexus) PublishRaw(ctx context.Context, topic string, payload []byte) e
 	if err := offerRaw(ctx, r, &out.msg); err != nil {
 		return err
 	}
-	p.send(ctx, r, &out.msg)
+	p.send(ctx, r, &out.msg, nil)
 	return nil
 }
 
@@ -172,8 +172,10 @@ func (p *Plexus) DescribeTopic(topic string, md protoreflect.MessageDescriptor) 
 	if p.closed.Load() {
 		return opError("describe", topic, ErrClosed)
 	}
-	r := p.routeFor(topic)
+	r := p.lockRoute(topic)
 	r.described.Store(&describedType{md: md})
+	p.noteIdle(r)
+	p.mu.Unlock()
 	p.directoryChanged()
 	return nil
 }

@@ -28,6 +28,7 @@ type route struct {
 
 	// Guarded by Plexus.mu.
 	localSubs  int           // typed and raw subscriptions
+	idleStamp  uint64        // nonzero while the route waits in the Plexus's idle queue
 	hops       map[*link]int // distance to the nearest subscriber reached through the link, if any
 	advertised map[*link]int // the distance the link was last told, 0 for none
 	retired    subscriptionCounters

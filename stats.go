@@ -4,14 +4,18 @@ package plexo
 // Counters only grow; they are read without stopping the Plexus, so they
 // may be mutually inconsistent by the messages in flight.
 type Stats struct {
-	// Topics has an entry for every topic the Plexus has routed, published,
-	// subscribed or heard interest in.
+	// Topics has an entry for every topic the Plexus routes: those bound to
+	// a Go type, subscribed here or wanted by a peer, and those it heard of
+	// recently. A topic that nobody needs any more is forgotten, with its
+	// counters, a minute after it became idle (or sooner when thousands are).
 	Topics map[string]TopicStats
 	// Duplicates counts arrivals dropped because the Plexus had already
 	// seen their origin and sequence (bridge cycles) or published them.
 	Duplicates uint64
-	// Unrouted counts arrivals for topics that nobody here or beyond a
-	// bridge wants.
+	// Unrouted counts arrivals, duplicates excluded, for topics with no
+	// entry in Topics; they are dropped. An arrival for a topic with an
+	// entry counts in that topic's Received instead, even when nobody
+	// wants the topic any more.
 	Unrouted uint64
 	// TransportErrors counts failed hand-offs to transports.
 	TransportErrors uint64

@@ -156,9 +156,9 @@ func (d *topicDesc) forget(p *Plexus) {
 }
 
 // NewTopic returns the topic named name for messages of type T, a generated
-// message pointer such as *Temperature (not an interface type). The codec is the one the name's last
-// dotted part selects ("json" for [JSONCodec], anything else for
-// [ProtoCodec]) unless [WithCodec] says otherwise.
+// message pointer such as *Temperature (not an interface type). The codec is
+// the one the name's last dotted part selects ("json" for [JSONCodec],
+// anything else for [ProtoCodec]) unless [WithCodec] says otherwise.
 //
 // Names follow plexo's convention <namespace>.<MessageName>.<codec>, as in
 // "brewery.sensors.v1.Temperature.proto"; protoc-gen-plexo computes them from
@@ -203,11 +203,12 @@ func (t Topic[T]) Codec() Codec {
 // msg itself: do not modify it afterwards.
 //
 // Publish returns once msg is queued for every local subscription and handed
-// to every transport; it does not wait for handlers. It fails on a nil
-// message, a closed Plexus, a topic name bound to another type in p, a
-// done ctx (when a subscription's [OverflowBlock] policy makes it wait), or a
-// message the codec cannot encode. Delivery to other processes is at most
-// once: transport failures are counted and logged, not returned.
+// to every transport; it does not wait for handlers. It fails on the zero
+// Topic, a nil message, a closed Plexus, a topic name bound to another type
+// in p, a done ctx (on entry, or while a subscription's [OverflowBlock]
+// policy makes it wait), or a message the codec cannot encode. Delivery to
+// other processes is at most once: transport failures are counted and
+// logged, not returned.
 func (t Topic[T]) Publish(ctx context.Context, p *Plexus, msg T) error {
 	if t.desc == nil || t.desc.name == "" {
 		return opError("publish", "", ErrInvalidTopic)

@@ -84,12 +84,25 @@ func sensorsProcess(ctx context.Context, addr string, start func(addr string) (f
 }
 
 // loggerProcess dials the sensors at addr, logs their readings, raises an
-// alarm for the warm one, and returns once it has logged all six lines.
+// alarm for the warm one, and returns once it has logged all six lines. The
+// sensors may start after it: it waits up to a minute for them.
 func loggerProcess(addr, prefix string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p := plexo.New()
 	defer p.Close()
+	// Subscribe before attaching the transport, so that the sensors learn of
+	// every subscription at once and publish no reading before the alarm
+	// watches it.
+	log := logger{prefix: prefix}
+	if err := log.subscribe(ctx, p); err != nil {
+		return err
+	}
+	if err := watchFermenters(ctx, p, 22.0); err != nil {
+		return err
+	}
+	// Dial returns at once; once attached, the Transport connects in the
+	// background, logging failed attempts, until the sensors listen.
 	d, err := tcp.Dial(ctx, addr)
 	if err != nil {
 		return err
@@ -97,11 +110,9 @@ func loggerProcess(addr, prefix string) error {
 	if err := p.Attach(d); err != nil {
 		return err
 	}
-	log := logger{prefix: prefix}
-	if err := log.subscribe(ctx, p); err != nil {
-		return err
-	}
-	if err := watchFermenters(ctx, p, 22.0); err != nil {
+	// Not needed for delivery: it fails clearly, naming the address and the
+	// latest error, if the sensors never come up.
+	if err := d.WaitConnected(ctx); err != nil {
 		return err
 	}
 	// Closing the Plexus (deferred) still sends the queued alarm.

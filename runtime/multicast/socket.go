@@ -27,13 +27,13 @@ func newLayout(c *config) (layout, error) {
 		if c.ipv6 {
 			version = 6
 		}
-		return layout{}, fmt.Errorf("multicast: new: group range %v and control group %v must both be IPv%d: %w",
+		return layout{}, errorf("multicast: new: group range %v and control group %v must both be IPv%d: %w",
 			c.groups, c.control, version, ErrConfig)
 	}
 	bits := c.groups.Addr().BitLen() - c.groups.Bits()
 	bits = min(bits, maxRangeAddrBits)
 	if bits < 1 {
-		return layout{}, fmt.Errorf("multicast: new: group range %v too small: %w", c.groups, ErrConfig)
+		return layout{}, errorf("multicast: new: group range %v too small: %w", c.groups, ErrConfig)
 	}
 	l := layout{base: c.groups.Addr(), size: 1 << bits}
 	l.control = l.size

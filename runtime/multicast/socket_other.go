@@ -5,7 +5,6 @@ package multicast
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 )
@@ -19,7 +18,7 @@ type layout struct {
 }
 
 func newLayout(*config) (layout, error) {
-	return layout{}, fmt.Errorf("multicast: new: %w", errUnsupported)
+	return layout{}, errorf("multicast: new: %w", errUnsupported)
 }
 
 func (l layout) addr(uint32) netip.Addr { return netip.Addr{} }

@@ -152,10 +152,10 @@ func New(ctx context.Context, opts ...Option) (*Transport, error) {
 	if cfg.iface != "" {
 		ifi, err := net.InterfaceByName(cfg.iface)
 		if err != nil {
-			return nil, fmt.Errorf("multicast: new: interface %q: %w: %w", cfg.iface, ErrInterface, err)
+			return nil, errorf("multicast: new: %w %q: %w", ErrInterface, cfg.iface, err)
 		}
 		if ifi.Flags&net.FlagMulticast == 0 {
-			return nil, fmt.Errorf("multicast: new: interface %q has multicast off: %w", cfg.iface, ErrInterface)
+			return nil, errorf("multicast: new: %w: %s", ErrInterface, multicastOff(ifi))
 		}
 		t.ifi = ifi
 	}

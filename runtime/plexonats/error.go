@@ -1,6 +1,10 @@
 package plexonats
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Sentinel errors that callers can test for with [errors.Is].
 var (
@@ -16,3 +20,29 @@ var (
 	// ErrNilConn reports a nil *nats.Conn given to [New].
 	ErrNilConn = errors.New("plexonats: nil connection")
 )
+
+// errorf is [fmt.Errorf] for errors that wrap errors of this package, whose
+// texts repeat the "plexonats: " prefix the new text begins with: it leaves the
+// repetitions out, so that the prefix appears once. The result unwraps like
+// fmt.Errorf's.
+func errorf(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &prefixedError{text: oncePrefixed(err.Error(), "plexonats: "), err: err}
+}
+
+// oncePrefixed removes from s the copies of prefix that follow a ": ".
+func oncePrefixed(s, prefix string) string {
+	if rest, ok := strings.CutPrefix(s, prefix); ok {
+		return prefix + strings.ReplaceAll(rest, ": "+prefix, ": ")
+	}
+	return s
+}
+
+// A prefixedError is the error of [errorf].
+type prefixedError struct {
+	text string
+	err  error
+}
+
+func (e *prefixedError) Error() string { return e.text }
+func (e *prefixedError) Unwrap() error { return e.err }

@@ -3,12 +3,15 @@ package plexonats
 // Stats counts a transport's traffic. Counters only grow, except
 // Subscriptions and RemotePeers.
 type Stats struct {
-	// Sent counts messages published to NATS.
+	// Sent counts messages published to NATS: those published in this
+	// Plexus and those it bridged from its other transports, never those
+	// that came from NATS.
 	Sent uint64
 	// SendErrors counts messages nats.go refused to publish (closed
 	// connection, reconnect buffer full, message over the server's limit).
 	SendErrors uint64
-	// Received counts messages handed to the Plexus, plain ones included.
+	// Received counts messages that came from NATS and were handed to the
+	// Plexus, plain ones included; echoes and malformed ones are not.
 	Received uint64
 	// Plain counts the received messages without plexo headers, from plain
 	// NATS clients.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -455,6 +456,9 @@ func TestNewValidates(t *testing.T) {
 			tr, err := plexonats.New(tc.nc, tc.opts...)
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("New = %v, want %v", err, tc.want)
+			}
+			if err != nil && strings.Count(err.Error(), "plexonats: ") != 1 {
+				t.Errorf("New = %q: want the prefix once", err)
 			}
 			if tr != nil {
 				if err := tr.Close(); err != nil {

@@ -1,9 +1,8 @@
 // Package tcp is plexo's TCP transport: typed publish/subscribe between
 // processes and machines, interest-filtered and bridged.
 //
-// [Listen] accepts any number of peers; [Dial] connects to one peer and
-// reconnects with jittered exponential backoff whenever the connection
-// drops. Both return a [Transport] to attach to a [plexo.Plexus]:
+// [Listen] accepts any number of peers; [Dial] connects to one peer. Both
+// return a [Transport] to attach to a [plexo.Plexus]:
 //
 //	l, err := tcp.Listen(ctx, "127.0.0.1:7400")
 //	...
@@ -12,6 +11,16 @@
 //	d, err := tcp.Dial(ctx, "127.0.0.1:7400")
 //	...
 //	err = q.Attach(d)
+//	err = d.WaitConnected(ctx) // only where the program must wait for the peer
+//
+// Dial returns at once, whether or not the peer is up. Once attached, the
+// dialer connects in the background, with jittered exponential backoff
+// ([WithBackoff]) until the peer listens and again whenever the connection
+// drops; it logs failed attempts through the Plexus's logger, naming the
+// address (the first at Warn, then at most one line every ten seconds), and
+// the connection that ends them, or follows a drop, at Info. [Transport.WaitConnected] waits for a peer, and
+// [plexo.Plexus.WaitForInterest] for a remote subscriber, where a first
+// message must not be lost.
 //
 // Any mix of listeners and dialers forms a mesh: if B and C dial A, a
 // message B publishes reaches C's handlers through A, and a cycle of

@@ -3,11 +3,12 @@ package tcp
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors that callers can test for with [errors.Is]. They reach
-// callers from [Listen] and [Dial], through [Stats.LastError], and in the
-// Host's log when a connection ends.
+// callers from [Transport.WaitConnected], through [Stats.LastError], and in
+// the Host's log when a connection or a connection attempt ends.
 var (
 	// ErrHandshake reports a peer refused during the handshake: it is not a
 	// plexo peer, speaks another protocol version (see [ErrVersion]),
@@ -63,3 +64,29 @@ func (e *PeerClosedError) Error() string {
 
 // Unwrap returns [ErrPeerClosed].
 func (e *PeerClosedError) Unwrap() error { return ErrPeerClosed }
+
+// errorf is [fmt.Errorf] for errors that wrap errors of this package, whose
+// texts repeat the "tcp: " prefix the new text begins with: it leaves the
+// repetitions out, so that the prefix appears once. The result unwraps like
+// fmt.Errorf's.
+func errorf(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &prefixedError{text: oncePrefixed(err.Error(), "tcp: "), err: err}
+}
+
+// oncePrefixed removes from s the copies of prefix that follow a ": ".
+func oncePrefixed(s, prefix string) string {
+	if rest, ok := strings.CutPrefix(s, prefix); ok {
+		return prefix + strings.ReplaceAll(rest, ": "+prefix, ": ")
+	}
+	return s
+}
+
+// A prefixedError is the error of [errorf].
+type prefixedError struct {
+	text string
+	err  error
+}
+
+func (e *prefixedError) Error() string { return e.text }
+func (e *prefixedError) Unwrap() error { return e.err }

@@ -1,9 +1,7 @@
 package tcp_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -21,81 +19,6 @@ import (
 	"github.com/plexo-go/plexo"
 	"github.com/plexo-go/plexo/runtime/tcp"
 )
-
-// helloBytes is a handshake written by hand from PROTOCOL.md.
-func helloBytes(version uint16, id uint64, maxFrame uint32) []byte {
-	b := []byte("PLXO")
-	b = binary.BigEndian.AppendUint16(b, version)
-	b = binary.BigEndian.AppendUint16(b, 0)
-	b = binary.BigEndian.AppendUint64(b, id)
-	return binary.BigEndian.AppendUint32(b, maxFrame)
-}
-
-func frame(kind byte, body []byte) []byte {
-	return append(binary.BigEndian.AppendUint32(nil, uint32(1+len(body))), append([]byte{kind}, body...)...)
-}
-
-// A rawPeer speaks the protocol by hand.
-type rawPeer struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func dialRaw(t *testing.T, addr net.Addr, handshake bool) *rawPeer {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	p := &rawPeer{Conn: c, r: bufio.NewReader(c)}
-	if handshake {
-		p.write(t, helloBytes(2, 0xfeed, 1<<20))
-		var in [20]byte
-		if _, err := io.ReadFull(p.r, in[:]); err != nil {
-			t.Fatalf("reading the hello: %v", err)
-		}
-		if string(in[:4]) != "PLXO" || binary.BigEndian.Uint16(in[4:]) != 2 {
-			t.Fatalf("hello %x is not plexo version 2", in)
-		}
-	}
-	return p
-}
-
-func (p *rawPeer) write(t *testing.T, b []byte) {
-	t.Helper()
-	if _, err := p.Write(b); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// readFrame reads one frame, or fails.
-func (p *rawPeer) readFrame() (byte, []byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(p.r, hdr[:]); err != nil {
-		return 0, nil, err
-	}
-	b := make([]byte, binary.BigEndian.Uint32(hdr[:]))
-	if _, err := io.ReadFull(p.r, b); err != nil {
-		return 0, nil, err
-	}
-	return b[0], b[1:], nil
-}
-
-// closeReason reads frames until a CLOSE and returns its reason.
-func (p *rawPeer) closeReason(t *testing.T) string {
-	t.Helper()
-	for {
-		kind, body, err := p.readFrame()
-		if err != nil {
-			t.Fatalf("connection ended without a CLOSE frame: %v", err)
-		}
-		if kind == 0x06 {
-			return string(body)
-		}
-	}
-}
 
 // checkServes fails unless l still delivers to a fresh dialer.
 func checkServes(t *testing.T, a *plexo.Plexus, l *tcp.Transport) {
@@ -152,6 +75,9 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 			eventually(t, "the listener drops the connection", func() bool {
 				return errors.Is(l.Stats().LastError, c.want)
 			})
+			if e := l.Stats().LastError.Error(); strings.Count(e, "tcp: ") > 1 {
+				t.Errorf("LastError %q repeats the prefix", e)
+			}
 			checkServes(t, a, l)
 		})
 	}
@@ -361,4 +287,62 @@ func TestSendDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Send allocated %.3f times per message, want 0", allocs)
 	}
 	_ = protowire.Number(0)
+}
+
+// TestNoFrameExceedsThePeersMaximum checks that control frames respect the
+// maximum frame size the peer announced, as data frames do: a SUBSCRIBE for
+// a topic whose name does not fit is not sent (no DATA of that topic could
+// be), and a CLOSE reason is cut to fit. A peer receiving a larger frame
+// would drop the connection, and a dialer would redial into the same fate.
+func TestNoFrameExceedsThePeersMaximum(t *testing.T) {
+	const peerMax = 64
+	check := func(t *testing.T, raw *rawPeer, until func(kind byte, body []byte) bool) {
+		t.Helper()
+		for {
+			kind, body, err := raw.readFrame()
+			if err != nil {
+				t.Fatalf("reading frames: %v", err)
+			}
+			if n := 1 + len(body); n > peerMax {
+				t.Fatalf("frame of kind %#x is %d bytes, the peer accepts %d", kind, n, peerMax)
+			}
+			if until(kind, body) {
+				return
+			}
+		}
+	}
+	handshake := func(t *testing.T, raw *rawPeer) {
+		raw.write(t, helloBytes(2, 0xbeef, peerMax))
+		if _, err := raw.r.Discard(20); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("subscribe", func(t *testing.T) {
+		a := newPlexus(t)
+		l := listen(t, a)
+		long := plexo.NewTopic[*wrapperspb.Int64Value]("test.v1." + strings.Repeat("Long", 20) + ".proto")
+		if _, err := long.Subscribe(t.Context(), a, func(context.Context, *wrapperspb.Int64Value) {}); err != nil {
+			t.Fatal(err)
+		}
+		raw := dialRaw(t, l.Addr(), false)
+		handshake(t, raw)
+		eventually(t, "the listener registers the peer", func() bool { return len(l.Stats().Peers) == 1 })
+		subscribeInt64(t, a) // a short topic, told after the long one
+		check(t, raw, func(kind byte, body []byte) bool {
+			return kind == 0x02 && string(body[1:]) == int64Topic.Name()
+		})
+	})
+
+	t.Run("close reason", func(t *testing.T) {
+		a := newPlexus(t)
+		l := listen(t, a)
+		raw := dialRaw(t, l.Addr(), false)
+		handshake(t, raw)
+		// An UNSUBSCRIBE whose topic is not UTF-8: the error quotes it.
+		raw.write(t, frame(0x03, []byte(strings.Repeat("\xff", 50))))
+		check(t, raw, func(kind byte, body []byte) bool {
+			return kind == 0x06 && strings.Contains(string(body), "protocol error")
+		})
+	})
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -39,13 +42,6 @@ func kindName(k byte) string {
 	return fmt.Sprintf("0x%02x", k)
 }
 
-// appendFrame appends a frame of the given kind and body.
-func appendFrame(b []byte, kind byte, body []byte) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(1+len(body)))
-	b = append(b, kind)
-	return append(b, body...)
-}
-
 // appendSubscribeFrame appends a SUBSCRIBE frame: the nearest subscriber of
 // topic through this side is hops Plexus hops from the receiver.
 func appendSubscribeFrame(b []byte, hops int, topic string) []byte {
@@ -54,7 +50,7 @@ func appendSubscribeFrame(b []byte, hops int, topic string) []byte {
 	return append(b, topic...)
 }
 
-// appendStringFrame is appendFrame for a string body.
+// appendStringFrame appends a frame of the given kind and string body.
 func appendStringFrame(b []byte, kind byte, body string) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(1+len(body)))
 	b = append(b, kind)
@@ -223,4 +219,38 @@ func truncateUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// A timeoutReader keeps a read deadline ahead of each read, so that a
+// connection silent for longer than the heartbeat timeout fails. Moving a
+// deadline costs a runtime timer update, so it moves at most every eighth
+// of the timeout, and lies up to that much further out: silence is
+// detected after between d and 9/8 d. Once stop is set it fails every
+// read: whoever sets it and then a past deadline is sure that a read in
+// progress or to come returns promptly. Once *closeBy is set, the deadline
+// stays there: whoever stores it and then sets that deadline is sure that
+// no renewal outlives it.
+type timeoutReader struct {
+	c       net.Conn
+	d       time.Duration
+	renew   time.Duration // since monoEpoch: when the deadline moves next
+	stop    atomic.Bool
+	closeBy *atomic.Int64 // UnixNano, or 0
+}
+
+func (r *timeoutReader) Read(b []byte) (int, error) {
+	if now := time.Since(monoEpoch); now >= r.renew && r.closeBy.Load() == 0 {
+		if err := r.c.SetReadDeadline(time.Now().Add(r.d + r.d/8)); err != nil {
+			return 0, err
+		}
+		r.renew = now + r.d/8
+		if by := r.closeBy.Load(); by != 0 {
+			// finish set its deadline meanwhile, and this one replaced it.
+			_ = r.c.SetReadDeadline(time.Unix(0, by))
+		}
+	}
+	if r.stop.Load() {
+		return 0, errReadStopped
+	}
+	return r.c.Read(b)
 }

@@ -47,7 +47,7 @@ func decodeHello(b []byte) (hello, error) {
 		maxFrame: binary.BigEndian.Uint32(b[16:]),
 	}
 	if h.version != protocolVersion {
-		return hello{}, fmt.Errorf("%w: %w: peer speaks version %d, this side %d", ErrHandshake, ErrVersion, h.version, protocolVersion)
+		return hello{}, errorf("%w: %w: peer speaks version %d, this side %d", ErrHandshake, ErrVersion, h.version, protocolVersion)
 	}
 	if h.maxFrame < minFrameSize {
 		return hello{}, fmt.Errorf("%w: peer's maximum frame size %d is below %d", ErrHandshake, h.maxFrame, minFrameSize)

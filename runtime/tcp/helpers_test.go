@@ -1,9 +1,12 @@
 package tcp_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"io"
 	"log/slog"
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -123,4 +126,79 @@ func seq(from, n int64) []int64 {
 		s[i] = from + int64(i)
 	}
 	return s
+}
+
+// helloBytes is a handshake written by hand from PROTOCOL.md.
+func helloBytes(version uint16, id uint64, maxFrame uint32) []byte {
+	b := []byte("PLXO")
+	b = binary.BigEndian.AppendUint16(b, version)
+	b = binary.BigEndian.AppendUint16(b, 0)
+	b = binary.BigEndian.AppendUint64(b, id)
+	return binary.BigEndian.AppendUint32(b, maxFrame)
+}
+
+func frame(kind byte, body []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, uint32(1+len(body))), append([]byte{kind}, body...)...)
+}
+
+// A rawPeer speaks the protocol by hand.
+type rawPeer struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func dialRaw(t *testing.T, addr net.Addr, handshake bool) *rawPeer {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	p := &rawPeer{Conn: c, r: bufio.NewReader(c)}
+	if handshake {
+		p.write(t, helloBytes(2, 0xfeed, 1<<20))
+		var in [20]byte
+		if _, err := io.ReadFull(p.r, in[:]); err != nil {
+			t.Fatalf("reading the hello: %v", err)
+		}
+		if string(in[:4]) != "PLXO" || binary.BigEndian.Uint16(in[4:]) != 2 {
+			t.Fatalf("hello %x is not plexo version 2", in)
+		}
+	}
+	return p
+}
+
+func (p *rawPeer) write(t *testing.T, b []byte) {
+	t.Helper()
+	if _, err := p.Write(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readFrame reads one frame, or fails.
+func (p *rawPeer) readFrame() (byte, []byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(p.r, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	b := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+	if _, err := io.ReadFull(p.r, b); err != nil {
+		return 0, nil, err
+	}
+	return b[0], b[1:], nil
+}
+
+// closeReason reads frames until a CLOSE and returns its reason.
+func (p *rawPeer) closeReason(t *testing.T) string {
+	t.Helper()
+	for {
+		kind, body, err := p.readFrame()
+		if err != nil {
+			t.Fatalf("connection ended without a CLOSE frame: %v", err)
+		}
+		if kind == 0x06 {
+			return string(body)
+		}
+	}
 }

@@ -59,9 +59,7 @@ func (t *Transport) Stats() Stats {
 	st.Dropped += t.lateDrops.Load()
 	for p := range t.peers {
 		ps := PeerStats{ID: p.id, Remote: p.conn.RemoteAddr(), Counters: p.counters()}
-		p.qmu.Lock()
-		ps.Queued = p.queued
-		p.qmu.Unlock()
+		ps.Queued = p.q.len()
 		for topic := range p.wants {
 			ps.Topics = append(ps.Topics, topic)
 		}

@@ -83,7 +83,7 @@ func TestTLS(t *testing.T) {
 		name    string
 		server  *tls.Config
 		client  *tls.Config
-		dialErr bool // Dial itself fails
+		dialErr bool // WaitConnected fails at once
 		refused bool // the connection is refused after Dial
 	}{
 		{"tls", tlsServer, &tls.Config{RootCAs: ca.pool}, false, false},
@@ -98,18 +98,18 @@ func TestTLS(t *testing.T) {
 			l := listen(t, a, tcp.WithTLS(c.server))
 			opts := append(fast, tcp.WithTLS(c.client))
 			d, err := tcp.Dial(timeout(t), l.Addr().String(), opts...)
-			if c.dialErr {
-				var unknown x509.UnknownAuthorityError
-				if !errors.As(err, &unknown) {
-					t.Fatalf("Dial = %v, want an unknown authority error", err)
-				}
-				return
-			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := b.Attach(d); err != nil {
 				t.Fatal(err)
+			}
+			if c.dialErr {
+				var unknown x509.UnknownAuthorityError
+				if err := d.WaitConnected(timeout(t)); !errors.As(err, &unknown) {
+					t.Fatalf("WaitConnected = %v, want an unknown authority error", err)
+				}
+				return
 			}
 			if c.refused {
 				eventually(t, "the listener refuses the client", func() bool {

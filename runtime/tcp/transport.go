@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -15,16 +14,6 @@ import (
 
 	"github.com/plexo-go/plexo"
 )
-
-// maxTopicsPerPeer bounds the topics one peer may subscribe to; a peer
-// asking for more is disconnected.
-const maxTopicsPerPeer = 1 << 14
-
-// maxTopicBytesPerPeer bounds the bytes of the topic names one peer may
-// subscribe to at once, which the Transport keeps: without it, names as
-// long as the maximum frame would let maxTopicsPerPeer of them pin
-// gigabytes. A peer asking for more is disconnected.
-const maxTopicBytesPerPeer = 4 << 20
 
 // A Transport carries a Plexus's messages over TCP. [Listen] makes one that
 // accepts any number of peers; [Dial] makes one connected to a single peer,
@@ -36,37 +25,50 @@ const maxTopicBytesPerPeer = 4 << 20
 // messages queued for, or in flight to, a peer whose connection drops are
 // lost and counted in [Transport.Stats].
 type Transport struct {
+	// Set by Listen or Dial, then only read.
 	cfg  config
 	ln   net.Listener // listeners only
 	addr string       // dialers only: the dialed address
 
+	// The lifecycle, set by newTransport; the channels close once.
 	life    context.Context // cancelled by Close
 	cancel  context.CancelFunc
 	started chan struct{} // closed by Start
 	done    chan struct{} // closed when Close has finished
 	wg      sync.WaitGroup
 
-	// imu serialises the interest reports to the Host, so that they arrive
-	// in the order of the transitions they report. It is never taken by
-	// Advertise, which the Plexus calls under its own lock.
-	imu sync.Mutex
+	// reportMu serialises the interest reports to the Host, so that they
+	// arrive in the order of the transitions they report. It is taken
+	// before mu, and never by Advertise, which the Plexus calls under its
+	// own lock.
+	reportMu sync.Mutex
 
+	// mu guards the fields below, up to the next blank line, and each
+	// peer's wants, wantBytes, told and removed. A peer's q.mu is taken
+	// after it.
 	mu       sync.Mutex
 	host     plexo.Host
 	closed   bool
-	first    net.Conn       // dialers: the connection Dial made, until Start
 	adv      map[string]int // the distances the Plexus advertised, per topic (>0)
 	nearest  map[string]int // the smallest distance over the peers, per topic, as reported to the Host
 	peers    map[*peer]struct{}
 	retired  Counters // counters of peers gone
 	lastErr  error
 	connects uint64
+	changed  chan struct{} // closed and replaced when peers, lastErr or closed change
 
-	// tmu guards table: for each topic, the peers that want it. The slices
-	// are replaced, never modified, so Send may use them after unlocking.
-	tmu   sync.RWMutex
-	table map[string][]*peer
+	// Dialers only, guarded by mu: failed attempts since the latest
+	// connection, and when the latest of them was logged.
+	failures  int
+	failedLog time.Time
 
+	// tableMu guards table: for each topic, the peers that want it. It is
+	// taken after mu. The slices are replaced, never modified, so Send may
+	// use them after unlocking.
+	tableMu sync.RWMutex
+	table   map[string][]*peer
+
+	// Atomic counters.
 	disconnects atomic.Uint64
 	lateDrops   atomic.Uint64 // drops by Sends that reached a peer after unregister
 }
@@ -83,6 +85,7 @@ func newTransport(cfg config) *Transport {
 		nearest: make(map[string]int),
 		peers:   make(map[*peer]struct{}),
 		table:   make(map[string][]*peer),
+		changed: make(chan struct{}),
 	}
 }
 
@@ -104,35 +107,74 @@ func Listen(ctx context.Context, addr string, opts ...Option) (*Transport, error
 	return t, nil
 }
 
-// Dial returns a Transport connected to the peer listening at addr. It
-// retries with backoff (see [WithBackoff]) until a TCP connection, and the
-// TLS handshake if [WithTLS] is given, succeed or ctx is done; a TLS
-// refusal, such as an untrusted certificate, fails at once. The plexo
-// handshake follows when the Transport is attached to a Plexus. After that
-// the Transport reconnects by itself whenever the connection drops, until
-// it is closed, and restores its interest on each new connection.
+// Dial returns a Transport that connects to the peer listening at addr
+// (host:port). It returns at once, without touching the network: ctx only
+// bounds Dial itself, and an error means a malformed address or a done ctx.
+// Once the Transport is attached to a Plexus, it connects in the background,
+// retrying with backoff (see [WithBackoff]) for as long as nobody listens,
+// and reconnects by itself whenever the connection drops, until it is
+// closed; on each new connection it restores its interest.
+//
+// Failed attempts are logged through the Plexus's logger, naming the
+// address: the first one at Warn (Error for a refusal that retrying is
+// unlikely to fix, such as an untrusted certificate), then at most one line
+// every ten seconds, with the count of failed attempts; a connection that
+// follows failed attempts or a drop is logged at Info (one made at the first
+// attempt, at Debug). [Transport.WaitConnected] waits for the
+// connection where a program needs it, and [plexo.Plexus.WaitForInterest]
+// for a remote subscriber where a first message must not be lost.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Transport, error) {
-	cfg := newConfig(opts)
-	t := newTransport(cfg)
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
+	}
+	t := newTransport(newConfig(opts))
 	t.addr = addr
-	b := backoff{min: cfg.backoffMin, max: cfg.backoffMax}
+	return t, nil
+}
+
+// WaitConnected waits until t has a handshaken peer: for a dialer, until
+// its connection is up, which happens only once t is attached to a Plexus;
+// for a listener, until at least one peer has connected. It returns nil then
+// (also when a peer is connected already), [plexo.ErrClosed] once t is
+// closed, at once the error of a connection attempt that retrying is
+// unlikely to fix (such as an untrusted certificate: t keeps retrying in
+// case the peer is fixed), and otherwise, when ctx is done, ctx's error
+// joined with why the latest attempt failed.
+//
+// A connected peer may not yet know what this side subscribes to, nor this
+// side what the peer does: to wait for a remote subscriber before a first
+// publish, use [plexo.Plexus.WaitForInterest].
+func (t *Transport) WaitConnected(ctx context.Context) error {
 	for {
-		conn, err := t.connect(ctx)
-		if err == nil {
-			t.first = conn
-			return t, nil
-		}
-		if permanent(err) || ctx.Err() != nil {
-			t.cancel()
-			return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
+		t.mu.Lock()
+		closed, up, err, changed := t.closed, len(t.peers) > 0, t.lastErr, t.changed
+		t.mu.Unlock()
+		switch {
+		case up:
+			return nil
+		case closed:
+			return fmt.Errorf("tcp: wait connected: %w", plexo.ErrClosed)
+		case t.ln == nil && err != nil && permanent(err):
+			return errorf("tcp: wait connected %s: %w", t.Addr(), err)
 		}
 		select {
-		case <-time.After(b.next()):
+		case <-changed:
 		case <-ctx.Done():
-			t.cancel()
-			return nil, fmt.Errorf("tcp: dial %s: %w", addr, errors.Join(ctx.Err(), err))
+			if err != nil {
+				return errorf("tcp: wait connected %s: %w (last attempt: %w)", t.Addr(), ctx.Err(), err)
+			}
+			return fmt.Errorf("tcp: wait connected %s: %w", t.Addr(), ctx.Err())
 		}
 	}
+}
+
+// notifyLocked wakes the callers of WaitConnected. t.mu must be held.
+func (t *Transport) notifyLocked() {
+	close(t.changed)
+	t.changed = make(chan struct{})
 }
 
 // Addr returns the address a listener listens on, or the address a dialer
@@ -147,11 +189,6 @@ func (t *Transport) Addr() net.Addr {
 	}
 	return a
 }
-
-type dialAddr string
-
-func (a dialAddr) Network() string { return "tcp" }
-func (a dialAddr) String() string  { return string(a) }
 
 // Start implements [plexo.Transport]: it begins the plexo handshake with
 // the peers connected so far and those to come.
@@ -168,8 +205,7 @@ func (t *Transport) Start(h plexo.Host) error {
 	close(t.started)
 	if t.ln == nil {
 		t.wg.Add(1)
-		go t.dialLoop(t.first)
-		t.first = nil
+		go t.dialLoop()
 	}
 	return nil
 }
@@ -195,9 +231,9 @@ func (t *Transport) Advertise(topic string, hops int) {
 // is full. A message larger than a peer's maximum frame size is not sent
 // and reported as [plexo.ErrMessageTooLarge].
 func (t *Transport) Send(ctx context.Context, msg *plexo.Message) error {
-	t.tmu.RLock()
+	t.tableMu.RLock()
 	peers := t.table[msg.Topic]
-	t.tmu.RUnlock()
+	t.tableMu.RUnlock()
 	var first error
 	for _, p := range peers {
 		if msg.Source == any(p) {
@@ -222,12 +258,11 @@ func (t *Transport) Close() error {
 		return nil
 	}
 	t.closed = true
+	t.notifyLocked()
 	peers := make([]*peer, 0, len(t.peers))
 	for p := range t.peers {
 		peers = append(peers, p)
 	}
-	first := t.first
-	t.first = nil
 	t.mu.Unlock()
 
 	t.cancel()
@@ -236,9 +271,6 @@ func (t *Transport) Close() error {
 		if e := t.ln.Close(); e != nil && !errors.Is(e, net.ErrClosed) {
 			err = fmt.Errorf("tcp: close: %w", e)
 		}
-	}
-	if first != nil {
-		_ = first.Close()
 	}
 	for _, p := range peers {
 		p.stop(errTransportClosed, true)
@@ -264,6 +296,7 @@ func (t *Transport) logger() *slog.Logger {
 func (t *Transport) setLastErr(err error) {
 	t.mu.Lock()
 	t.lastErr = err
+	t.notifyLocked()
 	t.mu.Unlock()
 }
 
@@ -301,37 +334,6 @@ func (t *Transport) accept() {
 	}
 }
 
-// dialLoop serves a dialer's connection and redials when it drops.
-func (t *Transport) dialLoop(conn net.Conn) {
-	defer t.wg.Done()
-	b := backoff{min: t.cfg.backoffMin, max: t.cfg.backoffMax}
-	for {
-		if conn != nil {
-			established, err := t.serve(conn)
-			if established {
-				b.reset()
-			}
-			if err != nil {
-				t.logEnd(conn, err)
-			}
-		}
-		select {
-		case <-time.After(b.next()):
-		case <-t.life.Done():
-			return
-		}
-		var err error
-		conn, err = t.connect(t.life)
-		if err != nil {
-			if t.life.Err() != nil {
-				return
-			}
-			t.setLastErr(err)
-			t.logger().Debug("tcp: redial failed", "addr", t.addr, "error", err)
-		}
-	}
-}
-
 // logEnd logs why a connection ended, unless the Transport is closing.
 func (t *Transport) logEnd(c net.Conn, err error) {
 	t.setLastErr(err)
@@ -344,48 +346,6 @@ func (t *Transport) logEnd(c net.Conn, err error) {
 		level = slog.LevelDebug // an orderly close
 	}
 	t.logger().Log(context.Background(), level, "tcp: connection ended", "remote", c.RemoteAddr(), "error", err)
-}
-
-// connect dials t.addr and completes the TLS handshake, within ctx.
-func (t *Transport) connect(ctx context.Context) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.handshakeTimeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", t.addr)
-	if err != nil {
-		return nil, err
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
-	}
-	if t.cfg.tls == nil {
-		return conn, nil
-	}
-	cfg := t.cfg.tls
-	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
-		cfg = cfg.Clone()
-		if host, _, err := net.SplitHostPort(t.addr); err == nil {
-			cfg.ServerName = host
-		}
-	}
-	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
-	return tc, nil
-}
-
-// permanent reports whether a connection attempt failed for a reason that
-// retrying will not fix, such as an untrusted certificate.
-func permanent(err error) bool {
-	var (
-		verify  *tls.CertificateVerificationError
-		alert   tls.AlertError
-		header  tls.RecordHeaderError
-		errHand = ErrHandshake
-	)
-	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &header) || errors.Is(err, errHand)
 }
 
 // serve runs the plexo handshake on conn once the Transport is started,
@@ -427,6 +387,9 @@ func (t *Transport) serve(conn net.Conn) (established bool, err error) {
 	p := newPeer(t, conn, hl)
 	if !t.register(p) {
 		return true, nil
+	}
+	if t.ln == nil {
+		t.logConnected(p)
 	}
 	err = p.run(h)
 	t.unregister(p)
@@ -486,6 +449,7 @@ func (t *Transport) register(p *peer) bool {
 	}
 	t.peers[p] = struct{}{}
 	t.connects++
+	t.notifyLocked()
 	for topic := range t.adv {
 		t.syncPeerLocked(p, topic)
 	}
@@ -500,11 +464,12 @@ func (t *Transport) register(p *peer) bool {
 // unregister removes a peer whose connection ended and withdraws its
 // interest.
 func (t *Transport) unregister(p *peer) {
-	t.imu.Lock()
-	defer t.imu.Unlock()
+	t.reportMu.Lock()
+	defer t.reportMu.Unlock()
 	t.mu.Lock()
 	delete(t.peers, p)
 	p.removed = true
+	t.notifyLocked()
 	var changed []string
 	for topic := range p.wants {
 		t.setTableLocked(topic, p, false)
@@ -519,10 +484,10 @@ func (t *Transport) unregister(p *peer) {
 	}
 	// Sends that loaded the table before p left it may still drop messages
 	// on p; from now on they count on t.lateDrops.
-	p.qmu.Lock()
-	p.retired = true
+	p.q.mu.Lock()
+	p.q.retired = true
 	c := p.counters()
-	p.qmu.Unlock()
+	p.q.mu.Unlock()
 	t.retired.add(c)
 	h := t.host
 	t.mu.Unlock()
@@ -531,136 +496,3 @@ func (t *Transport) unregister(p *peer) {
 		h.SetInterest(topic, reports[i])
 	}
 }
-
-// peerInterest records p's distance, in hops, to topic's nearest
-// subscriber; 0 means p no longer wants the topic.
-func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, hops int) error {
-	t.imu.Lock()
-	defer t.imu.Unlock()
-	t.mu.Lock()
-	if p.removed || p.wants[topic] == hops {
-		t.mu.Unlock()
-		return nil
-	}
-	if hops > 0 {
-		if p.wants[topic] == 0 {
-			if len(p.wants) >= maxTopicsPerPeer {
-				t.mu.Unlock()
-				return fmt.Errorf("%w: peer subscribed to more than %d topics", ErrProtocol, maxTopicsPerPeer)
-			}
-			if p.wantBytes+len(topic) > maxTopicBytesPerPeer {
-				t.mu.Unlock()
-				return fmt.Errorf("%w: peer subscribed to topic names of more than %d bytes", ErrProtocol, maxTopicBytesPerPeer)
-			}
-			p.wantBytes += len(topic)
-		}
-		p.wants[topic] = hops
-	} else {
-		p.wantBytes -= len(topic)
-		delete(p.wants, topic)
-	}
-	t.setTableLocked(topic, p, hops > 0)
-	changed := t.updateNearestLocked(topic)
-	report := t.nearest[topic]
-	t.syncTopicLocked(topic)
-	t.mu.Unlock()
-	if changed {
-		h.SetInterest(topic, report)
-	}
-	return nil
-}
-
-// updateNearestLocked recomputes the smallest distance over the peers for
-// topic and reports whether it changed. t.mu must be held.
-func (t *Transport) updateNearestLocked(topic string) bool {
-	nearest := 0
-	for q := range t.peers {
-		if h := q.wants[topic]; h > 0 && (nearest == 0 || h < nearest) {
-			nearest = h
-		}
-	}
-	if nearest == t.nearest[topic] {
-		return false
-	}
-	if nearest == 0 {
-		delete(t.nearest, topic)
-	} else {
-		t.nearest[topic] = nearest
-	}
-	return true
-}
-
-// setTableLocked adds p to, or removes it from, the peers Send gives
-// topic's messages to. t.mu must be held.
-func (t *Transport) setTableLocked(topic string, p *peer, wanted bool) {
-	t.tmu.Lock()
-	defer t.tmu.Unlock()
-	old := t.table[topic]
-	next := make([]*peer, 0, len(old)+1)
-	for _, q := range old {
-		if q != p {
-			next = append(next, q)
-		}
-	}
-	if wanted {
-		next = append(next, p)
-	}
-	if len(next) == 0 {
-		delete(t.table, topic)
-	} else {
-		t.table[topic] = next
-	}
-}
-
-// syncTopicLocked brings what every peer was told about topic up to date.
-// t.mu must be held.
-func (t *Transport) syncTopicLocked(topic string) {
-	for p := range t.peers {
-		t.syncPeerLocked(p, topic)
-	}
-}
-
-// syncPeerLocked tells p its distance to topic's nearest subscriber through
-// this side, if that changed: the smaller of what the Plexus advertised and
-// one more than what the other peers report, none beyond [plexo.MaxHops].
-// t.mu must be held.
-func (t *Transport) syncPeerLocked(p *peer, topic string) {
-	hops := t.adv[topic]
-	for q := range t.peers {
-		if h := q.wants[topic]; q != p && h > 0 && (hops == 0 || h+1 < hops) {
-			hops = h + 1
-		}
-	}
-	if hops > plexo.MaxHops || 2+len(topic) > p.maxOut {
-		// Beyond the horizon, or a SUBSCRIBE the peer could not accept
-		// (nor any DATA of the topic, which is longer still).
-		hops = 0
-	}
-	if hops == p.told[topic] {
-		return
-	}
-	if hops > 0 {
-		p.told[topic] = hops
-		p.tell(hops, topic)
-	} else {
-		delete(p.told, topic)
-		p.tell(0, topic)
-	}
-}
-
-// A backoff computes jittered exponential delays.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	}
-	d := b.cur
-	b.cur = min(2*b.cur, b.max)
-	half := int64(d / 2)
-	return time.Duration(half + rand.Int64N(half+1))
-}
-
-func (b *backoff) reset() { b.cur = 0 }

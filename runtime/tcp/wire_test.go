@@ -14,8 +14,6 @@ import (
 	"github.com/plexo-go/plexo/runtime/internal/envelope"
 )
 
-func frames(fs ...[]byte) []byte { return bytes.Join(fs, nil) }
-
 // chunkSize is a size larger than the buffers of the tests' frame readers.
 const chunkSize = 64 << 10
 

@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"net"
 	"testing"
 )
 
@@ -11,20 +10,32 @@ import (
 // grow that peer's queue without bound. The writer then tells the last
 // state only.
 func TestInterestChangesCoalesce(t *testing.T) {
-	c1, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
-	_, p := testPeer(t, c1)
+	_, p := pipePeer(t)
 	for i := range 10000 { // the writer is stuck: nothing is taken from the queue
 		p.tell(i%2, "a.B.proto")
 		p.tell(1+i%3, "c.D.proto")
 	}
-	p.qmu.Lock()
-	p.frameInterestLocked() // as the writer does when it takes the queue
-	got := string(p.ctrl)
-	p.qmu.Unlock()
+	p.q.mu.Lock()
+	p.q.frameInterestLocked() // as the writer does when it takes the queue
+	got := string(p.q.ctrl)
+	p.q.mu.Unlock()
 	want := string(appendSubscribeFrame(appendSubscribeFrame(nil, 9999%2, "a.B.proto"), 1+9999%3, "c.D.proto"))
 	if got != want {
 		t.Fatalf("after 10000 changes the writer sends %d bytes, want the last state (%d bytes)", len(got), len(want))
+	}
+}
+
+// TestPingFloodQueuesOnePong checks that PINGs arriving faster than the
+// writer sends PONGs do not grow the control queue: one queued PONG
+// answers them all.
+func TestPingFloodQueuesOnePong(t *testing.T) {
+	_, p := pipePeer(t)
+	for range 10000 { // the writer is stuck: nothing is taken from the queue
+		if err := p.handle(nil, kindPing, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := appendStringFrame(nil, kindPong, ""); string(p.q.ctrl) != string(want) {
+		t.Fatalf("control queue holds %d bytes after a PING flood, want one PONG (%d bytes)", len(p.q.ctrl), len(want))
 	}
 }

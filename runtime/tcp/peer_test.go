@@ -2,7 +2,8 @@ package tcp
 
 import (
 	"errors"
-	"net"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -16,11 +17,8 @@ import (
 // forced from outside, so the test checks the counter the reading
 // goroutine consults.
 func TestNoFrameIsHandledAfterAnError(t *testing.T) {
-	c1, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
-	_, p := testPeer(t, c1)
-	fr := newFrameReader(c1, 1<<20, ioBufferSize)
+	_, p := pipePeer(t)
+	fr := newFrameReader(p.conn, 1<<20, ioBufferSize)
 	batches := make(chan []byte, 1)
 	batches <- appendFrame(nil, 0x7f, []byte("?")) // an unknown kind
 	var inflight atomic.Int32
@@ -31,5 +29,29 @@ func TestNoFrameIsHandledAfterAnError(t *testing.T) {
 	}
 	if inflight.Load() == 0 {
 		t.Fatal("after an error the dispatcher looks idle: the reading goroutine would handle the next lone frame")
+	}
+}
+
+// TestInterningIsBounded checks that the names a peer's reader keeps take
+// bounded memory, however long the names a peer sends.
+func TestInterningIsBounded(t *testing.T) {
+	p := newPeer(newTransport(newConfig(nil)), nil, hello{peerID: 2, maxFrame: 1 << 20})
+	long := strings.Repeat("x", 4<<10)
+	for i := range 2 * maxInterned {
+		name := fmt.Sprintf("%s.%d", long, i)
+		if got := p.intern([]byte(name)); got != name {
+			t.Fatalf("intern(%.10q…) = %.10q…", name, got)
+		}
+	}
+	kept := 0
+	for k := range p.topics {
+		kept += len(k)
+	}
+	if limit := maxInterned * maxInternedLen; kept > limit {
+		t.Fatalf("the reader keeps %d bytes of names, more than %d", kept, limit)
+	}
+	short := "a.B.proto"
+	if p.intern([]byte(short)) != short {
+		t.Fatal("a short name does not intern as itself")
 	}
 }

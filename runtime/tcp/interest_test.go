@@ -3,21 +3,9 @@ package tcp
 import (
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
-
-	"github.com/plexo-go/plexo"
 )
-
-// nullHost is a Host that ignores everything.
-type nullHost struct{}
-
-func (nullHost) Deliver(*plexo.Message)  {}
-func (nullHost) SetInterest(string, int) {}
-func (nullHost) Logger() *slog.Logger    { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-func (nullHost) ID() uint64              { return 1 }
 
 // TestTopicBytesPerPeerAreBounded checks that a peer subscribing to long
 // topic names is disconnected before the names it makes the Transport keep
