@@ -30,6 +30,12 @@ const (
 
 // ProtoCodec returns the codec for binary protobuf, named "proto": plexo's
 // default, and the encoding of every topic whose name ends in ".proto".
+//
+// Messages generated with planetscale/vtprotobuf's protoc-gen-go-vtproto
+// (features marshal, unmarshal and size) are encoded and decoded with their
+// SizeVT, MarshalToSizedBufferVT and UnmarshalVT methods, which skip
+// protobuf's reflection; other messages with protobuf's own functions. The
+// bytes are the same protobuf encoding either way.
 func ProtoCodec() Codec { return protoCodec{} }
 
 // JSONCodec returns the codec for protojson, named "json", used by topics
