@@ -188,8 +188,10 @@ func inside(out io.Writer) error {
 		}
 	}
 
-	// The subscribers are listening; publish at once, with no wait for
-	// agreement: each type has a home group computed from its name.
+	// The subscribers are up. Each type has a home group computed from its
+	// name, so nothing waits for an agreement; a subscriber joins its group
+	// in the background, though, and tells its peers once it has, so wait
+	// for that (a millisecond or so) lest the first reading go unheard.
 	m, err := multicast.New(ctx, multicast.WithInterface("lo"))
 	if err != nil {
 		return err
@@ -202,6 +204,11 @@ func inside(out io.Writer) error {
 	lines.Lock()
 	fmt.Fprintf(out, "[publisher] temperatures on %s, gravities on %s\n", m.Group(sensorsv1.TemperatureTopicName), m.Group(sensorsv1.GravityTopicName))
 	lines.Unlock()
+	for _, topic := range []string{sensorsv1.TemperatureTopicName, sensorsv1.GravityTopicName} {
+		if err := p.WaitForInterest(ctx, topic); err != nil {
+			return fmt.Errorf("no subscriber of %s: %w", topic, err)
+		}
+	}
 	for i := range readings {
 		t := &sensorsv1.Temperature{SensorId: "fermenter-1/top", Celsius: 18.5 + float64(i)/10}
 		g := &sensorsv1.Gravity{SensorId: "fermenter-1/tilt", SpecificGravity: 1.050 - float64(i)/1000}

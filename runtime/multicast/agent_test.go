@@ -124,6 +124,7 @@ func runAgent() int {
 				say("got %s %s %d", f[2], v, time.Now().UnixNano())
 			})
 			if err == nil {
+				joined(m) // Subscribe returns before the group is joined
 				subs[f[2]] = s
 				say("ok %s", f[2])
 			}

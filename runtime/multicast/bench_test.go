@@ -48,6 +48,7 @@ func benchSend(b *testing.B, size int) {
 	if _, err := int64Topic.Subscribe(context.Background(), sub.p, func(context.Context, *wrapperspb.Int64Value) { got.Add(1) }); err != nil {
 		b.Fatal(err)
 	}
+	joined(sub.m)
 	msg := &plexo.Message{Topic: int64Topic.Name(), Payload: make([]byte, size), Origin: 1}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -120,6 +121,7 @@ func BenchmarkFirstDelivery(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		joined(sub.m) // Subscribe returns before the group is joined
 		start := time.Now()
 		if err := pub.m.Send(ctx, &plexo.Message{Topic: topic.Name(), Payload: []byte{8, 1}, Origin: 7, Sequence: uint64(i + 1)}); err != nil {
 			b.Fatal(err)
@@ -168,6 +170,7 @@ func BenchmarkReceiveBufferLoss(b *testing.B) {
 			if _, err := bytesTopic.Subscribe(context.Background(), sub.p, func(context.Context, *wrapperspb.BytesValue) {}); err != nil {
 				b.Fatal(err)
 			}
+			joined(sub.m)
 			msg := &plexo.Message{Topic: bytesTopic.Name(), Payload: make([]byte, 1000), Origin: 1}
 			ctx := context.Background()
 			var sent, got uint64

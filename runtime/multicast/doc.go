@@ -8,7 +8,12 @@
 //	err = p.Attach(m)
 //
 // A topic's home group is a pure function of its name, so the first message
-// of a new topic goes out at once. Peers exchange HELLO heartbeats on a
+// of a new topic goes out at once. A subscription joins its group in the
+// transport's own goroutine, never under the Plexus's lock: Subscribe
+// returns before the group is joined, and what is published before the
+// join completes (typically within a millisecond) is not received. Peers
+// hear of a subscription only once its group is joined, so a publisher that
+// waits with [plexo.Plexus.WaitForInterest] loses nothing to the join. Peers exchange HELLO heartbeats on a
 // control group; when two active topics share a group, the one with the
 // larger id moves to a free group chosen by a Paxos instance, make before
 // break. Delivery never depends on groups being unique: every datagram
@@ -42,6 +47,17 @@
 // view is capped at 4096 peers and 16 MiB of announced topics, the least
 // recently heard evicted ([Stats].PeerEvictions); reassembly and the replay
 // window have their own bounds.
+//
+// Options follow one rule. [New] applies them in order (the last call of an
+// option wins, for its value and its error) and validates the result once.
+// Zero keeps an option's default where its documentation says so. A value
+// that cannot work (negative, out of range, not multicast) makes New
+// return an error wrapping [ErrConfig] that names the option; New never
+// falls back to a default in its place. [WithKeys] fails closed the same
+// way: no keys, a send id not in the keys or a secret shorter than
+// [MinKeySize] is an error, never an unauthenticated transport. Only a
+// value past a documented ceiling counts as the ceiling
+// ([WithMaxMessageSize], [WithRepair]).
 //
 // The wire format and the agreement protocol are described in PROTOCOL.md
 // beside this file, so that other languages can speak them.

@@ -68,3 +68,11 @@ func ForgeFirstFragment(t *Transport, sender uint64, topic string, seq uint64, s
 	addr := netip.MustParseAddr(t.Group(topic))
 	return append([]byte(nil), frames[0]...), netip.AddrPortFrom(addr, t.cfg.dataPort)
 }
+
+// JoinsPending reports whether t has group sockets to open, or is opening
+// them.
+func JoinsPending(t *Transport) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.groups.toJoin) > 0 || t.groups.joining
+}

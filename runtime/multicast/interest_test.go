@@ -49,6 +49,13 @@ func (h *hopsHost) SetInterest(topic string, hops int) {
 	}
 }
 
+// get returns the topic's reported distance.
+func (h *hopsHost) get(topic string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hops[topic]
+}
+
 // wait waits until the topic's reported distance is want, or fails the test.
 func (h *hopsHost) wait(t *testing.T, topic string, want int, timeout time.Duration) {
 	t.Helper()

@@ -2,6 +2,7 @@ package multicast_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -25,7 +26,14 @@ func failingJoins(m *multicast.Transport) (run func(f func())) {
 		failing.Store(true)
 		defer failing.Store(false)
 		f()
+		joined(m)
 	}
+}
+
+// joined waits until m's joiner has tried to open the group sockets that
+// subscribed topics wait for (Advertise does not wait for them).
+func joined(m *multicast.Transport) {
+	waitFor(5*time.Second, func() bool { return !multicast.JoinsPending(m) })
 }
 
 // startFailingJoins is startHops with other options, and joins that fail
@@ -63,6 +71,7 @@ func TestJoinFailure(t *testing.T) {
 			t.Fatalf("joined %d groups while joins fail", n)
 		}
 		m.Advertise(high, 1)
+		joined(m)
 		if n := m.Stats().Groups; n != 1 {
 			t.Fatalf("joined %d groups for %s, want 1", n, high)
 		}
@@ -78,4 +87,84 @@ func TestJoinFailure(t *testing.T) {
 			t.Fatalf("groups joined: %d, want 1 once file descriptors are free again", m.Stats().Groups)
 		}
 	})
+}
+
+// TestAdvertiseDoesNotWaitForJoins makes joining a group hang, as a slow
+// system call would, and checks that Advertise (which the Plexus calls
+// under its lock) and the transport's other methods still return at once,
+// that heartbeats go on, that peers hear of the subscription only once the
+// join completes, and that the topic is joined then.
+func TestAdvertiseDoesNotWaitForJoins(t *testing.T) {
+	if !netns(t) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := multicast.New(ctx, multicast.WithInterface("lo"), multicast.WithHeartbeat(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan struct{}, 16)
+	release := make(chan struct{})
+	multicast.SetJoinHook(m, func() error {
+		entered <- struct{}{}
+		<-release
+		return nil
+	})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(func() {
+		free()
+		m.Close()
+	})
+	if err := m.Start(newHopsHost(1)); err != nil {
+		t.Fatal(err)
+	}
+	_, watch := startHops(t, 2)
+	const prompt = 100 * time.Millisecond
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		m.Advertise(stringTopic.Name(), 1)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(prompt):
+		free() // let the Advertise goroutine end before goleak looks
+		<-returned
+		t.Fatalf("Advertise did not return within %v with a join hanging", prompt)
+	}
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the joiner never tried to join")
+	}
+	// The join hangs now: nothing else may wait for it.
+	start := time.Now()
+	m.Advertise(int64Topic.Name(), 1)
+	m.Advertise(stringTopic.Name(), 2)
+	m.Advertise(int64Topic.Name(), 0)
+	_ = m.Group(stringTopic.Name())
+	st := m.Stats()
+	if d := time.Since(start); d > prompt {
+		t.Fatalf("Advertise, Group and Stats took %v with a join hanging, want under %v", d, prompt)
+	}
+	if st.Groups != 0 {
+		t.Errorf("%d groups joined while the join hangs, want 0", st.Groups)
+	}
+	// Peers hear of the subscription only once its group is joined: 300 ms
+	// is six heartbeats, which go on meanwhile.
+	sent := m.Stats().ControlSent
+	time.Sleep(300 * time.Millisecond)
+	if h := watch.get(stringTopic.Name()); h != 0 {
+		t.Errorf("a peer sees interest %d hops while the join hangs, want none", h)
+	}
+	if n := m.Stats().ControlSent - sent; n < 3 {
+		t.Errorf("%d control messages sent in six heartbeats while a join hangs, want HELLOs to go on", n)
+	}
+	free()
+	watch.wait(t, stringTopic.Name(), 2, 5*time.Second)
+	if !waitFor(5*time.Second, func() bool { return m.Stats().Groups == 1 && !multicast.JoinsPending(m) }) {
+		t.Fatalf("groups joined: %d after the join completed, want 1", m.Stats().Groups)
+	}
 }

@@ -101,6 +101,7 @@ func subscribe[T proto.Message](t *testing.T, n node, topic plexo.Topic[T]) *col
 	if _, err := topic.Subscribe(context.Background(), n.p, func(_ context.Context, v T) { c.add(v) }); err != nil {
 		t.Fatal(err)
 	}
+	joined(n.m) // Subscribe returns before the group is joined
 	return c
 }
 
@@ -265,8 +266,8 @@ func TestAuthentication(t *testing.T) {
 	if !netns(t) {
 		return
 	}
-	good := map[uint8][]byte{1: []byte("brewery secret")}
-	bad := map[uint8][]byte{1: []byte("guess")}
+	good := map[uint8][]byte{1: []byte("brewery secret, 16+")}
+	bad := map[uint8][]byte{1: []byte("a guessed secret")}
 	pub := newNode(t, multicast.WithKeys(good, 1))
 	friend := newNode(t, multicast.WithKeys(good, 1))
 	mallory := newNode(t, multicast.WithKeys(bad, 1))

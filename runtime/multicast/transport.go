@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/interest"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
 )
@@ -27,7 +28,7 @@ import (
 //	         socket, and each pubTopic's seq and ring
 //
 // The node is driven under mu (the loop's ticks, the control reader's
-// messages, Advertise), so sending what it queued takes sendMu under mu,
+// messages, Advertise, the joiner's installing of sockets), so sending what it queued takes sendMu under mu,
 // and sweeping the sequence states takes subsMu then seqMu under mu. A
 // receiver checking a sequence number takes seqMu alone and sends any NAK
 // after releasing it. No lock is held while messages or interest are
@@ -87,19 +88,23 @@ type Transport struct {
 	// the datagrams for which it returns true, as a lossy network would.
 	dropHook func(topic, seq uint64, index uint16) bool
 	// joinHook, set by tests before Start, makes joining a group fail
-	// while it returns an error, as running out of file descriptors would.
+	// while it returns an error, as running out of file descriptors would;
+	// the joiner calls it, without t.mu, before opening a group's socket.
 	joinHook func() error
 
 	// wake makes the loop run now. wakeAt (guarded by mu) is when it runs
 	// next at the latest: whatever makes a node timer, a group leave or a
 	// NAK retry due earlier wakes it (wakeBy, kick), so that these keep
 	// their timing instead of waiting for the poll.
-	wake   chan struct{}
-	wakeAt time.Time
-	poll   time.Duration // the loop's longest sleep, a safety net
-	quit   chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
+	wake chan struct{}
+	// joinWake makes the joiner goroutine open the group sockets that
+	// subscribed topics wait for (groupMembership.toJoin).
+	joinWake chan struct{}
+	wakeAt   time.Time
+	poll     time.Duration // the loop's longest sleep, a safety net
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
 
 	counters counters
 }
@@ -128,7 +133,10 @@ type source struct {
 // New opens a multicast transport: it joins the control group and opens
 // the sending socket. ctx bounds the setup only.
 func New(ctx context.Context, opts ...Option) (*Transport, error) {
-	cfg := newConfig(opts)
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, errorf("multicast: new: %w", err)
+	}
 	addrs, err := newLayout(&cfg)
 	if err != nil {
 		return nil, err
@@ -146,6 +154,7 @@ func New(ctx context.Context, opts ...Option) (*Transport, error) {
 		seqCap:      MaxSenderStates,
 		reasmBudget: frame.NewBudget(reassemblyBytes(cfg.maxMessage)),
 		wake:        make(chan struct{}, 1),
+		joinWake:    make(chan struct{}, 1),
 		poll:        100 * time.Millisecond,
 		quit:        make(chan struct{}),
 	}
@@ -204,9 +213,10 @@ func (t *Transport) Start(h plexo.Host) error {
 		Seed:         uint64(time.Now().UnixNano()),
 	})
 	t.writer = frame.NewWriter(t.cfg.domain, t.self, t.cfg.mtu, t.keys)
-	t.wg.Add(2)
+	t.wg.Add(3)
 	go t.readControl()
 	go t.loop()
+	go t.joiner()
 	return nil
 }
 
@@ -214,11 +224,11 @@ func (t *Transport) now() time.Duration { return time.Since(t.start) }
 
 // Advertise implements [plexo.Transport]: the groups of topics wanted through
 // this Plexus (hops > 0, whether by its own handlers or beyond a bridge) are
-// joined, and HELLOs tell peers the distance.
+// joined, and HELLOs tell peers the distance. Advertise does not wait for a
+// join: the transport's joiner goroutine opens the group's socket (see
+// openJoins), and delivery on the topic begins once it has.
 func (t *Transport) Advertise(topic string, hops int) {
-	if hops < 0 || hops > plexo.MaxHops {
-		hops = 0
-	}
+	hops = interest.Clamp(hops)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed || !t.started {
@@ -258,11 +268,17 @@ func (t *Transport) Advertise(topic string, hops int) {
 	t.afterNode()
 }
 
-// updateNode tells the node about a topic's local interest; t.mu held.
+// updateNode tells the node about a topic's local interest; t.mu held. A
+// subscription is announced to peers only once its group is joined (see
+// follow), so that a peer that sees the interest (as with
+// [plexo.Plexus.WaitForInterest]) can count on it being received.
 func (t *Transport) updateNode(id agree.TopicID, local *localTopic) {
-	on := local.pub || local.hops > 0
-	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: local.name, Hops: uint8(local.hops)}, on)
-	if !on {
+	hops := local.hops
+	if !local.joined {
+		hops = 0
+	}
+	t.node.SetInterest(t.now(), agree.Topic{ID: id, Name: local.name, Hops: uint8(hops)}, local.pub || hops > 0)
+	if !local.pub && local.hops == 0 {
 		delete(t.interest, id)
 	}
 }

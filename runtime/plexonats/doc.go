@@ -9,6 +9,17 @@
 // The transport works over a connection the program configured and owns:
 // it never closes it and never replaces its handlers.
 //
+// # Options
+//
+// [New] applies the options in order (the last call of an option wins, for
+// its value and its error) and validates the result once. Zero or "" keeps
+// an option's default where its documentation says so. A value that cannot
+// work makes New return an error naming the option and wrapping
+// [ErrConfig] ([ErrInvalidSubject] and [ErrInvalidQueueGroup] for names NATS
+// would refuse); New never falls back to a default in its place. Only a
+// value past a documented ceiling counts as the ceiling
+// ([WithInterestRefresh]).
+//
 // # Subjects
 //
 // A topic travels on the subject prefix + topic name, by default
@@ -91,6 +102,15 @@
 // 1 to [plexo.MaxHops] in add and sync, 0 in remove, as in
 //
 //	plexo.brewery.sensors.v1.Temperature.proto 2
+//
+// A message never exceeds the server's maximum payload (headers included):
+// an add or remove too large for one is sent as several of its kind, and a
+// sync as parts, each with the header Plexo-Part: i/n (1 ≤ i ≤ n ≤ 65536),
+// sent in order. A receiver takes each part's subjects at once, as an add,
+// and forgets what the sync leaves out only when part n arrives after parts
+// 1 to n−1; a part out of sequence (one was lost) makes it forget nothing
+// until the next complete sync. A subject too long for any message is not
+// announced, and logged.
 //
 // A transport repeats a sync every refresh interval (see
 // [WithInterestRefresh]), and for three more intervals once it has no

@@ -1,6 +1,7 @@
 package plexonats
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -91,27 +92,38 @@ func trimZeros(s string) string {
 }
 
 func FuzzParseInterest(f *testing.F) {
-	f.Add("1f", kindAdd, "10000", []byte("plexo.a.B.proto 1"))
-	f.Add("1f", kindAdd, "10000", []byte("plexo.a.B.proto 16"))
-	f.Add("1f", kindAdd, "10000", []byte("plexo.a.B.proto 17"))
-	f.Add("1f", kindAdd, "10000", []byte("plexo.a.B.proto"))
-	f.Add("1f", kindRemove, "10000", []byte("plexo.a.B.proto 0"))
-	f.Add("1f", kindRemove, "10000", []byte("plexo.a.B.proto 1"))
-	f.Add("1f", kindSync, "1", []byte("plexo.a.B.proto 3\nplexo.c.D.proto 1"))
-	f.Add("1f", kindSync, "1", []byte("plexo.a.B.proto 3\n\nplexo.c.D.proto 1"))
-	f.Add("1f", kindSync, "1", []byte(" 1"))
-	f.Add("1f", kindQuery, "", []byte{})
-	f.Add("1f", kindBye, "", []byte("junk"))
-	f.Add("", kindAdd, "0", []byte("\n\n"))
-	f.Add("1f", "nonsense", "99999999999999999999", []byte{0xff})
-	f.Fuzz(func(t *testing.T, origin, kind, refresh string, data []byte) {
+	f.Add("1f", kindAdd, "10000", "", []byte("plexo.a.B.proto 1"))
+	f.Add("1f", kindAdd, "10000", "", []byte("plexo.a.B.proto 16"))
+	f.Add("1f", kindAdd, "10000", "", []byte("plexo.a.B.proto 17"))
+	f.Add("1f", kindAdd, "10000", "", []byte("plexo.a.B.proto"))
+	f.Add("1f", kindRemove, "10000", "", []byte("plexo.a.B.proto 0"))
+	f.Add("1f", kindRemove, "10000", "", []byte("plexo.a.B.proto 1"))
+	f.Add("1f", kindSync, "1", "", []byte("plexo.a.B.proto 3\nplexo.c.D.proto 1"))
+	f.Add("1f", kindSync, "1", "", []byte("plexo.a.B.proto 3\n\nplexo.c.D.proto 1"))
+	f.Add("1f", kindSync, "1", "", []byte(" 1"))
+	f.Add("1f", kindQuery, "", "", []byte{})
+	f.Add("1f", kindBye, "", "", []byte("junk"))
+	f.Add("", kindAdd, "0", "", []byte("\n\n"))
+	f.Add("1f", "nonsense", "99999999999999999999", "", []byte{0xff})
+	f.Add("1f", kindSync, "1", "1/2", []byte("plexo.a.B.proto 3"))
+	f.Add("1f", kindSync, "1", "2/2", []byte("plexo.c.D.proto 1"))
+	f.Add("1f", kindSync, "1", "0/2", []byte("plexo.c.D.proto 1"))
+	f.Add("1f", kindSync, "1", "65537/65537", []byte{})
+	f.Add("1f", kindAdd, "1", "1/1", []byte("plexo.c.D.proto 1"))
+	f.Fuzz(func(t *testing.T, origin, kind, refresh, part string, data []byte) {
 		h := nats.Header{HeaderOrigin: {origin}, headerInterest: {kind}, headerRefresh: {refresh}}
+		if part != "" {
+			h.Set(headerPart, part)
+		}
 		im, err := parseInterest(h, data)
 		if err != nil {
 			return
 		}
 		if im.refresh < 0 || im.refresh > maxRefresh {
 			t.Fatalf("refresh %v out of range", im.refresh)
+		}
+		if im.parts != 0 && (im.kind != kindSync || im.part < 1 || im.part > im.parts || im.parts > maxSyncParts) {
+			t.Fatalf("%s part %d/%d out of range", im.kind, im.part, im.parts)
 		}
 		for _, e := range im.entries {
 			lo, hi := 1, plexo.MaxHops
@@ -124,11 +136,14 @@ func FuzzParseInterest(f *testing.F) {
 		}
 		// What parses encodes back to what parses the same.
 		m := newInterestMsg("x", im.origin, im.kind, im.refresh, im.entries)
+		if im.parts != 0 {
+			m.Header.Set(headerPart, fmt.Sprintf("%d/%d", im.part, im.parts))
+		}
 		again, err := parseInterest(m.Header, m.Data)
 		if err != nil {
 			t.Fatalf("re-encoded message does not parse: %v", err)
 		}
-		if again.origin != im.origin || again.kind != im.kind || !slices.Equal(again.entries, im.entries) {
+		if again.origin != im.origin || again.kind != im.kind || again.part != im.part || again.parts != im.parts || !slices.Equal(again.entries, im.entries) {
 			t.Fatalf("round trip changed %+v into %+v", im, again)
 		}
 		// Whatever parses must be safe to apply, and the host hears only

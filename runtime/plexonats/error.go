@@ -17,6 +17,10 @@ var (
 	// accept, such as one with whitespace.
 	ErrInvalidQueueGroup = errors.New("plexonats: invalid queue group")
 
+	// ErrConfig reports an option given a value that cannot work, such as
+	// a negative pending limit; the error names the option.
+	ErrConfig = errors.New("plexonats: invalid configuration")
+
 	// ErrNilConn reports a nil *nats.Conn given to [New].
 	ErrNilConn = errors.New("plexonats: nil connection")
 )

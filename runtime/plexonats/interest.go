@@ -2,6 +2,8 @@ package plexonats
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 const (
 	headerInterest = "Plexo-Interest"
 	headerRefresh  = "Plexo-Refresh"
+	headerPart     = "Plexo-Part" // "i/n" on the parts of a sync too large for one message
 
 	kindAdd    = "add"    // the sender's distance to the subjects is now as given
 	kindRemove = "remove" // the sender no longer wants the subjects
@@ -51,7 +54,14 @@ type interestMsg struct {
 	kind    string
 	refresh time.Duration
 	entries []interestEntry
+	// part and parts number the parts of a sync split over several
+	// messages, from 1; both are 0 for a sync in one message.
+	part, parts int
 }
+
+// maxSyncParts bounds the parts of one sync, so that a part number fits
+// the room announce leaves for it.
+const maxSyncParts = 1 << 16
 
 // An interestEntry is one line of an interest message: how many Plexus hops
 // away from the sender the nearest subscriber of a subject is.
@@ -77,6 +87,18 @@ func parseInterest(h nats.Header, data []byte) (interestMsg, error) {
 			return im, errMalformedInterest
 		}
 		im.refresh = time.Duration(min(ms, uint64(maxRefresh.Milliseconds()))) * time.Millisecond
+		if part := h.Get(headerPart); part != "" {
+			if im.kind != kindSync {
+				return im, errMalformedInterest
+			}
+			i, n, ok := strings.Cut(part, "/")
+			pi, err1 := strconv.ParseUint(i, 10, 32)
+			pn, err2 := strconv.ParseUint(n, 10, 32)
+			if !ok || err1 != nil || err2 != nil || pi < 1 || pi > pn || pn > maxSyncParts {
+				return im, errMalformedInterest
+			}
+			im.part, im.parts = int(pi), int(pn)
+		}
 		if len(data) == 0 {
 			break
 		}
@@ -124,6 +146,81 @@ func newInterestMsg(subject string, origin uint64, kind string, refresh time.Dur
 	return m
 }
 
+// defaultMaxPayload is the payload limit assumed when the connection does
+// not know the server's (NATS's own default).
+const defaultMaxPayload = 1 << 20
+
+// partRoom is the room a Plexo-Part header takes at most, as NATS encodes
+// it: "Plexo-Part: 65536/65536\r\n".
+const partRoom = len(headerPart) + len(": 65536/65536\r\n")
+
+// headerSize returns the bytes NATS sends for h: the status line, a line
+// per value and a blank line, which count towards the server's maximum
+// payload.
+func headerSize(h nats.Header) int {
+	n := len("NATS/1.0\r\n\r\n")
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(": ") + len(v) + len("\r\n")
+		}
+	}
+	return n
+}
+
+// newInterestMsgs encodes an interest announcement as messages that each
+// fit maxPayload bytes, headers included, as the server counts them. An add
+// or remove too large for one message becomes several of its kind; a sync
+// becomes parts, numbered with the Plexo-Part header "i/n", that receivers
+// put together before they forget what the sync leaves out (see
+// remoteInterest.apply). An entry too long for any message is left out,
+// and returned in skipped.
+func newInterestMsgs(subject string, origin uint64, kind string, refresh time.Duration, entries []interestEntry, maxPayload int) (msgs []*nats.Msg, skipped []interestEntry) {
+	if maxPayload <= 0 {
+		maxPayload = defaultMaxPayload
+	}
+	whole := newInterestMsg(subject, origin, kind, refresh, entries)
+	if headerSize(whole.Header)+len(whole.Data) <= maxPayload || kind != kindAdd && kind != kindRemove && kind != kindSync {
+		return []*nats.Msg{whole}, nil
+	}
+	room := maxPayload - headerSize(newInterestMsg(subject, origin, kind, refresh, nil).Header) - partRoom
+	var chunks [][]interestEntry
+	var chunk []interestEntry
+	size := 0
+	for _, e := range entries {
+		line := len(e.subject) + 1 + len(strconv.Itoa(e.hops))
+		if line > room {
+			skipped = append(skipped, e)
+			continue
+		}
+		if len(chunk) > 0 && size+1+line > room {
+			chunks = append(chunks, chunk)
+			chunk, size = nil, 0
+		}
+		if len(chunk) > 0 {
+			size++ // the '\n' before the line
+		}
+		chunk = append(chunk, e)
+		size += line
+	}
+	if len(chunk) > 0 || len(chunks) == 0 {
+		chunks = append(chunks, chunk)
+	}
+	if kind == kindSync && len(chunks) > maxSyncParts {
+		// Past 65536 parts the sync is cut: what is left out is
+		// announced by no sync, and peers forget it at their next one.
+		skipped = append(skipped, slices.Concat(chunks[maxSyncParts:]...)...)
+		chunks = chunks[:maxSyncParts]
+	}
+	for i, c := range chunks {
+		m := newInterestMsg(subject, origin, kind, refresh, c)
+		if kind == kindSync && len(chunks) > 1 {
+			m.Header.Set(headerPart, strconv.Itoa(i+1)+"/"+strconv.Itoa(len(chunks)))
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, skipped
+}
+
 // remoteInterest is what the other plexonats transports want, as this
 // transport reports it to its Plexus: the distance to a topic's nearest
 // subscriber is the smallest any peer announces (1 for a declaration of
@@ -149,6 +246,10 @@ type remoteInterest struct {
 	full    bool // a bound was reached and logged
 }
 
+// A topicRef counts a topic's peers per distance. It is a copy of the root
+// module's internal/interest.Counts, kept here so that this module does not
+// depend on an internal, unversioned API of the root (see that package's
+// doc).
 type topicRef struct {
 	name string
 	at   [plexo.MaxHops + 1]int // how many peers want the topic at each distance
@@ -169,6 +270,15 @@ func (r *topicRef) nearest() int {
 type peerInterest struct {
 	topics  map[string]int // the peer's distance to each topic it wants
 	expires time.Time
+
+	// syncing holds, while the parts of a split sync arrive, the topics
+	// its parts listed so far (those kept in topics, so it is no larger);
+	// nextPart is the part expected next, parts how many there are. A
+	// part out of sequence (one was lost) abandons the sync: nothing is
+	// forgotten until a complete one arrives.
+	syncing  map[string]struct{}
+	nextPart int
+	parts    int
 }
 
 func newRemoteInterest(prefix string) *remoteInterest {
@@ -299,19 +409,25 @@ func (ri *remoteInterest) apply(im interestMsg, now time.Time) {
 			}
 		}
 	case kindSync:
+		if im.parts > 0 {
+			ri.applyPart(p, im)
+			break
+		}
+		p.syncing, p.nextPart, p.parts = nil, 0, 0
 		want := make(map[string]int, len(im.entries))
 		for _, e := range im.entries {
 			if topic, ok := ri.topic(e.subject); ok {
 				want[topic] = e.hops
 			}
 		}
-		for topic := range p.topics {
+		// Reported in order of name, so that a run can be replayed.
+		for _, topic := range slices.Sorted(maps.Keys(p.topics)) {
 			if want[topic] == 0 {
 				ri.set(p, topic, 0)
 			}
 		}
-		for topic, hops := range want {
-			ri.set(p, topic, hops)
+		for _, topic := range slices.Sorted(maps.Keys(want)) {
+			ri.set(p, topic, want[topic])
 		}
 	case kindBye:
 		ri.forget(im.origin, p)
@@ -319,6 +435,42 @@ func (ri *remoteInterest) apply(im interestMsg, now time.Time) {
 	if len(p.topics) == 0 {
 		delete(ri.peers, im.origin)
 	}
+}
+
+// applyPart records one part of a split sync: its topics at their
+// distances at once, as an add would, and, once the last part of an
+// unbroken sequence has come, forgets the topics no part listed.
+func (ri *remoteInterest) applyPart(p *peerInterest, im interestMsg) {
+	if im.part == 1 {
+		p.syncing, p.nextPart, p.parts = make(map[string]struct{}), 1, im.parts
+	}
+	inSequence := p.syncing != nil && im.part == p.nextPart && im.parts == p.parts
+	if !inSequence {
+		p.syncing, p.nextPart, p.parts = nil, 0, 0
+	}
+	for _, e := range im.entries {
+		topic, ok := ri.topic(e.subject)
+		if !ok {
+			continue
+		}
+		ri.set(p, topic, e.hops)
+		if _, kept := p.topics[topic]; kept && inSequence {
+			p.syncing[topic] = struct{}{}
+		}
+	}
+	if !inSequence {
+		return
+	}
+	p.nextPart++
+	if im.part < im.parts {
+		return
+	}
+	for _, topic := range slices.Sorted(maps.Keys(p.topics)) {
+		if _, listed := p.syncing[topic]; !listed {
+			ri.set(p, topic, 0)
+		}
+	}
+	p.syncing, p.nextPart, p.parts = nil, 0, 0
 }
 
 // expire forgets the peers not heard from in time.

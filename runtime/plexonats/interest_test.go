@@ -226,3 +226,133 @@ func TestRemoteInterestDoesNotPinMessageData(t *testing.T) {
 		}
 	}
 }
+
+// TestInterestMsgsFitMaxPayload checks that an announcement too large for
+// the server's maximum payload is split into messages that each fit it,
+// headers included, that parse back to the entries in order, and that a
+// sync's parts are numbered; an entry too long for any message is left out.
+func TestInterestMsgsFitMaxPayload(t *testing.T) {
+	var entries []interestEntry
+	for i := range 300 {
+		entries = append(entries, interestEntry{fmt.Sprintf("plexo.%s.T%d.proto", strings.Repeat("x", i%90), i), 1 + i%plexo.MaxHops})
+	}
+	tooLong := interestEntry{"plexo." + strings.Repeat("y", 5000) + ".proto", 1}
+	for _, kind := range []string{kindAdd, kindRemove, kindSync} {
+		for _, maxPayload := range []int{400, 1024, 4096, 1 << 20} {
+			t.Run(fmt.Sprintf("%s in %d bytes", kind, maxPayload), func(t *testing.T) {
+				in := slices.Insert(slices.Clone(entries), 10, tooLong)
+				long := tooLong
+				if kind == kindRemove {
+					for i := range in {
+						in[i].hops = 0
+					}
+					long.hops = 0
+				}
+				msgs, skipped := newInterestMsgs("_PLEXO.INTEREST.plexo", 0xfeed, kind, 5*time.Second, in, maxPayload)
+				wantSkipped := 0
+				if len(tooLong.subject) > maxPayload {
+					wantSkipped = 1
+				}
+				if len(skipped) != wantSkipped {
+					t.Fatalf("%d entries skipped, want %d", len(skipped), wantSkipped)
+				}
+				if maxPayload < 1<<20 && len(msgs) < 2 {
+					t.Fatalf("%d messages, want several", len(msgs))
+				}
+				var got []interestEntry
+				for i, m := range msgs {
+					if size := headerSize(m.Header) + len(m.Data); size > maxPayload {
+						t.Fatalf("message %d: %d bytes, over %d", i, size, maxPayload)
+					}
+					im, err := parseInterest(m.Header, m.Data)
+					if err != nil {
+						t.Fatalf("message %d: %v", i, err)
+					}
+					if im.kind != kind || im.origin != 0xfeed {
+						t.Fatalf("message %d: kind %q origin %x", i, im.kind, im.origin)
+					}
+					wantPart, wantParts := i+1, len(msgs)
+					if kind != kindSync || len(msgs) == 1 {
+						wantPart, wantParts = 0, 0
+					}
+					if im.part != wantPart || im.parts != wantParts {
+						t.Fatalf("message %d: part %d/%d, want %d/%d", i, im.part, im.parts, wantPart, wantParts)
+					}
+					for _, e := range im.entries {
+						got = append(got, interestEntry{strings.Clone(e.subject), e.hops})
+					}
+				}
+				want := slices.DeleteFunc(slices.Clone(in), func(e interestEntry) bool { return len(skipped) > 0 && e == long })
+				if !slices.Equal(got, want) {
+					t.Fatalf("the messages list %d entries, want the %d given", len(got), len(want))
+				}
+			})
+		}
+	}
+}
+
+// TestSyncPartsForgetWhenComplete checks that a sync in parts adds what
+// each part lists at once and forgets what it leaves out only when its last
+// part comes after all the others; a lost part forgets nothing.
+func TestSyncPartsForgetWhenComplete(t *testing.T) {
+	h := &recordHost{}
+	ri := newRemoteInterest("plexo.")
+	ri.start(h, nil)
+	at := func(topic string, hops int) interestEntry { return interestEntry{"plexo." + topic, hops} }
+	part := func(i, n int, entries ...interestEntry) interestMsg {
+		return interestMsg{origin: 7, kind: kindSync, refresh: time.Second, entries: entries, part: i, parts: n}
+	}
+	now := time.Now()
+	ri.apply(interestMsg{origin: 7, kind: kindAdd, refresh: time.Second, entries: []interestEntry{at("T", 1), at("U", 1), at("V", 1), at("W", 1)}}, now)
+	ri.apply(part(1, 2, at("T", 1), at("U", 3)), now)
+	if want := []string{"T=1", "U=1", "V=1", "W=1", "U=3"}; !slices.Equal(h.reports, want) {
+		t.Fatalf("after part 1 of 2: %v, want %v", h.reports, want)
+	}
+	ri.apply(part(2, 2, at("V", 1)), now)
+	if want := []string{"T=1", "U=1", "V=1", "W=1", "U=3", "W=0"}; !slices.Equal(h.reports, want) {
+		t.Fatalf("after part 2 of 2: %v, want %v", h.reports, want)
+	}
+	h.reports = nil
+	ri.apply(part(1, 3, at("T", 1)), now)
+	ri.apply(part(3, 3, at("X", 2)), now) // part 2 lost
+	if want := []string{"X=2"}; !slices.Equal(h.reports, want) {
+		t.Fatalf("with part 2 of 3 lost: %v, want %v (nothing forgotten)", h.reports, want)
+	}
+	h.reports = nil
+	ri.apply(part(2, 2, at("T", 1)), now) // a part 2 with no part 1
+	if len(h.reports) != 0 {
+		t.Fatalf("a part out of sequence: %v, want nothing forgotten", h.reports)
+	}
+	ri.apply(interestMsg{origin: 7, kind: kindSync, refresh: time.Second, entries: []interestEntry{at("T", 1)}}, now)
+	if want := []string{"U=0", "V=0", "X=0"}; !slices.Equal(h.reports, want) {
+		t.Fatalf("a whole sync after broken parts: %v, want %v", h.reports, want)
+	}
+}
+
+// TestParsePartHeader checks that a part number is accepted only on a sync
+// and only as i/n with 1 ≤ i ≤ n ≤ maxSyncParts.
+func TestParsePartHeader(t *testing.T) {
+	for _, c := range []struct {
+		kind, part string
+		ok         bool
+	}{
+		{kindSync, "1/1", true},
+		{kindSync, "3/7", true},
+		{kindSync, "65536/65536", true},
+		{kindSync, "0/2", false},
+		{kindSync, "3/2", false},
+		{kindSync, "1/0", false},
+		{kindSync, "1/65537", false},
+		{kindSync, "1", false},
+		{kindSync, "a/b", false},
+		{kindSync, "-1/2", false},
+		{kindAdd, "1/2", false},
+		{kindRemove, "1/2", false},
+	} {
+		m := newInterestMsg("_PLEXO.INTEREST.plexo", 9, c.kind, time.Second, nil)
+		m.Header.Set(headerPart, c.part)
+		if _, err := parseInterest(m.Header, m.Data); (err == nil) != c.ok {
+			t.Errorf("%s with part %q: error %v, want ok=%v", c.kind, c.part, err, c.ok)
+		}
+	}
+}

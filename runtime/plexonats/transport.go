@@ -74,7 +74,10 @@ func New(nc *nats.Conn, opts ...Option) (*Transport, error) {
 	if nc.IsClosed() {
 		return nil, fmt.Errorf("plexonats: new: %w", plexo.ErrClosed)
 	}
-	cfg := newConfig(opts)
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, errorf("plexonats: new: %w", err)
+	}
 	if err := checkPrefix(cfg.prefix); err != nil {
 		return nil, errorf("plexonats: new: subject prefix: %w", err)
 	}

@@ -219,9 +219,16 @@ func (t *Transport) announce(kind string, entries []interestEntry) {
 	if !t.cfg.exchange {
 		return
 	}
-	m := newInterestMsg(t.interestSubject, t.id, kind, t.cfg.refresh, entries)
-	if err := t.nc.PublishMsg(m); err != nil {
-		t.logger().Debug("plexonats: interest announcement failed", "kind", kind, "error", err)
+	msgs, skipped := newInterestMsgs(t.interestSubject, t.id, kind, t.cfg.refresh, entries, int(t.nc.MaxPayload()))
+	if len(skipped) > 0 {
+		t.logger().Warn("plexonats: subjects too long to announce under the server's maximum payload",
+			"kind", kind, "skipped", len(skipped), "first", skipped[0].subject, "max_payload", t.nc.MaxPayload())
+	}
+	for _, m := range msgs {
+		if err := t.nc.PublishMsg(m); err != nil {
+			t.logger().Debug("plexonats: interest announcement failed", "kind", kind, "error", err)
+			return
+		}
 	}
 }
 

@@ -3,11 +3,14 @@ package tcp
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"time"
 )
 
@@ -122,9 +125,63 @@ func (t *Transport) connect(ctx context.Context) (net.Conn, error) {
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = conn.Close()
+		if authFailure(err) {
+			err = t.authFailed(err)
+		}
 		return nil, err
 	}
 	return tc, nil
+}
+
+// authFailure reports whether err, from a TLS handshake or the first read
+// after it, is an authentication failure: a certificate this side could not
+// verify, a TLS alert this side sent, or one the peer sent (which Go's
+// crypto/tls reports as a [net.OpError] whose Op is "remote error").
+func authFailure(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		alert    tls.AlertError
+		op       *net.OpError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &alert) || (errors.As(err, &op) && op.Op == "remote error")
+}
+
+// authFailed counts an authentication failure, and returns err wrapped in
+// [ErrAuthentication].
+func (t *Transport) authFailed(err error) error {
+	if errors.Is(err, ErrAuthentication) {
+		return err
+	}
+	t.authFailures.Add(1)
+	return errorf("%w: %w", ErrAuthentication, err)
+}
+
+// serverTLSFailed handles a listener's failed TLS handshake: one that the
+// network did not end (the client sent something that is not a TLS
+// handshake, no certificate or one that does not verify) is an
+// authentication failure. Then, so that the client reads the alert that
+// crypto/tls has sent rather than a reset from closing with its data
+// unread, it hangs up its side and drains what the client sends for a
+// moment.
+func (t *Transport) serverTLSFailed(tc *tls.Conn, err error) error {
+	var op *net.OpError
+	network := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		(errors.As(err, &op) && op.Op != "remote error")
+	if network && !authFailure(err) {
+		return err
+	}
+	c := tc.NetConn()
+	_ = c.SetDeadline(time.Now().Add(100 * time.Millisecond))
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, 1<<20))
+	return t.authFailed(err)
 }
 
 // permanent reports whether a connection attempt failed for a reason that
@@ -135,7 +192,8 @@ func permanent(err error) bool {
 		alert  tls.AlertError
 		header tls.RecordHeaderError
 	)
-	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &header) || errors.Is(err, ErrHandshake)
+	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &header) ||
+		errors.Is(err, ErrHandshake) || errors.Is(err, ErrAuthentication)
 }
 
 // A backoff computes jittered exponential delays.

@@ -32,7 +32,13 @@
 // a slow peer never holds up the others ([WithSendQueueSize],
 // [WithOverflow]); heartbeats detect a dead peer ([WithHeartbeat]);
 // [WithTLS] secures the connections, with mutual TLS if the listener's
-// configuration requires client certificates. Delivery is at most once: a
+// configuration requires client certificates. A failed TLS authentication,
+// either way, is told apart from a network failure: it is an
+// [ErrAuthentication], logged at Error, counted in [Stats.AuthFailures],
+// and returned at once by [Transport.WaitConnected]; the dialer goes on
+// retrying with its backoff growing to the maximum. Under TLS 1.3 a dialer
+// whose certificate the listener refuses finds out at its first read,
+// after its own handshake has succeeded, and that is handled alike. Delivery is at most once: a
 // message queued for, or in flight to, a peer whose connection drops is lost
 // and counted in [Transport.Stats].
 //
@@ -42,6 +48,17 @@
 // write, to spare a request/reply a goroutine hand-off. Each connection also
 // reads the socket on one goroutine while another hands the frames already
 // read to the Plexus, through a few recycled buffers.
+//
+// Options fail closed. [Listen] and [Dial] apply all their options, the last
+// of a setting winning, then validate once: a zero value means the
+// documented default, and any value that cannot work makes them return an
+// error wrapping [ErrConfig], never a default in its place. That holds for
+// security-relevant options (a nil TLS configuration, one a listener
+// cannot serve with, mutual TLS with nothing to verify client certificates
+// against, a dialer that skips verification with no callback of its own)
+// and for the others given values outside their documented range (a
+// negative duration, a heartbeat timeout below two intervals). No value is
+// clamped. Each option's documentation states its range.
 //
 // The wire protocol is described in PROTOCOL.md beside this file, so that
 // other languages can speak it.

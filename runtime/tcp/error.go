@@ -10,6 +10,23 @@ import (
 // callers from [Transport.WaitConnected], through [Stats.LastError], and in
 // the Host's log when a connection or a connection attempt ends.
 var (
+	// ErrConfig reports options that cannot work, returned by [Listen] and
+	// [Dial]: a security-relevant option whose value would leave
+	// connections less secure than asked, or a value outside an option's
+	// documented range. See [Option].
+	ErrConfig = errors.New("tcp: invalid configuration")
+
+	// ErrAuthentication reports a TLS handshake that failed for want of
+	// authentication rather than for a network fault: this side could not
+	// verify the peer's certificate, the peer refused this side's (or its
+	// absence) with a TLS alert, which under TLS 1.3 a dialer reads only
+	// after its own handshake has completed, or, on a listener, the client
+	// did not complete a TLS handshake it could accept. Retrying does not fix
+	// it: [Transport.WaitConnected] returns it at once, a dialer logs it at
+	// Error and keeps retrying with its backoff growing to the maximum, and
+	// [Stats.AuthFailures] counts it.
+	ErrAuthentication = errors.New("tcp: authentication failed")
+
 	// ErrHandshake reports a peer refused during the handshake: it is not a
 	// plexo peer, speaks another protocol version (see [ErrVersion]),
 	// announces an unusable frame size, or is this Plexus itself.

@@ -230,12 +230,16 @@ func truncateUTF8(s string, n int) string {
 // progress or to come returns promptly. Once *closeBy is set, the deadline
 // stays there: whoever stores it and then sets that deadline is sure that
 // no renewal outlives it.
+//
+// While *probeBy is set (see peer.probe), the deadline is no later than
+// it, and the first bytes read clear it.
 type timeoutReader struct {
 	c       net.Conn
 	d       time.Duration
 	renew   time.Duration // since monoEpoch: when the deadline moves next
 	stop    atomic.Bool
 	closeBy *atomic.Int64 // UnixNano, or 0
+	probeBy *atomic.Int64 // UnixNano, or 0
 }
 
 func (r *timeoutReader) Read(b []byte) (int, error) {
@@ -247,10 +251,18 @@ func (r *timeoutReader) Read(b []byte) (int, error) {
 		if by := r.closeBy.Load(); by != 0 {
 			// finish set its deadline meanwhile, and this one replaced it.
 			_ = r.c.SetReadDeadline(time.Unix(0, by))
+		} else if by := r.probeBy.Load(); by != 0 {
+			_ = r.c.SetReadDeadline(time.Unix(0, by))
 		}
 	}
 	if r.stop.Load() {
 		return 0, errReadStopped
 	}
-	return r.c.Read(b)
+	n, err := r.c.Read(b)
+	if n > 0 && r.probeBy.Load() != 0 {
+		// The peer answered: the next read sets the usual deadline.
+		r.probeBy.Store(0)
+		r.renew = 0
+	}
+	return n, err
 }

@@ -22,6 +22,21 @@ type hello struct {
 	version  uint16
 	peerID   uint64
 	maxFrame uint32
+	plexo    bool // the magic and the version are this side's, so maxFrame means what it says
+}
+
+// refusalLimit returns the longest reason a CLOSE frame refusing the
+// handshake h may carry: the peer must accept the frame, one byte of kind
+// and the reason, and the reason is at most maxCloseReason bytes. A peer
+// whose hello is not of this protocol version is assumed to accept the
+// smallest maximum any plexo peer may announce. The result is negative
+// when the peer accepts no frame at all.
+func (h hello) refusalLimit() int {
+	peerMax := minFrameSize
+	if h.plexo {
+		peerMax = int(h.maxFrame)
+	}
+	return min(maxCloseReason, peerMax-1)
 }
 
 func appendHello(b []byte, h hello) []byte {
@@ -33,7 +48,9 @@ func appendHello(b []byte, h hello) []byte {
 }
 
 // decodeHello parses and checks a peer's hello. Errors wrap [ErrHandshake],
-// and [ErrVersion] too when only the version is wrong.
+// and [ErrVersion] too when only the version is wrong; with them it returns
+// the hello as far as it could be decoded, so that the refusal can respect
+// the peer's maximum frame size.
 func decodeHello(b []byte) (hello, error) {
 	if len(b) != helloSize {
 		return hello{}, fmt.Errorf("%w: hello is %d bytes, want %d", ErrHandshake, len(b), helloSize)
@@ -49,8 +66,9 @@ func decodeHello(b []byte) (hello, error) {
 	if h.version != protocolVersion {
 		return hello{}, errorf("%w: %w: peer speaks version %d, this side %d", ErrHandshake, ErrVersion, h.version, protocolVersion)
 	}
+	h.plexo = true
 	if h.maxFrame < minFrameSize {
-		return hello{}, fmt.Errorf("%w: peer's maximum frame size %d is below %d", ErrHandshake, h.maxFrame, minFrameSize)
+		return h, fmt.Errorf("%w: peer's maximum frame size %d is below %d", ErrHandshake, h.maxFrame, minFrameSize)
 	}
 	return h, nil
 }

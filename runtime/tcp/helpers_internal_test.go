@@ -16,7 +16,7 @@ import (
 // writer runs: tests drive it directly.
 func testPeer(t *testing.T, conn net.Conn) (*Transport, *peer) {
 	t.Helper()
-	tr := newTransport(newConfig(nil))
+	tr := newTransport(testConfig())
 	t.Cleanup(tr.cancel)
 	return tr, newPeer(tr, conn, hello{peerID: 2, maxFrame: 1 << 20})
 }
@@ -59,4 +59,13 @@ func appendFrame(b []byte, kind byte, body []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(1+len(body)))
 	b = append(b, kind)
 	return append(b, body...)
+}
+
+// testConfig returns the default configuration.
+func testConfig() config {
+	c := newConfig(nil)
+	if err := c.validate(false); err != nil {
+		panic(err)
+	}
+	return c
 }

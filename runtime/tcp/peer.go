@@ -66,6 +66,10 @@ type peer struct {
 	// (UnixNano), or 0: no deadline moves past it. Atomic.
 	closeBy atomic.Int64
 
+	// probeBy is when the connection ends unless the peer has sent
+	// something, after probe (UnixNano), or 0. Atomic.
+	probeBy atomic.Int64
+
 	// Atomic counters.
 	sent, received, dropped, bytesSent, bytesReceived atomic.Uint64
 }
@@ -122,6 +126,33 @@ func (p *peer) stop(reason error, graceful bool) {
 	_ = p.conn.SetWriteDeadline(deadline)
 	close(q.quit)
 	q.releaseRoomLocked()
+}
+
+// maxProbeTimeout bounds how long a connection has to answer the PING of
+// probe.
+const maxProbeTimeout = time.Second
+
+// probeTimeout returns how long the connection has to answer the PING of
+// probe: maxProbeTimeout, or the heartbeat timeout if shorter.
+func (p *peer) probeTimeout() time.Duration {
+	return min(maxProbeTimeout, p.t.cfg.heartbeatTimeout)
+}
+
+// probe pings the peer and ends the connection unless something arrives
+// within probeTimeout. A Transport probes a connection when the same peer
+// (by id) connects again: the peer lost this connection in a way this side
+// did not notice (a cut between them, a crash of its host), and has
+// reconnected, so it will never answer here, and this side drops the
+// connection at once rather than at the heartbeat timeout, with its
+// interest. A peer that keeps two live connections to this side on purpose
+// (dialing it at two addresses) answers, and both stay.
+func (p *peer) probe() {
+	by := time.Now().Add(p.probeTimeout())
+	p.probeBy.Store(by.UnixNano())
+	p.q.pushControl(kindPing, "")
+	if p.closeBy.Load() == 0 {
+		_ = p.conn.SetReadDeadline(by)
+	}
 }
 
 // enqueue frames msg as a DATA frame into the send queue, or writes it to
@@ -232,16 +263,15 @@ func (p *peer) tell(hops int, topic string) { p.q.pushInterest(hops, topic) }
 
 // writer drains the send queue into the connection, control frames first,
 // batching what accumulates while it writes and flushing when the queue is
-// empty. It pings when the connection has been idle for an interval.
+// empty. It pings when nothing has been written for an interval.
 func (p *peer) writer() {
 	w := bufio.NewWriterSize(p.conn, ioBufferSize)
-	tick := time.NewTicker(p.t.cfg.heartbeatInterval)
-	defer tick.Stop()
+	ping := time.NewTimer(p.t.cfg.heartbeatInterval)
+	defer ping.Stop()
 	var b batch // the spare buffers, then what was taken
-	wrote := false
 	for {
 		p.q.mu.Lock()
-		p.waitLocked(tick.C, &wrote)
+		p.waitLocked(ping)
 		if p.q.stopping {
 			p.q.mu.Unlock()
 			p.finish(w)
@@ -257,27 +287,35 @@ func (p *peer) writer() {
 		}
 		p.sent.Add(uint64(b.n))
 		p.bytesSent.Add(uint64(len(b.ctrl) + len(b.frames)))
-		wrote = true
 		b.trim()
 	}
 }
 
-// waitLocked waits until frames are queued or the peer stops. At each
-// tick it queues a PING, unless the writer wrote since the tick before,
-// and clears *wrote. q.mu must be held; it is released while waiting.
-func (p *peer) waitLocked(tick <-chan time.Time, wrote *bool) {
+// waitLocked waits until frames are queued or the peer stops. When the
+// ping timer fires, it queues a PING if nothing has been written for an
+// interval, and otherwise sets the timer to an interval after the latest
+// write: the peer never waits much more than an interval for a frame,
+// however the writes fall. The latest write is q.quiet, which the writer
+// sets when it goes idle, after its last flush, and Send when it writes
+// directly. q.mu must be held; it is released while waiting.
+func (p *peer) waitLocked(ping *time.Timer) {
 	q := &p.q
+	interval := p.t.cfg.heartbeatInterval
 	for q.emptyLocked() && !q.stopping {
 		q.idleLocked()
 		q.mu.Unlock()
 		select {
 		case <-q.wake:
 		case <-q.quit:
-		case <-tick:
-			if !*wrote {
+		case <-ping.C:
+			q.mu.Lock()
+			since := time.Since(monoEpoch) - q.quiet
+			q.mu.Unlock()
+			if since >= interval {
 				q.pushControl(kindPing, "")
+				since = 0
 			}
-			*wrote = false
+			ping.Reset(interval - since)
 		}
 		q.mu.Lock()
 	}
@@ -346,7 +384,7 @@ func (p *peer) finish(w *bufio.Writer) {
 // the socket into a few recycled buffers meanwhile (see read), so that
 // reading and handing over overlap.
 func (p *peer) reader(h plexo.Host) error {
-	tr := &timeoutReader{c: p.conn, d: p.t.cfg.heartbeatTimeout, closeBy: &p.closeBy}
+	tr := &timeoutReader{c: p.conn, d: p.t.cfg.heartbeatTimeout, closeBy: &p.closeBy, probeBy: &p.probeBy}
 	fr := newFrameReader(tr, p.t.cfg.maxFrame, ioBufferSize)
 	fr.quit = make(chan struct{})
 	batches := make(chan []byte, readBuffers)
@@ -364,7 +402,11 @@ func (p *peer) reader(h plexo.Host) error {
 		p.q.mu.Lock()
 		stopping := p.q.stopping
 		p.q.mu.Unlock()
-		if errors.Is(err, os.ErrDeadlineExceeded) && !stopping {
+		switch {
+		case !errors.Is(err, os.ErrDeadlineExceeded) || stopping:
+		case p.probeBy.Load() != 0:
+			err = fmt.Errorf("%w: no answer to a probe within %v, after the peer connected again", ErrHeartbeatTimeout, p.probeTimeout())
+		default:
 			err = fmt.Errorf("%w: peer silent for %v", ErrHeartbeatTimeout, p.t.cfg.heartbeatTimeout)
 		}
 	} else {
@@ -521,5 +563,21 @@ func (p *peer) counters() Counters {
 		Dropped:       p.dropped.Load(),
 		BytesSent:     p.bytesSent.Load(),
 		BytesReceived: p.bytesReceived.Load(),
+	}
+}
+
+// probeOthers probes the other connections this Transport has with p's
+// peer (see peer.probe).
+func (t *Transport) probeOthers(p *peer) {
+	var others []*peer
+	t.mu.Lock()
+	for o := range t.peers {
+		if o != p && o.id == p.id {
+			others = append(others, o)
+		}
+	}
+	t.mu.Unlock()
+	for _, o := range others {
+		o.probe()
 	}
 }

@@ -35,7 +35,7 @@ func TestNoFrameIsHandledAfterAnError(t *testing.T) {
 // TestInterningIsBounded checks that the names a peer's reader keeps take
 // bounded memory, however long the names a peer sends.
 func TestInterningIsBounded(t *testing.T) {
-	p := newPeer(newTransport(newConfig(nil)), nil, hello{peerID: 2, maxFrame: 1 << 20})
+	p := newPeer(newTransport(testConfig()), nil, hello{peerID: 2, maxFrame: 1 << 20})
 	long := strings.Repeat("x", 4<<10)
 	for i := range 2 * maxInterned {
 		name := fmt.Sprintf("%s.%d", long, i)

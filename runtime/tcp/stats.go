@@ -41,6 +41,10 @@ type Stats struct {
 	// Connects and Disconnects count handshaken connections that began and
 	// ended.
 	Connects, Disconnects uint64
+	// AuthFailures counts connections and connection attempts that failed
+	// TLS authentication, either way (see [ErrAuthentication]); a network
+	// failure is not counted.
+	AuthFailures uint64
 	// LastError is why the latest connection or connection attempt ended,
 	// or nil.
 	LastError error
@@ -51,10 +55,11 @@ func (t *Transport) Stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := Stats{
-		Counters:    t.retired,
-		Connects:    t.connects,
-		Disconnects: t.disconnects.Load(),
-		LastError:   t.lastErr,
+		Counters:     t.retired,
+		Connects:     t.connects,
+		Disconnects:  t.disconnects.Load(),
+		AuthFailures: t.authFailures.Load(),
+		LastError:    t.lastErr,
 	}
 	st.Dropped += t.lateDrops.Load()
 	for p := range t.peers {

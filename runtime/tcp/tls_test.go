@@ -10,6 +10,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -96,7 +97,10 @@ func TestTLS(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := newPlexus(t), newPlexus(t)
 			l := listen(t, a, tcp.WithTLS(c.server))
-			opts := append(fast, tcp.WithTLS(c.client))
+			opts := slices.Clone(fast)
+			if c.client != nil {
+				opts = append(opts, tcp.WithTLS(c.client))
+			}
 			d, err := tcp.Dial(timeout(t), l.Addr().String(), opts...)
 			if err != nil {
 				t.Fatal(err)

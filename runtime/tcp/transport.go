@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/interest"
 )
 
 // A Transport carries a Plexus's messages over TCP. [Listen] makes one that
@@ -49,8 +51,8 @@ type Transport struct {
 	mu       sync.Mutex
 	host     plexo.Host
 	closed   bool
-	adv      map[string]int // the distances the Plexus advertised, per topic (>0)
-	nearest  map[string]int // the smallest distance over the peers, per topic, as reported to the Host
+	adv      map[string]int              // the distances the Plexus advertised, per topic (>0)
+	counts   map[string]*interest.Counts // the peers' reported distances, per topic, counted by distance
 	peers    map[*peer]struct{}
 	retired  Counters // counters of peers gone
 	lastErr  error
@@ -69,8 +71,9 @@ type Transport struct {
 	table   map[string][]*peer
 
 	// Atomic counters.
-	disconnects atomic.Uint64
-	lateDrops   atomic.Uint64 // drops by Sends that reached a peer after unregister
+	disconnects  atomic.Uint64
+	lateDrops    atomic.Uint64 // drops by Sends that reached a peer after unregister
+	authFailures atomic.Uint64
 }
 
 func newTransport(cfg config) *Transport {
@@ -82,7 +85,7 @@ func newTransport(cfg config) *Transport {
 		started: make(chan struct{}),
 		done:    make(chan struct{}),
 		adv:     make(map[string]int),
-		nearest: make(map[string]int),
+		counts:  make(map[string]*interest.Counts),
 		peers:   make(map[*peer]struct{}),
 		table:   make(map[string][]*peer),
 		changed: make(chan struct{}),
@@ -90,11 +93,15 @@ func newTransport(cfg config) *Transport {
 }
 
 // Listen returns a Transport accepting peers on addr, such as
-// "127.0.0.1:0" (see [net.Listen]). It listens at once, so [Transport.Addr]
-// is known and peers can connect; they are served once the Transport is
-// attached to a Plexus.
+// "127.0.0.1:0" (see [net.Listen]). Options that cannot work make it return
+// an error wrapping [ErrConfig] (see [Option]). It listens at once, so
+// [Transport.Addr] is known and peers can connect; they are served once the
+// Transport is attached to a Plexus.
 func Listen(ctx context.Context, addr string, opts ...Option) (*Transport, error) {
 	cfg := newConfig(opts)
+	if err := cfg.validate(true); err != nil {
+		return nil, errorf("tcp: listen %s: %w", addr, err)
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -109,7 +116,8 @@ func Listen(ctx context.Context, addr string, opts ...Option) (*Transport, error
 
 // Dial returns a Transport that connects to the peer listening at addr
 // (host:port). It returns at once, without touching the network: ctx only
-// bounds Dial itself, and an error means a malformed address or a done ctx.
+// bounds Dial itself, and an error means a malformed address, a done ctx,
+// or options that cannot work ([ErrConfig], see [Option]).
 // Once the Transport is attached to a Plexus, it connects in the background,
 // retrying with backoff (see [WithBackoff]) for as long as nobody listens,
 // and reconnects by itself whenever the connection drops, until it is
@@ -130,7 +138,11 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Transport, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
 	}
-	t := newTransport(newConfig(opts))
+	cfg := newConfig(opts)
+	if err := cfg.validate(false); err != nil {
+		return nil, errorf("tcp: dial %s: %w", addr, err)
+	}
+	t := newTransport(cfg)
 	t.addr = addr
 	return t, nil
 }
@@ -140,8 +152,9 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Transport, error) 
 // for a listener, until at least one peer has connected. It returns nil then
 // (also when a peer is connected already), [plexo.ErrClosed] once t is
 // closed, at once the error of a connection attempt that retrying is
-// unlikely to fix (such as an untrusted certificate: t keeps retrying in
-// case the peer is fixed), and otherwise, when ctx is done, ctx's error
+// unlikely to fix (such as an untrusted certificate, or the listener's
+// refusal of this side's, both [ErrAuthentication]: t keeps retrying, its
+// backoff growing to the maximum, in case a side is fixed), and otherwise, when ctx is done, ctx's error
 // joined with why the latest attempt failed.
 //
 // A connected peer may not yet know what this side subscribes to, nor this
@@ -217,7 +230,7 @@ func (t *Transport) Start(h plexo.Host) error {
 func (t *Transport) Advertise(topic string, hops int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if hops > 0 && hops <= plexo.MaxHops {
+	if hops = interest.Clamp(hops); hops > 0 {
 		t.adv[topic] = hops
 	} else {
 		delete(t.adv, topic)
@@ -360,7 +373,10 @@ func (t *Transport) serve(conn net.Conn) (established bool, err error) {
 	if tc, ok := conn.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(t.life); err != nil {
 			unblock()
-			return false, err
+			if t.life.Err() != nil {
+				return false, nil
+			}
+			return false, t.serverTLSFailed(tc, err)
 		}
 	}
 	select {
@@ -378,7 +394,12 @@ func (t *Transport) serve(conn net.Conn) (established bool, err error) {
 	}
 	if err != nil {
 		if errors.Is(err, ErrHandshake) {
-			refuse(conn, err)
+			refuse(conn, err, hl.refusalLimit())
+		}
+		if _, ok := conn.(*tls.Conn); ok && authFailure(err) {
+			// Under TLS 1.3 a dialer learns here that the listener
+			// refused its certificate.
+			err = t.authFailed(err)
 		}
 		return false, err
 	}
@@ -388,6 +409,7 @@ func (t *Transport) serve(conn net.Conn) (established bool, err error) {
 	if !t.register(p) {
 		return true, nil
 	}
+	t.probeOthers(p)
 	if t.ln == nil {
 		t.logConnected(p)
 	}
@@ -417,20 +439,27 @@ func (t *Transport) handshake(conn net.Conn, id uint64) (hello, error) {
 	}
 	h, err := decodeHello(in[:])
 	if err != nil {
-		return hello{}, err
+		return h, err
 	}
 	if h.peerID == id {
-		return hello{}, fmt.Errorf("%w: connected to itself", ErrHandshake)
+		return h, fmt.Errorf("%w: connected to itself", ErrHandshake)
 	}
 	return h, nil
 }
 
 // refuse tells a peer why its handshake failed, in case it can read it,
-// and lingers briefly so that closing does not reset the connection before
-// the peer reads the reason.
-func refuse(conn net.Conn, err error) {
+// in a CLOSE frame whose reason is cut to limit bytes (nothing is written
+// when limit is negative), and lingers briefly so that closing does not
+// reset the connection before the peer reads the reason. The reason leaves
+// out the text of [ErrHandshake], which a CLOSE in place of the first
+// frame says already, to keep the rest within the peer's limit.
+func refuse(conn net.Conn, err error, limit int) {
+	if limit < 0 {
+		return
+	}
+	reason := strings.TrimPrefix(err.Error(), ErrHandshake.Error()+": ")
 	_ = conn.SetDeadline(time.Now().Add(100 * time.Millisecond))
-	if _, werr := conn.Write(appendStringFrame(nil, kindClose, err.Error())); werr != nil {
+	if _, werr := conn.Write(appendStringFrame(nil, kindClose, truncateUTF8(reason, limit))); werr != nil {
 		return
 	}
 	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
@@ -453,7 +482,7 @@ func (t *Transport) register(p *peer) bool {
 	for topic := range t.adv {
 		t.syncPeerLocked(p, topic)
 	}
-	for topic := range t.nearest {
+	for topic := range t.counts {
 		if t.adv[topic] == 0 {
 			t.syncPeerLocked(p, topic)
 		}
@@ -470,17 +499,17 @@ func (t *Transport) unregister(p *peer) {
 	delete(t.peers, p)
 	p.removed = true
 	t.notifyLocked()
-	var changed []string
-	for topic := range p.wants {
+	var (
+		changed []string
+		reports []int
+	)
+	for topic, hops := range p.wants {
 		t.setTableLocked(topic, p, false)
-		if t.updateNearestLocked(topic) {
+		if report, ok := t.countLocked(topic, hops, 0); ok {
 			changed = append(changed, topic)
+			reports = append(reports, report)
 		}
 		t.syncTopicLocked(topic)
-	}
-	reports := make([]int, len(changed))
-	for i, topic := range changed {
-		reports[i] = t.nearest[topic]
 	}
 	// Sends that loaded the table before p left it may still drop messages
 	// on p; from now on they count on t.lateDrops.

@@ -164,7 +164,7 @@ func TestOversizedFrameIsNotAllocated(t *testing.T) {
 }
 
 func TestHello(t *testing.T) {
-	good := hello{version: protocolVersion, peerID: 0x0102030405060708, maxFrame: 1 << 24}
+	good := hello{version: protocolVersion, peerID: 0x0102030405060708, maxFrame: 1 << 24, plexo: true}
 	enc := appendHello(nil, good)
 	if len(enc) != helloSize {
 		t.Fatalf("hello is %d bytes, want %d", len(enc), helloSize)

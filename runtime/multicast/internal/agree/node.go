@@ -1,6 +1,7 @@
 package agree
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -41,15 +42,33 @@ type Config struct {
 	SyncDelay    time.Duration // per rank in the view, before answering a SYNC; default DefaultSyncDelay
 	Seed         uint64        // seeds the jitter
 
-	bugs bugs // test-only mutations re-introducing pyplexo's bugs
+	rules *rules // nil: paxosRules; tests swap in wrong ones
 }
 
-// bugs switch on pyplexo's Paxos bugs, so that tests can show the checks
-// catch them. They are never set outside this package's tests.
-type bugs struct {
-	promiseNowhere   bool // PROMISE addressed where the proposer does not listen
-	sharedBallot     bool // one ballot shared by proposer and acceptor state
-	quorumByMessages bool // votes counted by messages, not distinct nodes
+// rules are the parts of Paxos that tests swap, one at a time, for a
+// known-wrong version (pyplexo's bugs, in mutation_test.go), to show that
+// the sim's checks catch it. Outside this package's tests a Node always
+// follows paxosRules: nothing else can set Config.rules.
+type rules struct {
+	// vote records a vote of node from for proposer p and returns the
+	// votes counted towards the quorum.
+	vote func(p *proposer, from uint64) int
+	// promiseTo is where the PROMISE answering PREPARE m goes.
+	promiseTo func(n *Node, m *Msg) uint64
+	// acceptBallot is the ballot of the ACCEPT that proposer p sends.
+	acceptBallot func(n *Node, p *proposer) Ballot
+}
+
+// paxosRules are the correct rules: votes are counted by distinct node, a
+// PROMISE goes to the proposer, and a proposer sends ACCEPT with its own
+// ballot.
+var paxosRules = rules{
+	vote: func(p *proposer, from uint64) int {
+		p.votes[from] = struct{}{}
+		return len(p.votes)
+	},
+	promiseTo:    func(_ *Node, m *Msg) uint64 { return m.From },
+	acceptBallot: func(_ *Node, p *proposer) Ballot { return p.ballot },
 }
 
 // An EventKind tells what an [Event] reports.
@@ -93,7 +112,6 @@ type proposer struct {
 	ballot       Ballot
 	phase        int
 	votes        map[uint64]struct{}
-	messages     int
 	best         Ballot
 	bestValue    TopicID
 	maxView      uint32
@@ -106,8 +124,9 @@ type proposer struct {
 // A Node is one participant of the agreement protocol. It is not safe for
 // concurrent use: the transport serialises calls.
 type Node struct {
-	cfg Config
-	rng *rand.Rand
+	cfg   Config
+	rules *rules
+	rng   *rand.Rand
 
 	started   bool
 	startedAt time.Duration
@@ -176,6 +195,7 @@ func New(cfg Config) *Node {
 	}
 	return &Node{
 		cfg:              cfg,
+		rules:            cmp.Or(cfg.rules, &paxosRules),
 		rng:              rand.New(rand.NewPCG(cfg.Seed, cfg.Self)),
 		view:             newMembership(),
 		local:            make(map[TopicID]Topic),
@@ -396,7 +416,12 @@ func (n *Node) finishInput() {
 // reportGroups adds an EventGroup for each topic of local interest whose
 // group changed since it was last reported.
 func (n *Node) reportGroups() {
+	ids := make([]TopicID, 0, len(n.local))
 	for id := range n.local {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // events in a deterministic order
+	for _, id := range ids {
 		g := n.Group(id)
 		old, ok := n.reportedGroup[id]
 		if !ok {
@@ -411,7 +436,7 @@ func (n *Node) reportGroups() {
 }
 
 // reportInterest adds an EventInterest for each topic whose subscribers
-// among the peers are all gone, then, in order of name, for each whose
+// among the peers are all gone, in order of name, then, in order of name, for each whose
 // nearest subscriber's distance changed, since it was last reported.
 func (n *Node) reportInterest() {
 	if !n.view.topicsChanged {
@@ -419,11 +444,16 @@ func (n *Node) reportInterest() {
 	}
 	n.view.topicsChanged = false
 	want := n.view.nearestSubscribers()
+	var gone []string
 	for name := range n.reportedInterest {
 		if _, ok := want[name]; !ok {
-			delete(n.reportedInterest, name)
-			n.events = append(n.events, Event{Kind: EventInterest, Topic: IDOf(name), Name: name})
+			gone = append(gone, name)
 		}
+	}
+	slices.Sort(gone) // events in a deterministic order
+	for _, name := range gone {
+		delete(n.reportedInterest, name)
+		n.events = append(n.events, Event{Kind: EventInterest, Topic: IDOf(name), Name: name})
 	}
 	names := make([]string, 0)
 	for name, h := range want {

@@ -120,14 +120,7 @@ func (n *Node) quorum(p *proposer) int {
 	return v/2 + 1
 }
 
-func (n *Node) vote(p *proposer, from uint64) int {
-	p.votes[from] = struct{}{}
-	p.messages++
-	if n.cfg.bugs.quorumByMessages {
-		return p.messages
-	}
-	return len(p.votes)
-}
+func (n *Node) vote(p *proposer, from uint64) int { return n.rules.vote(p, from) }
 
 func (n *Node) onPromise(m *Msg) {
 	p := n.proposal
@@ -146,19 +139,11 @@ func (n *Node) onPromise(m *Msg) {
 	p.quorum = n.quorum(p)
 	p.phase = 2
 	p.votes = make(map[uint64]struct{})
-	p.messages = 0
 	if !p.best.IsZero() {
 		p.value = p.bestValue // Paxos: finish the revealed value first
 	}
 	p.deadline = n.now + n.cfg.RoundTimeout
-	b := p.ballot
-	if n.cfg.bugs.sharedBallot {
-		if a := n.acceptors[p.group]; a != nil && a.gen == p.gen {
-			b = a.promised // the proposer reads the acceptor's ballot
-			p.ballot = b
-		}
-	}
-	n.send(Msg{Kind: KindAccept, From: n.cfg.Self, Group: p.group, Gen: p.gen, Ballot: b, Value: p.value})
+	n.send(Msg{Kind: KindAccept, From: n.cfg.Self, Group: p.group, Gen: p.gen, Ballot: n.rules.acceptBallot(n, p), Value: p.value})
 }
 
 func (n *Node) onAccepted(m *Msg) {
@@ -246,11 +231,7 @@ func (n *Node) onPrepare(m *Msg) {
 		return
 	}
 	a.promised = m.Ballot
-	to := m.From
-	if n.cfg.bugs.promiseNowhere && m.From != n.cfg.Self {
-		to = n.cfg.Self // the promise goes where its proposer does not listen
-	}
-	n.send(Msg{Kind: KindPromise, From: n.cfg.Self, To: to, Group: m.Group, Gen: m.Gen, Ballot: m.Ballot,
+	n.send(Msg{Kind: KindPromise, From: n.cfg.Self, To: n.rules.promiseTo(n, m), Group: m.Group, Gen: m.Gen, Ballot: m.Ballot,
 		AccBallot: a.accepted, Value: a.value, ViewSize: uint32(n.ViewSize())})
 }
 

@@ -1,8 +1,10 @@
 package agree
 
 import (
+	"bytes"
 	"container/heap"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -24,7 +26,11 @@ type simConfig struct {
 	timeout time.Duration
 	expiry  time.Duration
 
-	bugs bugs
+	rules *rules // nil: paxosRules
+
+	// trace makes the sim record every event it processes and everything
+	// the nodes send and report, in order (see sim.trace).
+	trace bool
 }
 
 func (c *simConfig) defaults() {
@@ -96,6 +102,20 @@ type sim struct {
 	violations  []string
 	sent        map[Kind]int
 	lastCommit  time.Duration
+	lost        int // datagrams the faulty network dropped (one per receiver)
+	duplicated  int // extra copies it delivered
+
+	// trace, with simConfig.trace, holds one line per tick, delivery,
+	// message sent and event reported: two runs of one seed must give the
+	// same bytes.
+	trace *bytes.Buffer
+}
+
+// tracef adds a line to the trace, if there is one.
+func (s *sim) tracef(format string, args ...any) {
+	if s.trace != nil {
+		fmt.Fprintf(s.trace, "%d "+format+"\n", append([]any{s.now}, args...)...)
+	}
 }
 
 func newSim(cfg simConfig) *sim {
@@ -105,6 +125,9 @@ func newSim(cfg simConfig) *sim {
 		rng:    rand.New(rand.NewPCG(cfg.seed, 0x5eed)),
 		chosen: make(map[[2]uint32]TopicID),
 		sent:   make(map[Kind]int),
+	}
+	if cfg.trace {
+		s.trace = new(bytes.Buffer)
 	}
 	for i := 0; i < cfg.nodes; i++ {
 		s.nodes = append(s.nodes, &simNode{})
@@ -124,7 +147,7 @@ func (s *sim) newNode() *Node {
 		Expiry:       s.cfg.expiry,
 		SyncDelay:    s.cfg.delay * 2,
 		Seed:         s.rng.Uint64(),
-		bugs:         s.cfg.bugs,
+		rules:        s.cfg.rules,
 	})
 	return n
 }
@@ -174,6 +197,7 @@ func (s *sim) faulty() bool { return s.now < s.cfg.faulty }
 func (s *sim) flush(i int) {
 	sn := s.nodes[i]
 	for _, m := range sn.n.Outbox() {
+		s.tracef("node %d sends %v %+v", i, m.Kind, m)
 		s.sent[m.Kind]++
 		if m.Kind == KindCommit && m.To == 0 {
 			s.record(Entry{Group: m.Group, Gen: m.Gen, Topic: m.Value, Ballot: m.Ballot})
@@ -189,10 +213,12 @@ func (s *sim) flush(i int) {
 			copies := 1
 			if s.faulty() {
 				if s.rng.Float64() < s.cfg.loss {
+					s.lost++
 					continue
 				}
 				if s.rng.Float64() < s.cfg.dup {
 					copies += 1 + s.rng.IntN(2)
+					s.duplicated += copies - 1
 				}
 			}
 			for range copies {
@@ -205,7 +231,9 @@ func (s *sim) flush(i int) {
 			}
 		}
 	}
-	sn.n.Events()
+	for _, ev := range sn.n.Events() {
+		s.tracef("node %d reports %+v", i, ev)
+	}
 	if next := sn.n.NextTick(); next != sn.tickAt || next < s.now {
 		s.schedule(i, next)
 	}
@@ -237,8 +265,10 @@ func (s *sim) run(end time.Duration) {
 			if ev.at != sn.tickAt {
 				continue // superseded
 			}
+			s.tracef("node %d ticks", ev.to)
 			sn.n.Tick(s.now)
 		} else {
+			s.tracef("node %d receives %v from %x", ev.to, ev.msg.Kind, ev.msg.From)
 			sn.n.Handle(s.now, &ev.msg)
 		}
 		s.flush(ev.to)
@@ -278,7 +308,7 @@ func (s *sim) converged() (bool, string) {
 			continue
 		}
 		owner := make(map[uint32]TopicID)
-		for t := range active {
+		for _, t := range slices.Sorted(maps.Keys(active)) {
 			g := sn.n.Group(t)
 			if u, ok := owner[g]; ok {
 				return false, fmt.Sprintf("node %x: topics %x and %x share group %d", sn.n.Self(), u, t, g)

@@ -1,6 +1,10 @@
 package agree
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+)
 
 // A node answers a SYNC whose digest differs from its own with a SNAPSHOT
 // of its table, the lowest-ranked node first, the others suppressed when
@@ -54,13 +58,26 @@ func (n *Node) scheduleSnapshot(rank int) {
 	n.snapshotDueAt = max(n.now, n.lastSnapshot+n.cfg.Heartbeat) + time.Duration(rank)*n.cfg.SyncDelay
 }
 
-// answerSyncs sends the answers that fell due.
+// answerSyncs sends the answers that fell due, earliest first, then in
+// order of requester id: the order decides which requester gets the table
+// addressed to it and which wait for the snapshot to everyone, so it must
+// not depend on the map's.
 func (n *Node) answerSyncs() {
+	var due []uint64
 	for req, at := range n.syncAnswer {
 		if n.now >= at {
-			delete(n.syncAnswer, req)
-			n.answerSync(req, n.rank(req))
+			due = append(due, req)
 		}
+	}
+	slices.SortFunc(due, func(a, b uint64) int {
+		if c := cmp.Compare(n.syncAnswer[a], n.syncAnswer[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	for _, req := range due {
+		delete(n.syncAnswer, req)
+		n.answerSync(req, n.rank(req))
 	}
 	if n.snapshotDue && n.now >= n.snapshotDueAt {
 		n.snapshotDue = false
