@@ -52,11 +52,18 @@ func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, hops int) 
 		t.setTableLocked(topic, p, hops > 0)
 	}
 	report, changed := t.countLocked(topic, old, hops)
-	t.syncTopicLocked(topic)
 	t.mu.Unlock()
+	// The Host hears first, and only then the other peers: a listener
+	// forwards between its peers through its Plexus, so a peer that learns
+	// of the interest and publishes at once must find the Plexus already
+	// forwarding to this transport. reportMu keeps reports in order; an
+	// Advertise that the Host makes meanwhile syncs the peers itself.
 	if changed {
 		h.SetInterest(topic, report)
 	}
+	t.mu.Lock()
+	t.syncTopicLocked(topic)
+	t.mu.Unlock()
 	return nil
 }
 
