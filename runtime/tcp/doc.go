@@ -38,9 +38,13 @@
 // and returned at once by [Transport.WaitConnected]; the dialer goes on
 // retrying with its backoff growing to the maximum. Under TLS 1.3 a dialer
 // whose certificate the listener refuses finds out at its first read,
-// after its own handshake has succeeded, and that is handled alike. Delivery is at most once: a
-// message queued for, or in flight to, a peer whose connection drops is lost
-// and counted in [Transport.Stats].
+// after its own handshake has succeeded, and that is handled alike.
+//
+// Delivery is at most once: a message queued for a peer whose connection
+// drops, or in a write that fails, is lost and counted as dropped in
+// [Transport.Stats]. One already written to the socket counts as sent: if
+// the connection then breaks, it is lost in the network or the kernel's
+// buffers, where no transport can count it.
 //
 // Each connection has a writer goroutine that sends what accumulates in the
 // queue in batches; a message sent after a quiet spell (10 µs) to an idle

@@ -9,7 +9,7 @@ import (
 type Counters struct {
 	Sent          uint64 // data messages written to the connection
 	Received      uint64 // data messages handed to the Plexus
-	Dropped       uint64 // data messages lost: queue overflow, too large, or queued or in flight when a connection ended
+	Dropped       uint64 // data messages lost: queue overflow, too large, queued when a connection ended, or in a failed write
 	BytesSent     uint64 // bytes written, framing and control frames included
 	BytesReceived uint64 // bytes read, framing and control frames included
 }

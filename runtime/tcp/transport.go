@@ -24,8 +24,8 @@ import (
 //
 // Each peer has its own send queue and writer goroutine, so a slow peer
 // never holds up the others (see [WithOverflow]). Delivery is at most once:
-// messages queued for, or in flight to, a peer whose connection drops are
-// lost and counted in [Transport.Stats].
+// messages queued for a peer whose connection drops are lost and counted in
+// [Transport.Stats]; those already written to the socket count as sent.
 type Transport struct {
 	// Set by Listen or Dial, then only read.
 	cfg  config
