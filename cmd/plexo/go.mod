@@ -2,18 +2,14 @@ module github.com/plexo-go/plexo/cmd/plexo
 
 go 1.26.0
 
-replace github.com/plexo-go/plexo => ../..
-
-replace github.com/plexo-go/plexo/runtime/plexonats => ../../runtime/plexonats
-
 require (
 	github.com/bufbuild/protocompile v0.14.1
 	github.com/foxglove/mcap/go/mcap v1.7.1
 	github.com/klauspost/compress v1.20.3
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
-	github.com/plexo-go/plexo v0.0.0-00010101000000-000000000000
-	github.com/plexo-go/plexo/runtime/plexonats v0.0.0-00010101000000-000000000000
+	github.com/plexo-go/plexo v0.1.0
+	github.com/plexo-go/plexo/runtime/plexonats v0.1.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
 	go.uber.org/goleak v1.3.0
