@@ -11,8 +11,10 @@ import (
 
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+	"pgregory.net/rapid"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/interest"
 	"github.com/plexo-go/plexo/internal/plexotest"
 )
 
@@ -532,6 +534,80 @@ func TestInterestIsADistanceVector(t *testing.T) {
 	check("beyond MaxHops counts as nobody", 0, 0, 0)
 	if n := p.Stats().Topics[topic].InterestedTransports; n != 1 {
 		t.Errorf("InterestedTransports = %d, want 1 (a still reports a subscriber within MaxHops)", n)
+	}
+}
+
+// TestInterestMatchesModel has three transports' peers report random
+// distances, out of range too, while a local subscriber comes and goes, and
+// compares what the Plexus advertises to each transport with the rule
+// written out by brute force.
+func TestInterestMatchesModel(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		p := plexo.New()
+		defer p.Close()
+		trs := []*recordingTransport{{}, {}, {}}
+		for _, tr := range trs {
+			if err := p.Attach(tr); err != nil {
+				rt.Fatal(err)
+			}
+		}
+		topic := int64Topic.Name()
+		reports := make([]int, len(trs))
+		var sub *plexo.Subscription
+		defer func() {
+			if sub != nil {
+				_ = sub.Close()
+			}
+		}()
+		for range rapid.IntRange(1, 40).Draw(rt, "steps") {
+			if i := rapid.IntRange(-1, len(trs)-1).Draw(rt, "transport"); i < 0 {
+				if sub == nil {
+					var err error
+					sub, err = int64Topic.Subscribe(t.Context(), p, func(context.Context, *wrapperspb.Int64Value) {})
+					if err != nil {
+						rt.Fatal(err)
+					}
+				} else {
+					if err := sub.Close(); err != nil {
+						rt.Fatal(err)
+					}
+					sub = nil
+				}
+			} else {
+				h := rapid.IntRange(-1, plexo.MaxHops+1).Draw(rt, "hops")
+				trs[i].host.SetInterest(topic, h)
+				if h < 0 || h > plexo.MaxHops {
+					h = 0
+				}
+				reports[i] = h
+			}
+			for i, tr := range trs {
+				want := 0
+				if sub != nil {
+					want = 1
+				} else {
+					for j, h := range reports {
+						if j != i && h > 0 && (want == 0 || h+1 < want) {
+							want = h + 1
+						}
+					}
+					if want > plexo.MaxHops {
+						want = 0
+					}
+				}
+				if got := tr.advertisedHops(topic); got != want {
+					rt.Fatalf("advertised %d to transport %d, want %d (reports %v, local %v)", got, i, want, reports, sub != nil)
+				}
+			}
+		}
+	})
+}
+
+// TestMaxHopsIsInternalInterests keeps the cap that internal/interest
+// applies equal to the exported one.
+func TestMaxHopsIsInternalInterests(t *testing.T) {
+	if plexo.MaxHops != interest.MaxHops {
+		t.Errorf("plexo.MaxHops = %d, interest.MaxHops = %d", plexo.MaxHops, interest.MaxHops)
 	}
 }
 

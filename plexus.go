@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
+
+	"github.com/plexo-go/plexo/internal/interest"
 )
 
 // A Plexus is the hub a program holds: it delivers published messages to the
@@ -485,9 +487,10 @@ func (p *Plexus) bind(d *topicDesc) (*route, error) {
 // links. Interest is a distance vector: p tells a link that the nearest
 // subscriber through p is 1 hop away when a local handler wants the topic,
 // and otherwise one more than the nearest reported by its other links (never
-// the link's own report: split horizon). Where bridges form a cycle, a
-// withdrawn subscriber's distance keeps growing around it until it passes
-// [MaxHops] and is dropped, so interest cannot outlive its subscribers. The
+// the link's own report: split horizon), as internal/interest computes it
+// from r's per-distance counts. Where bridges form a cycle, a withdrawn
+// subscriber's distance keeps growing around it until it passes [MaxHops]
+// and is dropped, so interest cannot outlive its subscribers. The
 // forwarding set is stored before anything is advertised, so that a message
 // sent in answer to the advertisement finds its way on.
 func (p *Plexus) updateInterest(r *route) {
@@ -499,20 +502,13 @@ func (p *Plexus) updateInterest(r *route) {
 	}
 	r.links.Store(&send)
 
+	local := 0
+	if r.localSubs > 0 || r.tap != nil {
+		local = 1
+	}
+	z := r.interest.Horizon()
 	for _, l := range p.links {
-		hops := 0
-		if r.localSubs > 0 || r.tap != nil {
-			hops = 1
-		} else {
-			for other, h := range r.hops {
-				if other != l && h > 0 && (hops == 0 || h+1 < hops) {
-					hops = h + 1
-				}
-			}
-			if hops > MaxHops {
-				hops = 0
-			}
-		}
+		hops := z.Advertise(local, r.hops[l])
 		if hops != r.advertised[l] {
 			if r.advertised == nil {
 				r.advertised = make(map[*link]int)
@@ -530,9 +526,7 @@ func (p *Plexus) updateInterest(r *route) {
 // setInterest records how many hops away from p the nearest subscriber of a
 // topic reached through l is; 0 means none.
 func (p *Plexus) setInterest(l *link, topic string, hops int) {
-	if hops < 0 || hops > MaxHops {
-		hops = 0
-	}
+	hops = interest.Clamp(hops)
 	if hops == 0 && p.lookup(topic) == nil {
 		return // withdrawn interest in a topic p never heard of
 	}
@@ -546,6 +540,7 @@ func (p *Plexus) setInterest(l *link, topic string, hops int) {
 		r.hops = make(map[*link]int)
 	}
 	wanted := len(r.hops) > 0
+	r.interest.Move(r.hops[l], hops)
 	if hops == 0 {
 		delete(r.hops, l)
 	} else {

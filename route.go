@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+
+	"github.com/plexo-go/plexo/internal/interest"
 )
 
 // A route is everything a Plexus knows about one topic name: the Go type it
@@ -27,10 +29,11 @@ type route struct {
 	tap func(*Message)
 
 	// Guarded by Plexus.mu.
-	localSubs  int           // typed and raw subscriptions
-	idleStamp  uint64        // nonzero while the route waits in the Plexus's idle queue
-	hops       map[*link]int // distance to the nearest subscriber reached through the link, if any
-	advertised map[*link]int // the distance the link was last told, 0 for none
+	localSubs  int             // typed and raw subscriptions
+	idleStamp  uint64          // nonzero while the route waits in the Plexus's idle queue
+	hops       map[*link]int   // distance to the nearest subscriber reached through the link, if any
+	interest   interest.Counts // the values of hops, counted per distance
+	advertised map[*link]int   // the distance the link was last told, 0 for none
 	retired    subscriptionCounters
 
 	published    atomic.Uint64

@@ -31,7 +31,10 @@ type Transport interface {
 	// what the Plexus advertises and one more than the distance its other
 	// peers report.
 	//
-	// Advertise must not block and must not call back into the Host.
+	// Advertise must not block and must not call back into the Host. The
+	// Plexus calls it holding its own lock, which [Host.SetInterest] takes:
+	// so a transport must never hold a lock that Advertise takes while it
+	// calls SetInterest (see [Host.SetInterest]).
 	Advertise(topic string, hops int)
 
 	// Send transmits msg to every peer that wants msg.Topic, except
@@ -80,6 +83,14 @@ type Host interface {
 	// handlers, the smallest distance over all the transport's peers, and 0
 	// when no peer wants the topic any more. Values outside 0..[MaxHops]
 	// count as 0.
+	//
+	// SetInterest takes the Plexus's lock and, before returning, calls
+	// [Transport.Advertise] on the attached transports, the caller's
+	// included. A transport must therefore call it holding no lock that its
+	// Advertise takes, and must make its reports for a topic arrive in the
+	// order of the changes they report (runtime/tcp serialises them with a
+	// mutex of their own, which Advertise never takes): the last report
+	// wins.
 	SetInterest(topic string, hops int)
 
 	// Logger is the Plexus's logger, for transports to log through.

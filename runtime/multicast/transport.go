@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/interest"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
 )
@@ -227,9 +228,7 @@ func (t *Transport) now() time.Duration { return time.Since(t.start) }
 // join: the transport's joiner goroutine opens the group's socket (see
 // openJoins), and delivery on the topic begins once it has.
 func (t *Transport) Advertise(topic string, hops int) {
-	if hops < 0 || hops > plexo.MaxHops {
-		hops = 0
-	}
+	hops = interest.Clamp(hops)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed || !t.started {

@@ -246,6 +246,10 @@ type remoteInterest struct {
 	full    bool // a bound was reached and logged
 }
 
+// A topicRef counts a topic's peers per distance. It is a copy of the root
+// module's internal/interest.Counts, kept here so that this module does not
+// depend on an internal, unversioned API of the root (see that package's
+// doc).
 type topicRef struct {
 	name string
 	at   [plexo.MaxHops + 1]int // how many peers want the topic at each distance

@@ -111,6 +111,8 @@ func TestDialBeforeTheListener(t *testing.T) {
 	if err := d.WaitConnected(timeout(t)); err != nil {
 		t.Fatalf("WaitConnected = %v", err)
 	}
+	// The dialer logs the connection just after WaitConnected can see it.
+	eventually(t, "the connection is logged", func() bool { return len(rec.find("tcp: connected")) > 0 })
 	ok := rec.find("tcp: connected")
 	if len(ok) != 1 {
 		t.Fatalf("logged %d connections, want 1", len(ok))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/interest"
 )
 
 // maxTopicsPerPeer bounds the topics one peer may subscribe to; a peer
@@ -17,17 +18,21 @@ const maxTopicsPerPeer = 1 << 14
 const maxTopicBytesPerPeer = 4 << 20
 
 // peerInterest records p's distance, in hops, to topic's nearest
-// subscriber; 0 means p no longer wants the topic.
+// subscriber; 0 means p no longer wants the topic. It costs O(peers), to
+// tell the other peers what changed, and O(1) per peer: the distances the
+// peers report are counted per distance (see internal/interest).
 func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, hops int) error {
 	t.reportMu.Lock()
 	defer t.reportMu.Unlock()
 	t.mu.Lock()
-	if p.removed || p.wants[topic] == hops {
+	hops = interest.Clamp(hops)
+	old := p.wants[topic]
+	if p.removed || old == hops {
 		t.mu.Unlock()
 		return nil
 	}
 	if hops > 0 {
-		if p.wants[topic] == 0 {
+		if old == 0 {
 			if len(p.wants) >= maxTopicsPerPeer {
 				t.mu.Unlock()
 				return fmt.Errorf("%w: peer subscribed to more than %d topics", ErrProtocol, maxTopicsPerPeer)
@@ -43,35 +48,53 @@ func (t *Transport) peerInterest(h plexo.Host, p *peer, topic string, hops int) 
 		p.wantBytes -= len(topic)
 		delete(p.wants, topic)
 	}
-	t.setTableLocked(topic, p, hops > 0)
-	changed := t.updateNearestLocked(topic)
-	report := t.nearest[topic]
-	t.syncTopicLocked(topic)
+	if old == 0 || hops == 0 {
+		t.setTableLocked(topic, p, hops > 0)
+	}
+	report, changed := t.countLocked(topic, old, hops)
 	t.mu.Unlock()
+	// The Host hears first, and only then the other peers: a listener
+	// forwards between its peers through its Plexus, so a peer that learns
+	// of the interest and publishes at once must find the Plexus already
+	// forwarding to this transport. reportMu keeps reports in order; an
+	// Advertise that the Host makes meanwhile syncs the peers itself.
 	if changed {
 		h.SetInterest(topic, report)
 	}
+	t.mu.Lock()
+	t.syncTopicLocked(topic)
+	t.mu.Unlock()
 	return nil
 }
 
-// updateNearestLocked recomputes the smallest distance over the peers for
-// topic and reports whether it changed. t.mu must be held.
-func (t *Transport) updateNearestLocked(topic string) bool {
-	nearest := 0
-	for q := range t.peers {
-		if h := q.wants[topic]; h > 0 && (nearest == 0 || h < nearest) {
-			nearest = h
+// countLocked moves one peer's report for topic from old to hops in the
+// per-distance counts, and returns the smallest distance over the peers,
+// for the Host, and whether it changed. t.mu must be held.
+func (t *Transport) countLocked(topic string, old, hops int) (nearest int, changed bool) {
+	c := t.counts[topic]
+	if c == nil {
+		if hops == 0 {
+			return 0, false
 		}
+		c = new(interest.Counts)
+		t.counts[topic] = c
 	}
-	if nearest == t.nearest[topic] {
-		return false
+	before := c.Nearest()
+	c.Move(old, hops)
+	nearest = c.Nearest()
+	if c.Len() == 0 {
+		delete(t.counts, topic)
 	}
-	if nearest == 0 {
-		delete(t.nearest, topic)
-	} else {
-		t.nearest[topic] = nearest
+	return nearest, nearest != before
+}
+
+// horizonLocked reads topic's per-distance counts once, for the distance
+// told to each peer. t.mu must be held.
+func (t *Transport) horizonLocked(topic string) interest.Horizon {
+	if c := t.counts[topic]; c != nil {
+		return c.Horizon()
 	}
-	return true
+	return interest.Horizon{}
 }
 
 // setTableLocked adds p to, or removes it from, the peers Send gives
@@ -99,25 +122,26 @@ func (t *Transport) setTableLocked(topic string, p *peer, wanted bool) {
 // syncTopicLocked brings what every peer was told about topic up to date.
 // t.mu must be held.
 func (t *Transport) syncTopicLocked(topic string) {
+	z, adv := t.horizonLocked(topic), t.adv[topic]
 	for p := range t.peers {
-		t.syncPeerLocked(p, topic)
+		t.tellLocked(p, topic, z.Advertise(adv, p.wants[topic]))
 	}
 }
 
-// syncPeerLocked tells p its distance to topic's nearest subscriber through
-// this side, if that changed: the smaller of what the Plexus advertised and
-// one more than what the other peers report, none beyond [plexo.MaxHops].
-// t.mu must be held.
+// syncPeerLocked brings what p was told about topic up to date. t.mu must
+// be held.
 func (t *Transport) syncPeerLocked(p *peer, topic string) {
-	hops := t.adv[topic]
-	for q := range t.peers {
-		if h := q.wants[topic]; q != p && h > 0 && (hops == 0 || h+1 < hops) {
-			hops = h + 1
-		}
-	}
-	if hops > plexo.MaxHops || 2+len(topic) > p.maxOut {
-		// Beyond the horizon, or a SUBSCRIBE the peer could not accept
-		// (nor any DATA of the topic, which is longer still).
+	t.tellLocked(p, topic, t.horizonLocked(topic).Advertise(t.adv[topic], p.wants[topic]))
+}
+
+// tellLocked tells p its distance to topic's nearest subscriber through
+// this side, if that changed: the smaller of what the Plexus advertised and
+// one more than what the other peers report, none beyond [plexo.MaxHops],
+// as hops gives it. t.mu must be held.
+func (t *Transport) tellLocked(p *peer, topic string, hops int) {
+	if 2+len(topic) > p.maxOut {
+		// A SUBSCRIBE the peer could not accept (nor any DATA of the
+		// topic, which is longer still).
 		hops = 0
 	}
 	if hops == p.told[topic] {
@@ -125,9 +149,8 @@ func (t *Transport) syncPeerLocked(p *peer, topic string) {
 	}
 	if hops > 0 {
 		p.told[topic] = hops
-		p.tell(hops, topic)
 	} else {
 		delete(p.told, topic)
-		p.tell(0, topic)
 	}
+	p.tell(hops, topic)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/interest"
 )
 
 // A Transport carries a Plexus's messages over TCP. [Listen] makes one that
@@ -50,8 +51,8 @@ type Transport struct {
 	mu       sync.Mutex
 	host     plexo.Host
 	closed   bool
-	adv      map[string]int // the distances the Plexus advertised, per topic (>0)
-	nearest  map[string]int // the smallest distance over the peers, per topic, as reported to the Host
+	adv      map[string]int              // the distances the Plexus advertised, per topic (>0)
+	counts   map[string]*interest.Counts // the peers' reported distances, per topic, counted by distance
 	peers    map[*peer]struct{}
 	retired  Counters // counters of peers gone
 	lastErr  error
@@ -84,7 +85,7 @@ func newTransport(cfg config) *Transport {
 		started: make(chan struct{}),
 		done:    make(chan struct{}),
 		adv:     make(map[string]int),
-		nearest: make(map[string]int),
+		counts:  make(map[string]*interest.Counts),
 		peers:   make(map[*peer]struct{}),
 		table:   make(map[string][]*peer),
 		changed: make(chan struct{}),
@@ -229,7 +230,7 @@ func (t *Transport) Start(h plexo.Host) error {
 func (t *Transport) Advertise(topic string, hops int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if hops > 0 && hops <= plexo.MaxHops {
+	if hops = interest.Clamp(hops); hops > 0 {
 		t.adv[topic] = hops
 	} else {
 		delete(t.adv, topic)
@@ -481,7 +482,7 @@ func (t *Transport) register(p *peer) bool {
 	for topic := range t.adv {
 		t.syncPeerLocked(p, topic)
 	}
-	for topic := range t.nearest {
+	for topic := range t.counts {
 		if t.adv[topic] == 0 {
 			t.syncPeerLocked(p, topic)
 		}
@@ -498,17 +499,17 @@ func (t *Transport) unregister(p *peer) {
 	delete(t.peers, p)
 	p.removed = true
 	t.notifyLocked()
-	var changed []string
-	for topic := range p.wants {
+	var (
+		changed []string
+		reports []int
+	)
+	for topic, hops := range p.wants {
 		t.setTableLocked(topic, p, false)
-		if t.updateNearestLocked(topic) {
+		if report, ok := t.countLocked(topic, hops, 0); ok {
 			changed = append(changed, topic)
+			reports = append(reports, report)
 		}
 		t.syncTopicLocked(topic)
-	}
-	reports := make([]int, len(changed))
-	for i, topic := range changed {
-		reports[i] = t.nearest[topic]
 	}
 	// Sends that loaded the table before p left it may still drop messages
 	// on p; from now on they count on t.lateDrops.

@@ -1,9 +1,12 @@
 package agree
 
 import (
+	"maps"
 	"slices"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 )
 
 // TestInterestHops drives one node with HELLOs from two peers and checks
@@ -123,4 +126,45 @@ func TestHelloCarriesHops(t *testing.T) {
 			t.Errorf("hops %d told %v after the change, want within %v", hops, at-set, hb/10)
 		}
 	}
+}
+
+// TestNearestSubscribersMatchModel has peers send HELLOs mentioning random
+// topics at random distances, out of range too, and go silent, and compares
+// the nearest distance per topic the view counts with the one a walk over
+// every peer's latest HELLO finds.
+func TestNearestSubscribersMatchModel(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		v := newMembership()
+		names := []string{"a.v1.A.proto", "b.v1.B.proto", ""}
+		latest := make(map[uint64][]Topic) // the model: each live peer's topics
+		for i := range rapid.IntRange(1, 50).Draw(rt, "steps") {
+			from := uint64(rapid.IntRange(2, 5).Draw(rt, "from"))
+			if rapid.IntRange(0, 5).Draw(rt, "silent") == 0 {
+				v.forgetSilent(time.Duration(i+1), 0) // everyone heard before now
+				clear(latest)
+				continue
+			}
+			var ts []Topic
+			for range rapid.IntRange(0, 3).Draw(rt, "topics") {
+				name := rapid.SampledFrom(names).Draw(rt, "name")
+				ts = append(ts, Topic{ID: IDOf(name), Name: name, Hops: uint8(rapid.IntRange(0, MaxHops+2).Draw(rt, "hops"))})
+			}
+			if _, ok := v.heard(time.Duration(i+1), &Msg{Kind: KindHello, From: from, Topics: ts}); !ok {
+				rt.Fatal("HELLO not recorded")
+			}
+			latest[from] = ts
+
+			want := make(map[string]int)
+			for _, ts := range latest {
+				for _, tp := range ts {
+					if tp.Name != "" && tp.Hops >= 1 && tp.Hops <= MaxHops && (want[tp.Name] == 0 || int(tp.Hops) < want[tp.Name]) {
+						want[tp.Name] = int(tp.Hops)
+					}
+				}
+			}
+			if got := v.nearestSubscribers(); !maps.Equal(got, want) {
+				rt.Fatalf("nearest subscribers %v, want %v (peers' topics %v)", got, want, latest)
+			}
+		}
+	})
 }

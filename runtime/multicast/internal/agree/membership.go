@@ -3,6 +3,8 @@ package agree
 import (
 	"slices"
 	"time"
+
+	"github.com/plexo-go/plexo/internal/interest"
 )
 
 // missedHeartbeats is how many heartbeats a peer may miss before it leaves
@@ -31,10 +33,18 @@ type membership struct {
 	// topicsChanged tells that the topics the peers mention changed since
 	// the node last reported their interest.
 	topicsChanged bool
+	// want counts, per topic name, the peers' distances to its nearest
+	// subscriber ([Topic.Hops], 1..MaxHops) per distance, so that the
+	// nearest is read in O(MaxHops) and a HELLO's change costs only its own
+	// topics.
+	want map[string]*interest.Counts
 }
 
 func newMembership() membership {
-	return membership{peers: make(map[uint64]*peer), maxPeers: MaxPeers, maxBytes: MaxViewBytes}
+	return membership{
+		peers: make(map[uint64]*peer), maxPeers: MaxPeers, maxBytes: MaxViewBytes,
+		want: make(map[string]*interest.Counts),
+	}
 }
 
 // size returns how many nodes the view holds, the node itself included.
@@ -64,11 +74,13 @@ func (v *membership) heard(now time.Duration, m *Msg) (evicted uint64, ok bool) 
 	}
 	if !slices.Equal(p.topics, m.Topics) {
 		v.bytes -= p.bytes
+		v.count(p.topics, false)
 		p.topics, p.bytes = nil, 0
 		for v.bytes+size > v.maxBytes && v.evictOldest(m.From) {
 			evicted++
 		}
 		p.topics, p.bytes = slices.Clone(m.Topics), size
+		v.count(p.topics, true)
 		v.bytes += size
 		v.topicsChanged = true
 	}
@@ -97,6 +109,7 @@ func (v *membership) forgetSilent(now, timeout time.Duration) {
 
 func (v *membership) drop(id uint64, p *peer) {
 	delete(v.peers, id)
+	v.count(p.topics, false)
 	v.bytes -= p.bytes
 	v.topicsChanged = true
 }
@@ -121,20 +134,39 @@ func (v *membership) evictOldest(keep uint64) bool {
 	return true
 }
 
+// count adds a peer's subscriptions among ts to v.want, or removes them.
+// Mentions without a name, or at no distance within MaxHops, count for
+// nothing.
+func (v *membership) count(ts []Topic, add bool) {
+	for _, t := range ts {
+		h := interest.Clamp(int(t.Hops))
+		if h == 0 || t.Name == "" {
+			continue
+		}
+		c := v.want[t.Name]
+		if add {
+			if c == nil {
+				c = new(interest.Counts)
+				v.want[t.Name] = c
+			}
+			c.Move(0, h)
+			continue
+		}
+		c.Move(h, 0)
+		if c.Len() == 0 {
+			delete(v.want, t.Name)
+		}
+	}
+}
+
 // nearestSubscribers returns, per topic name some peer subscribes to, the
 // smallest distance at which one does ([Topic.Hops], ignoring values above
-// MaxHops).
+// MaxHops). Multicast is a broadcast medium where every node hears every
+// other directly: it adds no hop, and a node's own HELLO never counts.
 func (v *membership) nearestSubscribers() map[string]int {
-	want := make(map[string]int)
-	for _, p := range v.peers {
-		for _, t := range p.topics {
-			if t.Hops == 0 || t.Hops > MaxHops || t.Name == "" {
-				continue
-			}
-			if h, ok := want[t.Name]; !ok || int(t.Hops) < h {
-				want[t.Name] = int(t.Hops)
-			}
-		}
+	want := make(map[string]int, len(v.want))
+	for name, c := range v.want {
+		want[name] = c.Nearest()
 	}
 	return want
 }

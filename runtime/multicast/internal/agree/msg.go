@@ -1,5 +1,7 @@
 package agree
 
+import "github.com/plexo-go/plexo/internal/interest"
+
 // A Kind is the type of a control message.
 type Kind uint8
 
@@ -98,10 +100,11 @@ type Topic struct {
 	Hops uint8
 }
 
-// MaxHops is the farthest a subscriber may be and still count. It equals
-// plexo.MaxHops (the multicast package's tests check it), kept here so that
-// the state machine depends on nothing but the standard library.
-const MaxHops = 16
+// MaxHops is the farthest a subscriber may be and still count. It is
+// internal/interest's, which depends on nothing but the language, so the
+// state machine still needs nothing but the standard library; it equals
+// plexo.MaxHops (the multicast package's tests check it).
+const MaxHops = interest.MaxHops
 
 // A Msg is a control message. Which fields matter depends on Kind:
 //
