@@ -1,5 +1,6 @@
-package release
-
+// Package release holds a test of the release layout that RELEASING.md
+// describes; it has no code of its own.
+//
 // TestInstallFromTag checks that the modules of this repository can be
 // released as RELEASING.md says: it makes a file-system GOPROXY holding the
 // root, runtime/plexonats, contrib/plexoprom and cmd/plexo at a made-up tag,
@@ -15,6 +16,7 @@ package release
 // module@version/ prefix, no files of nested modules, no vendor directories,
 // size limits) and the h1: hashes are the dirhash Hash1 of the go command,
 // both written here with the standard library.
+package release
 
 import (
 	"archive/zip"
