@@ -75,6 +75,62 @@ func BenchmarkLocalDelivery(b *testing.B) {
 	}
 }
 
+// BenchmarkInlineDelivery measures in-process publish→handler with
+// [plexo.WithInline] beside its baseline, a direct call of the handler
+// through an interface: what a program without plexo would do to call a
+// handler it was given. Neither allocates.
+//
+//	go test -run '^$' -bench InlineDelivery -benchmem -count 6 .
+func BenchmarkInlineDelivery(b *testing.B) {
+	b.Run("plexo", func(b *testing.B) {
+		ctx := context.Background()
+		p := plexo.New()
+		defer p.Close()
+		var h counter
+		if _, err := int64Topic.Subscribe(ctx, p, h.Handle, plexo.WithInline()); err != nil {
+			b.Fatal(err)
+		}
+		msg := wrapperspb.Int64(42)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := int64Topic.Publish(ctx, p, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if h.n != int64(b.N) {
+			b.Fatalf("handled %d of %d", h.n, b.N)
+		}
+	})
+	b.Run("interface", func(b *testing.B) {
+		ctx := context.Background()
+		c := new(counter)
+		directHandler = c
+		msg := wrapperspb.Int64(42)
+		b.ReportAllocs()
+		for b.Loop() {
+			directHandler.Handle(ctx, msg)
+		}
+		if c.n != int64(b.N) {
+			b.Fatalf("handled %d of %d", c.n, b.N)
+		}
+	})
+}
+
+// int64Handler is the interface the direct-call baseline calls through.
+type int64Handler interface {
+	Handle(context.Context, *wrapperspb.Int64Value)
+}
+
+// directHandler is a package variable so that the compiler cannot see
+// which Handle the baseline calls.
+var directHandler int64Handler
+
+// counter counts the messages it handles.
+type counter struct{ n int64 }
+
+//go:noinline
+func (c *counter) Handle(context.Context, *wrapperspb.Int64Value) { c.n++ }
+
 // BenchmarkPublishEncoded measures the publish path when a transport wants
 // the topic: one encode into a pooled buffer and one hand-off, which must not
 // allocate.

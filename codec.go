@@ -1,6 +1,7 @@
 package plexo
 
 import (
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -29,6 +30,12 @@ const (
 
 // ProtoCodec returns the codec for binary protobuf, named "proto": plexo's
 // default, and the encoding of every topic whose name ends in ".proto".
+//
+// Messages generated with planetscale/vtprotobuf's protoc-gen-go-vtproto
+// (features marshal, unmarshal and size) are encoded and decoded with their
+// SizeVT, MarshalToSizedBufferVT and UnmarshalVT methods, which skip
+// protobuf's reflection; other messages with protobuf's own functions. The
+// bytes are the same protobuf encoding either way.
 func ProtoCodec() Codec { return protoCodec{} }
 
 // JSONCodec returns the codec for protojson, named "json", used by topics
@@ -49,12 +56,43 @@ type protoCodec struct{}
 
 func (protoCodec) Name() string { return CodecNameProto }
 
+// vtMessage is the part of the methods that planetscale/vtprotobuf's
+// protoc-gen-go-vtproto generates that the proto codec uses: encoding and
+// decoding without protobuf's reflection.
+type vtMessage interface {
+	SizeVT() int
+	MarshalToSizedBufferVT(dAtA []byte) (int, error)
+	UnmarshalVT(dAtA []byte) error
+}
+
+// Marshal uses the message's vtprotobuf methods when it has them, found
+// through the vtMessage interface (the runtime caches the answer per type),
+// and protobuf's MarshalAppend otherwise. Both give the same bytes.
 func (protoCodec) Marshal(b []byte, m proto.Message) ([]byte, error) {
+	if vm, ok := m.(vtMessage); ok {
+		return marshalVT(b, vm)
+	}
 	return proto.MarshalOptions{}.MarshalAppend(b, m)
 }
 
+// marshalVT appends the encoding of m to b: MarshalToSizedBufferVT fills
+// exactly SizeVT bytes from their end.
+func marshalVT(b []byte, m vtMessage) ([]byte, error) {
+	n := m.SizeVT()
+	b = slices.Grow(b, n)
+	if _, err := m.MarshalToSizedBufferVT(b[len(b) : len(b)+n]); err != nil {
+		return b, err
+	}
+	return b[:len(b)+n], nil
+}
+
+// Unmarshal uses the message's vtprotobuf methods when it has them. m is
+// empty, as the Codec contract says, so neither way resets it first.
 func (protoCodec) Unmarshal(data []byte, m proto.Message) error {
-	return proto.Unmarshal(data, m)
+	if vm, ok := m.(vtMessage); ok {
+		return vm.UnmarshalVT(data)
+	}
+	return proto.UnmarshalOptions{Merge: true}.Unmarshal(data, m)
 }
 
 type jsonCodec struct{}

@@ -36,6 +36,12 @@ const DefaultQueueSize = 1024
 // before its [Overflow] policy applies. Given to [New], it sets the default
 // for every subscription of the Plexus. The default is [DefaultQueueSize];
 // values below 1 keep the default.
+//
+// The subscription's goroutine takes queued messages in batches of up to
+// n, at most 128, and calls the handler with each in turn; a batch it has
+// taken no longer takes room in the queue, as a message received from a
+// channel does not, so a subscription holds at most n messages plus one
+// batch. [SubscriptionStats] counts both as queued.
 func WithQueueSize(n int) Option { return queueSizeOption(n) }
 
 // WithOverflow sets what a subscription does when its queue is full. Given to

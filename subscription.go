@@ -17,8 +17,18 @@ type Subscription struct {
 	// proto.Message for a typed subscription, a *rawDelivery for a raw one.
 	handle func(context.Context, any)
 	policy Overflow
-	queue  chan any
 	raw    bool // receives encoded payloads (SubscribeRaw)
+
+	// ring is the queue of a subscription that has its own goroutine.
+	ring ring
+	// batch is what the handler's goroutine took from the ring at once,
+	// and next the index of the first message it has not handled yet;
+	// both belong to the handler's goroutine.
+	batch []any
+	next  int
+	// taken is how many messages of batch the handler has not been called
+	// with yet, for Stats.
+	taken atomic.Int64
 
 	// inline subscriptions have no queue and no goroutine: the delivering
 	// goroutine calls the handler under inlineMu, one call at a time.
@@ -57,27 +67,27 @@ type SubscriptionStats struct {
 	Delivered uint64 // handler calls that returned
 	Dropped   uint64 // messages lost to the overflow policy or to Close
 	Panics    uint64 // handler calls that panicked (recovered and logged)
-	Queued    int    // messages waiting for the handler now
+	Queued    int    // messages waiting for the handler now, in the queue or in the batch its goroutine took
 }
 
 func newSubscription(p *Plexus, r *route, cfg subscriptionConfig, handle func(context.Context, any)) *Subscription {
 	ctx, cancel := context.WithCancel(context.Background())
-	queueSize := cfg.queueSize
-	if cfg.inline {
-		queueSize = 0
-	}
-	return &Subscription{
+	queueSize := max(cfg.queueSize, 1)
+	s := &Subscription{
 		p:      p,
 		route:  r,
 		handle: handle,
 		policy: cfg.overflow,
-		queue:  make(chan any, queueSize),
 		inline: cfg.inline,
 		ctx:    ctx,
 		cancel: cancel,
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
+	if !cfg.inline {
+		s.ring.init(queueSize)
+	}
+	return s
 }
 
 // Topic returns the name of the subscribed topic.
@@ -89,7 +99,7 @@ func (s *Subscription) Stats() SubscriptionStats {
 		Delivered: s.counters.delivered.Load(),
 		Dropped:   s.counters.dropped.Load(),
 		Panics:    s.counters.panics.Load(),
-		Queued:    len(s.queue),
+		Queued:    s.ring.len() + int(s.taken.Load()),
 	}
 }
 
@@ -122,7 +132,7 @@ func (s *Subscription) stop() {
 		if s.inline {
 			close(s.done)
 		} else {
-			s.push(nil) // wakes the handler's goroutine
+			s.ring.wakeUp()
 		}
 	})
 	if s.inline {
@@ -166,19 +176,21 @@ func (s *Subscription) run() {
 	defer close(s.done)
 	for !s.handleQueued() {
 	}
-	for len(s.queue) > 0 {
-		if m := <-s.queue; m != nil {
-			s.counters.dropped.Add(1)
-		}
-	}
+	dropped := len(s.batch) - s.next
+	clear(s.batch)
+	s.batch, s.next = nil, 0
+	s.taken.Store(0)
+	dropped += s.ring.shut()
+	s.counters.dropped.Add(uint64(dropped))
 	s.retire()
 }
 
-// handleQueued calls the handler with each queued message. It receives
-// without a select, which keeps the hand-off as cheap as a plain channel's:
-// stop wakes it with a nil message, which publishers never queue. It
-// reports false when it recovered from a handler panic, so that run calls
-// it again; one deferred recover per panic, not per message, keeps the loop
+// handleQueued calls the handler with each queued message, taking from the
+// ring everything that is queued at once and parking only when the ring is
+// empty, so that a burst of messages costs one wake-up and one lock per
+// batch rather than per message. It reports false when it recovered from a
+// handler panic, so that run calls it again to go on with the rest of the
+// batch; one deferred recover per panic, not per message, keeps the loop
 // cheap.
 func (s *Subscription) handleQueued() (stopped bool) {
 	defer func() {
@@ -186,16 +198,31 @@ func (s *Subscription) handleQueued() (stopped bool) {
 			s.handlerPanicked(v)
 		}
 	}()
-	for m := range s.queue {
-		if s.stopping.Load() {
-			return true
-		}
-		if m != nil {
+	for {
+		for s.next < len(s.batch) {
+			if s.stopping.Load() {
+				return true
+			}
+			m := s.batch[s.next]
+			s.batch[s.next] = nil
+			s.next++
+			if len(s.batch) > 1 {
+				s.taken.Store(int64(len(s.batch) - s.next))
+			}
 			s.handle(s.ctx, m)
 			s.counters.delivered.Add(1)
 		}
+		if len(s.batch) > 1 {
+			s.taken.Store(0)
+		}
+		if s.stopping.Load() {
+			return true
+		}
+		s.batch, s.next = s.ring.take(s.batch[:0], &s.stopping), 0
+		if len(s.batch) > 1 {
+			s.taken.Store(int64(len(s.batch)))
+		}
 	}
-	return true
 }
 
 func (s *Subscription) handlerPanicked(v any) {
@@ -217,13 +244,19 @@ func (s *Subscription) callInline(m any) {
 }
 
 // inlineHandlerCall is the frame that calledFromInlineHandler looks for.
+// It calls recover only when the handler did not return, which keeps the
+// call that returns cheap.
 func (s *Subscription) inlineHandlerCall(m any) {
+	returned := false
 	defer func() {
-		if v := recover(); v != nil {
-			s.handlerPanicked(v)
+		if !returned {
+			if v := recover(); v != nil {
+				s.handlerPanicked(v)
+			}
 		}
 	}()
 	s.handle(s.ctx, m)
+	returned = true
 	s.counters.delivered.Add(1)
 }
 
@@ -234,45 +267,21 @@ func (s *Subscription) offer(ctx context.Context, m any) error {
 		s.callInline(m)
 		return nil
 	}
-	select {
-	case s.queue <- m:
-		return nil
-	default:
-	}
-	switch s.policy {
-	case OverflowBlock:
-		select {
-		case s.queue <- m:
+	for {
+		dropped, space := s.ring.put(m, s.policy)
+		if dropped {
+			s.counters.dropped.Add(1)
+		}
+		if space == nil {
 			return nil
+		}
+		select { // OverflowBlock with a full ring
+		case <-space:
 		case <-s.quit:
 			return nil
 		case <-ctx.Done():
 			s.counters.dropped.Add(1)
 			return ctx.Err()
-		}
-	case OverflowDropNewest:
-		s.counters.dropped.Add(1)
-		return nil
-	default: // OverflowDropOldest
-		s.push(m)
-		return nil
-	}
-}
-
-// push queues m, discarding the oldest queued messages to make room.
-func (s *Subscription) push(m any) {
-	for {
-		select {
-		case s.queue <- m:
-			return
-		default:
-		}
-		select {
-		case old := <-s.queue:
-			if old != nil {
-				s.counters.dropped.Add(1)
-			}
-		default:
 		}
 	}
 }

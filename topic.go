@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"sync/atomic"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -66,6 +67,7 @@ func (d *topicDesc) newMessage() proto.Message {
 		d.msgType.Store(mt)
 		if fresh := freshFunc(d.goType, t); fresh != nil {
 			d.fresh.Store(&fresh)
+			return fresh()
 		}
 	}
 	return (*mt).New().Interface()
@@ -211,8 +213,9 @@ func (t Topic[T]) Publish(ctx context.Context, p *Plexus, msg T) error {
 	if t.desc == nil || t.desc.name == "" {
 		return opError("publish", "", ErrInvalidTopic)
 	}
-	var zero T
-	if t.desc.pointer && any(msg) == any(zero) {
+	if t.desc.pointer && *(*unsafe.Pointer)(unsafe.Pointer(&msg)) == nil {
+		// A pointer type's value is one word, nil or not: reading it is
+		// cheaper than comparing interfaces.
 		return opError("publish", t.desc.name, ErrNilMessage)
 	}
 	return p.publish(ctx, t.desc, msg)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/benchmarks/testdata/vtbenchpb"
 	"github.com/plexo-go/plexo/runtime/tcp"
 )
 
@@ -24,6 +25,8 @@ var (
 	payloadTopic = plexo.NewTopic[*wrapperspb.BytesValue]("bench.v1.Payload.proto")
 	pingTopic    = plexo.NewTopic[*wrapperspb.BytesValue]("bench.v1.Ping.proto")
 	pongTopic    = plexo.NewTopic[*wrapperspb.BytesValue]("bench.v1.Pong.proto")
+
+	vtPayloadTopic = plexo.NewTopic[*vtbenchpb.Payload]("plexobench.v1.Payload.proto")
 )
 
 var sizes = []struct {
@@ -46,7 +49,15 @@ func reportRate(b *testing.B, start time.Time) {
 // proto.Marshal before sending and decode it with proto.Unmarshal on receipt.
 func BenchmarkThroughput(b *testing.B) {
 	for _, size := range sizes {
-		b.Run(size.name+"/plexo", func(b *testing.B) { benchPlexoThroughput(b, size.n) })
+		msg := wrapperspb.Bytes(make([]byte, size.n))
+		b.Run(size.name+"/plexo", func(b *testing.B) { benchPlexoThroughput(b, payloadTopic, msg, size.n) })
+		b.Run(size.name+"/plexo-inline", func(b *testing.B) {
+			benchPlexoThroughput(b, payloadTopic, msg, size.n, plexo.WithInline())
+		})
+		// The same bytes in a message with vtprotobuf's methods, which
+		// plexo's proto codec uses.
+		vt := &vtbenchpb.Payload{Data: make([]byte, size.n)}
+		b.Run(size.name+"/plexo-vtprotobuf", func(b *testing.B) { benchPlexoThroughput(b, vtPayloadTopic, vt, size.n) })
 		b.Run(size.name+"/nats", func(b *testing.B) { benchNATSThroughput(b, size.n, false) })
 		b.Run(size.name+"/raw", func(b *testing.B) { benchRawThroughput(b, size.n, false) })
 		b.Run(size.name+"/nats-typed", func(b *testing.B) { benchNATSThroughput(b, size.n, true) })
@@ -97,33 +108,32 @@ func pair(b *testing.B) (pub, sub *plexo.Plexus) {
 	return pub, sub
 }
 
-func benchPlexoThroughput(b *testing.B, size int) {
+func benchPlexoThroughput[T proto.Message](b *testing.B, topic plexo.Topic[T], msg T, size int, opts ...plexo.SubscribeOption) {
 	pub, sub := pair(b)
 	var got atomic.Int64
 	var target atomic.Int64
 	target.Store(-1)
 	done := make(chan struct{}, 1)
 	ctx := context.Background()
-	if _, err := payloadTopic.Subscribe(ctx, sub, func(_ context.Context, m *wrapperspb.BytesValue) {
+	if _, err := topic.Subscribe(ctx, sub, func(context.Context, T) {
 		if got.Add(1) == target.Load() {
 			done <- struct{}{}
 		}
-	}); err != nil {
+	}, opts...); err != nil {
 		b.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := pub.WaitForInterest(wctx, payloadTopic.Name()); err != nil {
+	if err := pub.WaitForInterest(wctx, topic.Name()); err != nil {
 		b.Fatal(err)
 	}
-	msg := wrapperspb.Bytes(make([]byte, size))
 	target.Store(int64(b.N))
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
-		if err := payloadTopic.Publish(ctx, pub, msg); err != nil {
+		if err := topic.Publish(ctx, pub, msg); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -252,6 +262,22 @@ func readFrame(r *bufio.Reader, buf []byte) ([]byte, error) {
 	return buf, err
 }
 
+// peekFrame returns the next u32-length-prefixed frame's body in place in
+// r's buffer, which must hold a whole frame; the caller discards 4 plus its
+// length when done with it.
+func peekFrame(r *bufio.Reader) ([]byte, error) {
+	hdr, err := r.Peek(4)
+	if err != nil {
+		return nil, err
+	}
+	n := int(binary.BigEndian.Uint32(hdr))
+	frame, err := r.Peek(4 + n)
+	if err != nil {
+		return nil, err
+	}
+	return frame[4:], nil
+}
+
 // appendFrame appends data as a u32-length-prefixed frame.
 func appendFrame(b, data []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
@@ -267,12 +293,21 @@ func benchRawThroughput(b *testing.B, size int, typed bool) {
 		var buf []byte
 		count := 0
 		for count < n {
-			var err error
-			if buf, err = readFrame(r, buf); err != nil {
-				break
-			}
 			if typed {
-				_ = decodeOrFail(buf)
+				// A careful typed reader decodes the frame where it lies
+				// in the bufio buffer, into a new message, on the reading
+				// goroutine.
+				frame, err := peekFrame(r)
+				if err != nil {
+					break
+				}
+				_ = decodeOrFail(frame)
+				_, _ = r.Discard(4 + len(frame))
+			} else {
+				var err error
+				if buf, err = readFrame(r, buf); err != nil {
+					break
+				}
 			}
 			count++
 		}
@@ -315,7 +350,8 @@ func benchRawThroughput(b *testing.B, size int, typed bool) {
 // another process-like peer over TCP loopback, beside NATS request-reply and
 // a raw TCP ping-pong. It reports the median and 99th percentile.
 func BenchmarkRoundTrip(b *testing.B) {
-	b.Run("plexo", benchPlexoRoundTrip)
+	b.Run("plexo", func(b *testing.B) { benchPlexoRoundTrip(b) })
+	b.Run("plexo-inline", func(b *testing.B) { benchPlexoRoundTrip(b, plexo.WithInline()) })
 	b.Run("nats", benchNATSRoundTrip)
 	b.Run("raw", benchRawRoundTrip)
 }
@@ -327,7 +363,7 @@ func reportLatency(b *testing.B, rtts []time.Duration) {
 	b.ReportMetric(us(0.99), "p99-µs")
 }
 
-func benchPlexoRoundTrip(b *testing.B) {
+func benchPlexoRoundTrip(b *testing.B, opts ...plexo.SubscribeOption) {
 	a, c := pair(b)
 	ctx := context.Background()
 	// Like the raw ping-pong, where one goroutine writes a ping, reads the
@@ -345,7 +381,7 @@ func benchPlexoRoundTrip(b *testing.B) {
 	done := make(chan struct{})
 	if _, err := pingTopic.Subscribe(ctx, c, func(ctx context.Context, m *wrapperspb.BytesValue) {
 		_ = pongTopic.Publish(ctx, c, m)
-	}); err != nil {
+	}, opts...); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := pongTopic.Subscribe(ctx, a, func(ctx context.Context, _ *wrapperspb.BytesValue) {
@@ -361,7 +397,7 @@ func benchPlexoRoundTrip(b *testing.B) {
 		if err := pingTopic.Publish(ctx, a, msg); err != nil {
 			perr.Store(err)
 		}
-	}); err != nil {
+	}, opts...); err != nil {
 		b.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)

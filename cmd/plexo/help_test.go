@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite testdata/help/*.golden")
 // TestHelp compares the --help text of every command with its golden file.
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
-		{}, {"topics"}, {"echo"}, {"pub"}, {"record"}, {"replay"}, {"bridge"}, {"completion"},
+		{}, {"topics"}, {"echo"}, {"pub"}, {"record"}, {"replay"}, {"bridge"}, {"ui"}, {"completion"},
 	} {
 		name := "plexo"
 		if len(args) > 0 {

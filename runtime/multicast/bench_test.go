@@ -19,24 +19,40 @@ import (
 	"github.com/plexo-go/plexo/runtime/multicast"
 )
 
-const benchPayload = 256
+// benchSizes are the payload sizes of BenchmarkSend.
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"128B", 128}, {"1KiB", 1024}}
 
 // BenchmarkSend measures messages per second through the transport to one
-// subscribing process-local peer, on the namespace's loopback.
+// subscribing process-local peer, on the namespace's loopback, beside its
+// baseline in the same run: the same number of datagrams, as large as the
+// transport's, written to a multicast group with a plain UDP socket, one
+// joined socket receiving. Sends must not allocate.
+//
+//	go test ./runtime/multicast -run '^$' -bench '^BenchmarkSend$' -benchmem -count 6
 func BenchmarkSend(b *testing.B) {
 	if !netns(b) {
 		return
 	}
+	for _, size := range benchSizes {
+		b.Run(size.name+"/multicast", func(b *testing.B) { benchSend(b, size.n) })
+		b.Run(size.name+"/raw-udp", func(b *testing.B) { benchRawUDP(b, size.n) })
+	}
+}
+
+func benchSend(b *testing.B, size int) {
 	pub, sub := newNode(b), newNode(b)
 	var got atomic.Int64
 	if _, err := int64Topic.Subscribe(context.Background(), sub.p, func(context.Context, *wrapperspb.Int64Value) { got.Add(1) }); err != nil {
 		b.Fatal(err)
 	}
 	joined(sub.m)
-	msg := &plexo.Message{Topic: int64Topic.Name(), Payload: make([]byte, benchPayload), Origin: 1}
+	msg := &plexo.Message{Topic: int64Topic.Name(), Payload: make([]byte, size), Origin: 1}
 	ctx := context.Background()
 	b.ReportAllocs()
-	b.SetBytes(benchPayload)
+	b.SetBytes(int64(size))
 	for b.Loop() {
 		msg.Sequence++
 		if err := pub.m.Send(ctx, msg); err != nil {
@@ -46,12 +62,8 @@ func BenchmarkSend(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
-// BenchmarkRawUDP is the baseline: the same datagrams written to a
-// multicast group with a plain UDP socket, one joined socket receiving.
-func BenchmarkRawUDP(b *testing.B) {
-	if !netns(b) {
-		return
-	}
+// benchRawUDP is BenchmarkSend's baseline.
+func benchRawUDP(b *testing.B, size int) {
 	group := netip.MustParseAddr("239.255.9.9")
 	ifi, _ := net.InterfaceByName("lo")
 	rc, err := net.ListenMulticastUDP("udp4", ifi, &net.UDPAddr{IP: group.AsSlice(), Port: 6000})
@@ -75,9 +87,9 @@ func BenchmarkRawUDP(b *testing.B) {
 	}
 	defer sc.Close()
 	dst := netip.AddrPortFrom(group, 6000)
-	frame := make([]byte, benchPayload+42+40)
+	frame := make([]byte, size+42+40) // about the transport's headers
 	b.ReportAllocs()
-	b.SetBytes(benchPayload)
+	b.SetBytes(int64(size))
 	for b.Loop() {
 		if _, err := sc.WriteToUDPAddrPort(frame, dst); err != nil {
 			b.Fatal(err)

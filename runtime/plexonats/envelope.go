@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 )
@@ -80,27 +81,33 @@ func unhex(c byte) byte {
 	return 255
 }
 
-// outMsg is a reusable NATS message with the plexo header, so that sending
-// allocates only the header's text besides what nats.go itself does.
+// outMsg is a reusable NATS message with the plexo header, precomputed per
+// origin: only the sequence's digits change from one message to the next,
+// and sending allocates nothing besides what nats.go itself does.
 type outMsg struct {
 	m      nats.Msg
 	origin uint64
 	prefix int    // the length of the origin's text and its colon in buf; 0 before the first use
-	buf    []byte // the header value, built here then copied into a string
+	buf    []byte // the header value; never grows past its capacity (maxIDLen)
 	id     []string
 }
 
+// maxIDLen is the longest Plexo-Id value: 16 hexadecimal digits, a colon
+// and 20 decimal ones.
+const maxIDLen = 16 + 1 + 20
+
 var outPool = sync.Pool{New: func() any {
-	o := &outMsg{buf: make([]byte, 0, 48), id: make([]string, 1)}
+	o := &outMsg{buf: make([]byte, 0, maxIDLen), id: make([]string, 1)}
 	o.m.Header = nats.Header{HeaderID: o.id}
 	return o
 }}
 
 // getOutMsg returns a pooled message for one PublishMsg call; putOutMsg
-// takes it back. The header value is copied into a string of its own: a
-// string over the reused buffer would save an allocation, but would be
-// correct only as long as nats.go keeps no reference to a header after
-// PublishMsg returns, which it does not promise.
+// takes it back. The header value is a string over the message's own
+// buffer, rewritten in place for the next message: nats.go's PublishMsg
+// copies the header into a buffer of its own (Msg.headerBytes) before it
+// returns and keeps no reference to the Msg or its Header, and nothing else
+// sees the string, which is cleared before the buffer is reused.
 func getOutMsg(subject string, origin, seq uint64, data []byte) *outMsg {
 	o := outPool.Get().(*outMsg)
 	if o.origin != origin || o.prefix == 0 {
@@ -108,7 +115,7 @@ func getOutMsg(subject string, origin, seq uint64, data []byte) *outMsg {
 		o.origin, o.prefix = origin, len(o.buf)
 	}
 	o.buf = strconv.AppendUint(o.buf[:o.prefix], seq, 10)
-	o.id[0] = string(o.buf)
+	o.id[0] = unsafe.String(unsafe.SliceData(o.buf), len(o.buf))
 	o.m.Subject = subject
 	o.m.Data = data
 	return o

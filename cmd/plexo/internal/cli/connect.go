@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -52,8 +53,18 @@ type Conn struct {
 	// Listeners are the addresses the --tcp-listen transports accept on, in
 	// flag order.
 	Listeners []net.Addr
+	// Attached are the attached transports, in the order of the flags: a
+	// *tcp.Transport, *multicast.Transport or *plexonats.Transport each.
+	Attached []Attached
 
 	closers []func() error
+}
+
+// Attached is one transport of a [Conn] with the flag that attached it.
+type Attached struct {
+	// Name is the flag and its value, such as "tcp-dial 127.0.0.1:7000".
+	Name      string
+	Transport plexo.Transport
 }
 
 // Close closes the Plexus with its transports, then the NATS connections.
@@ -95,6 +106,7 @@ func Connect(ctx context.Context, f ConnFlags, logger *slog.Logger, opts ...plex
 			t.Close()
 			return fail(fmt.Errorf("tcp-listen %s: %w", addr, err))
 		}
+		c.Attached = append(c.Attached, Attached{"tcp-listen " + t.Addr().String(), t})
 	}
 	for _, addr := range f.TCPDial {
 		t, err := tcp.Dial(ctx, addr)
@@ -112,6 +124,7 @@ func Connect(ctx context.Context, f ConnFlags, logger *slog.Logger, opts ...plex
 		if err != nil {
 			return fail(fmt.Errorf("cannot reach %s within %v: %w", addr, timeout, err))
 		}
+		c.Attached = append(c.Attached, Attached{"tcp-dial " + addr, t})
 	}
 	for _, iface := range f.Multicast {
 		t, err := multicast.New(ctx, multicast.WithInterface(iface))
@@ -122,6 +135,7 @@ func Connect(ctx context.Context, f ConnFlags, logger *slog.Logger, opts ...plex
 			t.Close()
 			return fail(fmt.Errorf("multicast on %s: %w", iface, err))
 		}
+		c.Attached = append(c.Attached, Attached{"multicast " + iface, t})
 	}
 	for _, url := range f.NATS {
 		nc, err := nats.Connect(url, nats.Name("plexo"), nats.Timeout(timeout), nats.MaxReconnects(-1))
@@ -139,6 +153,7 @@ func Connect(ctx context.Context, f ConnFlags, logger *slog.Logger, opts ...plex
 			t.Close()
 			return fail(fmt.Errorf("nats %s: %w", url, err))
 		}
+		c.Attached = append(c.Attached, Attached{"nats " + redactURL(url), t})
 	}
 	return c, nil
 }
@@ -160,4 +175,13 @@ func (st *state) logger(least ...slog.Level) *slog.Logger {
 		return nil
 	}
 	return slog.New(slog.NewTextHandler(st.Err, &slog.HandlerOptions{Level: level}))
+}
+
+// redactURL hides the password of a URL, as in logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.Redacted()
 }

@@ -57,6 +57,7 @@ attaches a transport to the command's one Plexus, which bridges them.`,
 		newRecordCmd(st),
 		newReplayCmd(st),
 		newBridgeCmd(st),
+		newUICmd(st),
 	)
 	return root
 }

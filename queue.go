@@ -1,0 +1,155 @@
+package plexo
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// maxBatch bounds how many messages the handler's goroutine takes from its
+// ring at once, so that its batch stays small beside the ring.
+const maxBatch = 128
+
+// A ring is a subscription's bounded queue: publishers put messages in, the
+// subscription's goroutine takes out everything there is at once. The
+// taking side parks only when the ring is empty, and a putting side wakes it
+// only then, so a burst of messages costs one wake-up and one lock on the
+// taking side per batch rather than per message.
+type ring struct {
+	mu     sync.Mutex
+	buf    []any
+	head   int  // index of the oldest message
+	n      int  // messages queued
+	parked bool // the taking goroutine waits on wake
+	closed bool // shut: puts drop their message
+	// wake carries one token to a parked taker.
+	wake chan struct{}
+	// space is closed when a full ring gets room, for publishers that
+	// wait under OverflowBlock; nil while nobody waits.
+	space chan struct{}
+}
+
+func (r *ring) init(size int) {
+	r.buf = make([]any, size)
+	r.wake = make(chan struct{}, 1)
+}
+
+// put queues m under policy. It reports whether a message was dropped (the
+// oldest one, m itself, or m because the ring is shut), and returns a
+// channel to wait on, without queueing m, when the ring is full and policy
+// is OverflowBlock.
+func (r *ring) put(m any, policy Overflow) (dropped bool, space <-chan struct{}) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return true, nil
+	}
+	if r.n < len(r.buf) {
+		i := r.head + r.n
+		if i >= len(r.buf) {
+			i -= len(r.buf)
+		}
+		r.buf[i] = m
+		r.n++
+	} else {
+		switch policy {
+		case OverflowBlock:
+			if r.space == nil {
+				r.space = make(chan struct{})
+			}
+			space = r.space
+			r.mu.Unlock()
+			return false, space
+		case OverflowDropNewest:
+			r.mu.Unlock()
+			return true, nil
+		}
+		// OverflowDropOldest: the new message takes the oldest's place,
+		// which becomes the newest.
+		r.buf[r.head] = m
+		if r.head++; r.head == len(r.buf) {
+			r.head = 0
+		}
+		dropped = true
+	}
+	wake := r.parked
+	r.parked = false
+	r.mu.Unlock()
+	if wake {
+		r.wake <- struct{}{}
+	}
+	return dropped, nil
+}
+
+// take appends the queued messages, at most maxBatch, to dst and removes
+// them from the ring. When the ring is empty it parks until a message comes
+// or stop is set and wakeUp called; then it returns dst unchanged.
+func (r *ring) take(dst []any, stop *atomic.Bool) []any {
+	r.mu.Lock()
+	for r.n == 0 {
+		if stop.Load() {
+			r.mu.Unlock()
+			return dst
+		}
+		r.parked = true
+		r.mu.Unlock()
+		<-r.wake
+		r.mu.Lock()
+	}
+	k := min(r.n, maxBatch)
+	end := r.head + k
+	if end <= len(r.buf) {
+		dst = append(dst, r.buf[r.head:end]...)
+		clear(r.buf[r.head:end])
+	} else {
+		end -= len(r.buf)
+		dst = append(dst, r.buf[r.head:]...)
+		dst = append(dst, r.buf[:end]...)
+		clear(r.buf[r.head:])
+		clear(r.buf[:end])
+	}
+	if end == len(r.buf) {
+		end = 0
+	}
+	r.head = end
+	r.n -= k
+	if r.space != nil {
+		close(r.space)
+		r.space = nil
+	}
+	r.mu.Unlock()
+	return dst
+}
+
+// wakeUp wakes a parked taker, which then sees that it should stop.
+func (r *ring) wakeUp() {
+	r.mu.Lock()
+	wake := r.parked
+	r.parked = false
+	r.mu.Unlock()
+	if wake {
+		r.wake <- struct{}{}
+	}
+}
+
+// shut empties the ring for good and returns how many messages it held;
+// later puts drop their message.
+func (r *ring) shut() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.n
+	r.closed = true
+	clear(r.buf)
+	r.head, r.n = 0, 0
+	if r.space != nil {
+		close(r.space)
+		r.space = nil
+	}
+	return n
+}
+
+// len returns how many messages are queued.
+func (r *ring) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
