@@ -2,12 +2,10 @@ module github.com/plexo-go/plexo/benchmarks
 
 go 1.26.0
 
-replace github.com/plexo-go/plexo => ../
-
 require (
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
-	github.com/plexo-go/plexo v0.0.0-00010101000000-000000000000
+	github.com/plexo-go/plexo v0.1.0
 	google.golang.org/protobuf v1.36.12
 )
 

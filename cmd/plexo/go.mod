@@ -2,12 +2,6 @@ module github.com/plexo-go/plexo/cmd/plexo
 
 go 1.26.0
 
-replace github.com/plexo-go/plexo => ../..
-
-replace github.com/plexo-go/plexo/runtime/plexonats => ../../runtime/plexonats
-
-replace github.com/plexo-go/plexo/contrib/plexoprom => ../../contrib/plexoprom
-
 require (
 	github.com/bufbuild/protocompile v0.14.1
 	github.com/chromedp/chromedp v0.23.1
@@ -15,9 +9,9 @@ require (
 	github.com/klauspost/compress v1.20.3
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
-	github.com/plexo-go/plexo v0.0.0-00010101000000-000000000000
-	github.com/plexo-go/plexo/contrib/plexoprom v0.0.0-00010101000000-000000000000
-	github.com/plexo-go/plexo/runtime/plexonats v0.0.0-00010101000000-000000000000
+	github.com/plexo-go/plexo v0.1.0
+	github.com/plexo-go/plexo/contrib/plexoprom v0.1.0
+	github.com/plexo-go/plexo/runtime/plexonats v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/common v0.74.0
 	github.com/spf13/cobra v1.10.2

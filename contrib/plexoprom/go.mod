@@ -2,10 +2,8 @@ module github.com/plexo-go/plexo/contrib/plexoprom
 
 go 1.26.0
 
-replace github.com/plexo-go/plexo => ../..
-
 require (
-	github.com/plexo-go/plexo v0.0.0-00010101000000-000000000000
+	github.com/plexo-go/plexo v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.74.0

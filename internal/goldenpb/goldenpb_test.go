@@ -42,12 +42,12 @@ func TestPlexoFilesMatchGoldens(t *testing.T) {
 			continue
 		}
 		if !bytes.Equal(content, want) {
-			t.Errorf("%s differs from testdata/golden/%s.golden; run go tool -modfile=tools/go.mod buf generate", rel, rel)
+			t.Errorf("%s differs from testdata/golden/%s.golden; run GOWORK=off go tool -modfile=tools/go.mod buf generate", rel, rel)
 		}
 	}
 	for rel := range goldens {
 		if _, ok := compiled[strings.TrimSuffix(rel, ".golden")]; !ok {
-			t.Errorf("testdata/golden/%s has no generated counterpart here; run go tool -modfile=tools/go.mod buf generate", rel)
+			t.Errorf("testdata/golden/%s has no generated counterpart here; run GOWORK=off go tool -modfile=tools/go.mod buf generate", rel)
 		}
 	}
 }

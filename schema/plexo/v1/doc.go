@@ -6,6 +6,6 @@
 //     Users' schemas import it as "plexo/v1/options.proto".
 //   - envelope.proto: [Envelope], what travels between processes.
 //
-// Regenerate with `go tool -modfile=tools/go.mod buf generate` at the
+// Regenerate with `GOWORK=off go tool -modfile=tools/go.mod buf generate` at the
 // repository root.
 package plexov1

@@ -3,6 +3,6 @@
 // protoc-gen-go, and their plexo topics, from protoc-gen-plexo, such as
 // [TemperatureTopic], [PublishTemperature] and [SubscribeTemperature].
 //
-// Regenerate with `go tool -modfile=tools/go.mod buf generate` at the
+// Regenerate with `GOWORK=off go tool -modfile=tools/go.mod buf generate` at the
 // repository root.
 package sensorsv1
