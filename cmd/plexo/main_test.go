@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/plexo-go/plexo/internal/netnstest"
 )
 
 // The binaries under test, built once per run by TestMain.
@@ -25,7 +27,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(netnsEnv) == "1" && os.Getenv(binEnv) != "" {
+	if netnstest.Inside() && os.Getenv(binEnv) != "" {
 		// Re-executed inside a network namespace: reuse the parent's build.
 		plexoBin = filepath.Join(os.Getenv(binEnv), "plexo")
 		peerBin = filepath.Join(os.Getenv(binEnv), "testpeer")

@@ -18,6 +18,9 @@ var (
 	fuzzTime = flag.Duration("faults.fuzztime", 10*time.Second, "budget of each fuzz target in the long profile")
 )
 
+// nodeBinEnv gives a child test process the faultnode its parent built.
+const nodeBinEnv = "PLEXO_FAULTS_NODE"
+
 // nodeBin is the path of the built cmd/faultnode.
 var nodeBin string
 
@@ -48,6 +51,8 @@ func run(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "faults: building faultnode: %v\n%s", err, out)
 			return 2
 		}
+		// A test re-executed in a network namespace finds it there.
+		os.Setenv(nodeBinEnv, nodeBin)
 	}
 	code := m.Run()
 	if code == 0 {

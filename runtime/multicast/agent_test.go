@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/netnstest"
 	"github.com/plexo-go/plexo/runtime/multicast"
 )
 
@@ -48,7 +49,7 @@ const agentOptsEnv = "PLEXO_MULTICAST_AGENT_OPTS"
 // Types are string, int64 and bytes (wrapperspb values; bytes values are n
 // bytes long). At the end of its input the agent closes its Plexus and exits.
 func runAgent() int {
-	if !inPrivateNetns() {
+	if !netnstest.InPrivate() {
 		fmt.Fprintln(os.Stderr, "agent: refusing to send multicast outside a private network namespace")
 		return 2
 	}
@@ -233,7 +234,7 @@ func startAgentCmd(t testing.TB, name string, wrap []string, env ...string) *age
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	argv := append(append([]string(nil), wrap...), exe)
 	a.cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
-	a.cmd.Env = append(append(os.Environ(), agentEnv+"=1", noExitSleep()), env...)
+	a.cmd.Env = append(append(os.Environ(), agentEnv+"=1", netnstest.NoExitSleep()), env...)
 	a.cmd.Stderr = &a.stderr
 	if a.in, err = a.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/plexo-go/plexo"
+	"github.com/plexo-go/plexo/internal/netnstest"
 	"github.com/plexo-go/plexo/runtime/multicast"
 )
 
@@ -30,7 +31,7 @@ func TestIPv6Veth(t *testing.T) {
 	if err != nil {
 		t.Skip("skipping: util-linux unshare not found")
 	}
-	const here, there = vethPrefix + "6a", vethPrefix + "6b"
+	const here, there = netnstest.VethPrefix + "6a", netnstest.VethPrefix + "6b"
 	peer := startAgentCmd(t, "ipv6 peer", []string{unshare, "-n"}, agentOptsEnv+"=ipv6,iface="+there)
 	peer.do("ok", "exec ip link set lo up") // the agent runs in its namespace now
 	ip(t, "link", "add", here, "type", "veth", "peer", "name", there, "netns", strconv.Itoa(peer.cmd.Process.Pid))
