@@ -8,6 +8,7 @@ type Stats struct {
 	// a Go type, subscribed here or wanted by a peer, and those it heard of
 	// recently. A topic that nobody needs any more is forgotten, with its
 	// counters, a minute after it became idle (or sooner when thousands are).
+	// plexo's own directory topics are among them (see [ReservedTopic]).
 	Topics map[string]TopicStats
 	// Duplicates counts arrivals dropped because the Plexus had already
 	// seen their origin and sequence (bridge cycles) or published them.
