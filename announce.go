@@ -45,7 +45,9 @@ const DefaultDirectoryRefresh = 10 * time.Second
 
 // Bounds of what the directory sends and what a Plexus keeps of it.
 const (
-	maxAnnouncedEntries  = 4096    // entries in one announcement
+	maxAnnouncedEntries  = 4096     // entries in one announcement, all its parts together
+	maxAnnouncementPart  = 48 << 10 // bytes of entries in one part of an announcement
+	maxAnnouncementParts = 256
 	maxQueriedNames      = 64      // message names one query may ask for
 	maxDirectoryOrigins  = 1024    // announcing Plexus values remembered
 	maxDescriptorSetSize = 1 << 20 // bytes of one shared FileDescriptorSet
@@ -69,6 +71,10 @@ type announcer struct {
 	wantDirectory   bool                               // an announcement is due
 	wantDescriptors map[protoreflect.FullName]struct{} // descriptor sets asked for
 	descriptorSets  map[protoreflect.FullName][]byte   // serialized, by message name
+
+	// generation numbers the announcements sent in parts; only run's
+	// goroutine uses it.
+	generation uint64
 
 	wake chan struct{}
 	quit chan struct{}
@@ -217,21 +223,7 @@ func (a *announcer) flush() {
 	ctx, cancel := context.WithTimeout(p.life, time.Second)
 	defer cancel()
 	if wantDirectory && p.wanted(directoryTopic) {
-		ttl := 3*a.refresh + time.Second
-		ann := &plexov1.Directory{TtlMillis: uint32(min(ttl, maxDirectoryTTL) / time.Millisecond)}
-		for _, e := range p.localEntries() {
-			ann.Entries = append(ann.Entries, &plexov1.DirectoryEntry{
-				Topic: e.topic, Message: string(e.message), Codec: e.codec,
-				Publishes: e.publishes, Subscribes: e.subscribes,
-			})
-		}
-		if len(ann.Entries) > maxAnnouncedEntries {
-			p.log.Warn("plexo: directory announcement cut to its bound", "topics", len(ann.Entries), "bound", maxAnnouncedEntries)
-			ann.Entries = ann.Entries[:maxAnnouncedEntries]
-		}
-		if b, err := proto.Marshal(ann); err == nil {
-			p.publishReserved(ctx, directoryTopic, b)
-		}
+		a.announce(ctx)
 	}
 	if len(names) == 0 || !p.wanted(descriptorSetTopic) {
 		return
@@ -242,6 +234,48 @@ func (a *announcer) flush() {
 			if err == nil {
 				p.publishReserved(ctx, descriptorSetTopic, b)
 			}
+		}
+	}
+}
+
+// announce publishes the Plexus's directory entries: in one message, or in
+// parts of at most maxAnnouncementPart bytes when they are more.
+func (a *announcer) announce(ctx context.Context) {
+	p := a.p
+	var entries []*plexov1.DirectoryEntry
+	for _, e := range p.localEntries() {
+		entries = append(entries, &plexov1.DirectoryEntry{
+			Topic: e.topic, Message: string(e.message), Codec: e.codec,
+			Publishes: e.publishes, Subscribes: e.subscribes,
+		})
+	}
+	if len(entries) > maxAnnouncedEntries {
+		p.log.Warn("plexo: directory announcement cut to its bound", "topics", len(entries), "bound", maxAnnouncedEntries)
+		entries = entries[:maxAnnouncedEntries]
+	}
+	var parts [][]*plexov1.DirectoryEntry
+	size := 0
+	for i, e := range entries {
+		n := proto.Size(e) + 8 // the entry's tag and length, generously
+		if i == 0 || size+n > maxAnnouncementPart {
+			parts = append(parts, nil)
+			size = 0
+		}
+		parts[len(parts)-1] = append(parts[len(parts)-1], e)
+		size += n
+	}
+	if len(parts) == 0 {
+		parts = append(parts, nil) // no topics: say so
+	}
+	a.generation++
+	ttl := uint32(min(3*a.refresh+time.Second, maxDirectoryTTL) / time.Millisecond)
+	for i, part := range parts {
+		ann := &plexov1.Directory{Entries: part, TtlMillis: ttl}
+		if len(parts) > 1 {
+			ann.Part, ann.Parts, ann.Generation = uint32(i), uint32(len(parts)), a.generation
+		}
+		if b, err := proto.Marshal(ann); err == nil {
+			p.publishReserved(ctx, directoryTopic, b)
 		}
 	}
 }

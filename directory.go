@@ -44,6 +44,7 @@ type Directory struct {
 
 	mu          sync.Mutex
 	origins     map[uint64]*announced
+	partial     map[uint64]*partialAnnouncement // announcements in parts, not all there yet
 	descriptors map[protoreflect.FullName]*sharedDescriptor
 	descBytes   int
 	changed     chan struct{}
@@ -78,6 +79,7 @@ func (p *Plexus) WatchDirectory(ctx context.Context) (*Directory, error) {
 	d := &Directory{
 		p:           p,
 		origins:     make(map[uint64]*announced),
+		partial:     make(map[uint64]*partialAnnouncement),
 		descriptors: make(map[protoreflect.FullName]*sharedDescriptor),
 		changed:     make(chan struct{}),
 		quit:        make(chan struct{}),
@@ -296,6 +298,11 @@ func (d *Directory) expire(now time.Time) {
 			delete(d.origins, origin)
 		}
 	}
+	for origin, pa := range d.partial {
+		if now.Sub(pa.since) > partialAnnouncementTimeout {
+			delete(d.partial, origin)
+		}
+	}
 	expired := len(d.origins) < n
 	d.mu.Unlock()
 	if expired {
@@ -304,7 +311,8 @@ func (d *Directory) expire(now time.Time) {
 }
 
 // takeAnnouncement records an announcement that arrived, after checking it
-// against the directory's bounds.
+// against the directory's bounds. An announcement in parts replaces the
+// origin's entries once every part of its generation has arrived.
 func (d *Directory) takeAnnouncement(m *RawMessage) {
 	if m.Origin == d.p.id {
 		return // p's own entries are read live
@@ -316,22 +324,76 @@ func (d *Directory) takeAnnouncement(m *RawMessage) {
 	}
 	d.mu.Lock()
 	_, known := d.origins[m.Origin]
+	_, partial := d.partial[m.Origin]
 	switch {
 	case ann.GetClosing():
 		delete(d.origins, m.Origin)
-	case !known && len(d.origins) >= maxDirectoryOrigins:
+		delete(d.partial, m.Origin)
+	case !known && !partial && len(d.origins)+len(d.partial) >= maxDirectoryOrigins:
 		d.mu.Unlock()
 		d.p.directoryRejected.Add(1)
 		return
 	default:
+		entries, complete, ok := d.gather(m.Origin, ann)
+		if !ok {
+			d.mu.Unlock()
+			d.p.directoryRejected.Add(1)
+			return
+		}
+		if !complete {
+			d.mu.Unlock()
+			return
+		}
 		ttl := time.Duration(ann.GetTtlMillis()) * time.Millisecond
 		d.origins[m.Origin] = &announced{
-			entries: ann.GetEntries(),
+			entries: entries,
 			expires: time.Now().Add(min(max(ttl, minDirectoryTTL), maxDirectoryTTL)),
 		}
 	}
 	d.mu.Unlock()
 	d.touch()
+}
+
+// partialAnnouncementTimeout is how long the parts of one announcement may
+// take to arrive before what came of them is dropped.
+const partialAnnouncementTimeout = 10 * time.Second
+
+// A partialAnnouncement is what has arrived of an announcement in parts.
+type partialAnnouncement struct {
+	since      time.Time // parts go out back to back: a straggler is lost
+	generation uint64
+	got        map[uint32]bool
+	entries    []*plexov1.DirectoryEntry
+}
+
+// gather adds one part of an announcement and returns the whole entries
+// once every part of its generation is there; a part of a newer generation
+// drops what an older one left. It reports !ok for a part that would take
+// the origin beyond maxAnnouncedEntries. d.mu is held.
+func (d *Directory) gather(origin uint64, ann *plexov1.Directory) (entries []*plexov1.DirectoryEntry, complete, ok bool) {
+	if ann.GetParts() <= 1 {
+		delete(d.partial, origin)
+		return ann.GetEntries(), true, true
+	}
+	pa := d.partial[origin]
+	if pa == nil || pa.generation != ann.GetGeneration() {
+		pa = &partialAnnouncement{since: time.Now(), generation: ann.GetGeneration(), got: make(map[uint32]bool)}
+		d.partial[origin] = pa
+	}
+	if pa.got[ann.GetPart()] {
+		return nil, false, true // a duplicate part
+	}
+	if len(pa.entries)+len(ann.GetEntries()) > maxAnnouncedEntries {
+		delete(d.partial, origin)
+		return nil, false, false
+	}
+	pa.got[ann.GetPart()] = true
+	pa.entries = append(pa.entries, ann.GetEntries()...)
+	if len(pa.got) < int(ann.GetParts()) {
+		return nil, false, true
+	}
+	delete(d.partial, origin)
+	return pa.entries, true, true
 }
 
 // decodeAnnouncement decodes a Directory announcement and checks every
@@ -343,6 +405,9 @@ func decodeAnnouncement(data []byte) (*plexov1.Directory, error) {
 	}
 	if len(ann.GetEntries()) > maxAnnouncedEntries {
 		return nil, fmt.Errorf("%d entries, more than %d", len(ann.GetEntries()), maxAnnouncedEntries)
+	}
+	if parts := ann.GetParts(); parts > maxAnnouncementParts || parts > 1 && ann.GetPart() >= parts {
+		return nil, fmt.Errorf("part %d of %d", ann.GetPart(), parts)
 	}
 	for _, e := range ann.GetEntries() {
 		switch name := protoreflect.FullName(e.GetMessage()); {

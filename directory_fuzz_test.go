@@ -20,7 +20,10 @@ func FuzzDecodeAnnouncement(f *testing.F) {
 		{Topic: "org.podcastindex.podping.hivewriter.PodpingWrite.capnp", Codec: "capnp", Subscribes: true},
 	}})
 	closing, _ := proto.Marshal(&plexov1.Directory{Closing: true})
-	for _, seed := range [][]byte{valid, closing, nil, {0xff}, {0x0a, 0x05, 0x0a, 0x03, 'a', ' ', 'b'}} {
+	part, _ := proto.Marshal(&plexov1.Directory{Part: 1, Parts: 3, Generation: 7, Entries: []*plexov1.DirectoryEntry{
+		{Topic: "a.B.json", Codec: "json", Publishes: true},
+	}})
+	for _, seed := range [][]byte{valid, closing, part, nil, {0xff}, {0x0a, 0x05, 0x0a, 0x03, 'a', ' ', 'b'}} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -30,6 +33,9 @@ func FuzzDecodeAnnouncement(f *testing.F) {
 		}
 		if len(ann.GetEntries()) > maxAnnouncedEntries {
 			t.Fatalf("accepted %d entries", len(ann.GetEntries()))
+		}
+		if ann.GetParts() > maxAnnouncementParts || ann.GetParts() > 1 && ann.GetPart() >= ann.GetParts() {
+			t.Fatalf("accepted part %d of %d", ann.GetPart(), ann.GetParts())
 		}
 		for _, e := range ann.GetEntries() {
 			if !ValidTopicName(e.GetTopic()) || ReservedTopic(e.GetTopic()) || !validCodecName(e.GetCodec()) {

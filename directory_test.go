@@ -2,7 +2,9 @@ package plexo_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -299,5 +301,40 @@ func TestAFloodOfQueriesDrawsFewAnnouncements(t *testing.T) {
 	// One announcement per 250 ms at most, plus the first.
 	if got, most := announcements.Len()-1, int(elapsed/(250*time.Millisecond))+1; got > most {
 		t.Fatalf("200 queries drew %d announcements in %v, want at most %d", got, elapsed, most)
+	}
+}
+
+func TestALargeDirectoryTravelsInParts(t *testing.T) {
+	ctx := t.Context()
+	tool, sensor := newPlexus(t), newPlexus(t)
+	connect(t, tool, sensor)
+	// 400 topics of about 300 bytes each: more than two parts of 48 KiB.
+	const n = 400
+	long := strings.Repeat("x", 280)
+	nop := func(context.Context, *plexo.RawMessage) {}
+	for i := range n {
+		if _, err := sensor.SubscribeRaw(ctx, fmt.Sprintf("big.v1.%s%03d.proto", long, i), nop); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parts := new(plexotest.Collector[int])
+	if _, err := tool.SubscribeRaw(ctx, "plexo.v1.Directory.proto", func(_ context.Context, m *plexo.RawMessage) {
+		parts.Add(len(m.Payload))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := tool.WatchDirectory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	plexotest.Eventually(t, "the directory lists every topic", func() bool { return len(d.Topics()) == n })
+	for _, size := range parts.Snapshot() {
+		if size > 56<<10 {
+			t.Fatalf("an announcement message of %d bytes, want parts of at most about 48 KiB", size)
+		}
+	}
+	if got := parts.Len(); got < 3 {
+		t.Fatalf("%d announcement messages, want the announcement in parts", got)
 	}
 }

@@ -78,7 +78,15 @@ type Directory struct {
 	// ttl_millis is how long the entries hold without a new announcement.
 	TtlMillis uint32 `protobuf:"varint,2,opt,name=ttl_millis,json=ttlMillis,proto3" json:"ttl_millis,omitempty"`
 	// closing says the Plexus is closing: forget its entries now.
-	Closing       bool `protobuf:"varint,3,opt,name=closing,proto3" json:"closing,omitempty"`
+	Closing bool `protobuf:"varint,3,opt,name=closing,proto3" json:"closing,omitempty"`
+	// An announcement too large for one message (transports such as NATS
+	// bound a message's size) travels in parts: parts messages of one
+	// generation, numbered by part from 0, each carrying some of the entries.
+	// A reader replaces the origin's entries once it holds every part of a
+	// generation. parts 0 or 1 is a whole announcement.
+	Part          uint32 `protobuf:"varint,4,opt,name=part,proto3" json:"part,omitempty"`
+	Parts         uint32 `protobuf:"varint,5,opt,name=parts,proto3" json:"parts,omitempty"`
+	Generation    uint64 `protobuf:"fixed64,6,opt,name=generation,proto3" json:"generation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -132,6 +140,27 @@ func (x *Directory) GetClosing() bool {
 		return x.Closing
 	}
 	return false
+}
+
+func (x *Directory) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *Directory) GetParts() uint32 {
+	if x != nil {
+		return x.Parts
+	}
+	return 0
+}
+
+func (x *Directory) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
 }
 
 // DirectoryEntry is one topic of an announcing Plexus.
@@ -280,12 +309,17 @@ const file_plexo_v1_directory_proto_rawDesc = "" +
 	"\n" +
 	"\x18plexo/v1/directory.proto\x12\bplexo.v1\x1a\x16plexo/v1/options.proto\"8\n" +
 	"\x0eDirectoryQuery\x12 \n" +
-	"\vdescriptors\x18\x01 \x03(\tR\vdescriptors:\x04\xb8\xc6\x1c\x01\"~\n" +
+	"\vdescriptors\x18\x01 \x03(\tR\vdescriptors:\x04\xb8\xc6\x1c\x01\"\xc8\x01\n" +
 	"\tDirectory\x122\n" +
 	"\aentries\x18\x01 \x03(\v2\x18.plexo.v1.DirectoryEntryR\aentries\x12\x1d\n" +
 	"\n" +
 	"ttl_millis\x18\x02 \x01(\rR\tttlMillis\x12\x18\n" +
-	"\aclosing\x18\x03 \x01(\bR\aclosing:\x04\xb8\xc6\x1c\x01\"\x9a\x01\n" +
+	"\aclosing\x18\x03 \x01(\bR\aclosing\x12\x12\n" +
+	"\x04part\x18\x04 \x01(\rR\x04part\x12\x14\n" +
+	"\x05parts\x18\x05 \x01(\rR\x05parts\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x06 \x01(\x06R\n" +
+	"generation:\x04\xb8\xc6\x1c\x01\"\x9a\x01\n" +
 	"\x0eDirectoryEntry\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
