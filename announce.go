@@ -378,12 +378,7 @@ func (p *Plexus) wanted(topic string) bool {
 // topic: to raw subscribers here and to the transports that want it. It
 // works while Close is saying goodbye.
 func (p *Plexus) publishReserved(ctx context.Context, topic string, payload []byte) {
-	r := p.routeFor(topic)
-	out := getOutbound()
-	defer putOutbound(out)
-	out.msg = Message{Topic: topic, Payload: payload, Origin: p.id, Sequence: p.seq.Add(1)}
-	_ = offerRaw(ctx, r, &out.msg)
-	p.send(ctx, r, &out.msg, nil)
+	_ = p.emit(ctx, p.routeFor(topic), payload)
 }
 
 // directoryChanged tells the announcer and the Directory values following

@@ -237,19 +237,18 @@ func (p *Plexus) publish(ctx context.Context, d *topicDesc, msg proto.Message) e
 	if err != nil {
 		return err
 	}
-	r.published.Add(1)
-	if !r.publishing.Load() {
-		p.startedPublishing(r)
-	}
+	p.countPublished(r)
 	if len(*r.links.Load()) > 0 || len(*r.rawSubs.Load()) > 0 {
 		return p.publishEncoded(ctx, d, r, msg)
 	}
 	return offer(ctx, d, r, msg)
 }
 
-// startedPublishing records that p publishes r's topic, for the directory.
-func (p *Plexus) startedPublishing(r *route) {
-	if r.publishing.CompareAndSwap(false, true) {
+// countPublished counts a message that p publishes on r's topic and, the
+// first time, records for the directory that p publishes the topic.
+func (p *Plexus) countPublished(r *route) {
+	r.published.Add(1)
+	if !r.publishing.Load() && r.publishing.CompareAndSwap(false, true) {
 		p.directoryChanged()
 	}
 }

@@ -3,10 +3,8 @@ package plexo
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -138,13 +136,16 @@ func (p *Plexus) PublishRaw(ctx context.Context, topic string, payload []byte) e
 			return err
 		}
 	}
-	r.published.Add(1)
-	if !r.publishing.Load() {
-		p.startedPublishing(r)
-	}
+	p.countPublished(r)
+	return p.emit(ctx, r, payload)
+}
+
+// emit hands payload, already encoded, as a new message of p's to r's raw
+// subscribers and to the transports that want r's topic.
+func (p *Plexus) emit(ctx context.Context, r *route, payload []byte) error {
 	out := getOutbound()
 	defer putOutbound(out)
-	out.msg = Message{Topic: topic, Payload: payload, Origin: p.id, Sequence: p.seq.Add(1)}
+	out.msg = Message{Topic: r.name, Payload: payload, Origin: p.id, Sequence: p.seq.Add(1)}
 	if err := offerRaw(ctx, r, &out.msg); err != nil {
 		return err
 	}
@@ -206,35 +207,4 @@ func ValidTopicName(name string) bool {
 		}
 	}
 	return parts >= 2 && partLen > 0
-}
-
-// originString formats a Plexus ID as logs and tools show it: 16 hex digits.
-func originString(id uint64) string {
-	s := strconv.FormatUint(id, 16)
-	for len(s) < 16 {
-		s = "0" + s
-	}
-	return s
-}
-
-// rateLimit lets through at most one event per second and counts the ones
-// it holds back, for logs that a misbehaving peer could otherwise flood.
-type rateLimit struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed uint64
-}
-
-// allow reports whether an event may be logged now and, if so, how many
-// were held back since the last one that was.
-func (l *rateLimit) allow() (suppressed uint64, ok bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	if !l.last.IsZero() && now.Sub(l.last) < time.Second {
-		l.suppressed++
-		return 0, false
-	}
-	l.last, suppressed, l.suppressed = now, l.suppressed, 0
-	return suppressed, true
 }
