@@ -11,9 +11,17 @@ import (
 )
 
 // fileDescriptorSet returns the self-contained FileDescriptorSet of a
-// message type: the file that declares it and every file it imports,
-// directly or not, well-known types included, each after its imports.
+// message type, as the directory shares it.
 func fileDescriptorSet(md protoreflect.MessageDescriptor) *descriptorpb.FileDescriptorSet {
+	return FileDescriptorSetOf(md.ParentFile())
+}
+
+// FileDescriptorSetOf returns the self-contained FileDescriptorSet of a
+// file, in the form the directory shares for a message type: the file and
+// every file it imports, directly or not, well-known types included, each
+// after its imports. Tools that store or send schemas beside plexo's (a
+// recorder writing MCAP, say) use it so that theirs match.
+func FileDescriptorSetOf(fd protoreflect.FileDescriptor) *descriptorpb.FileDescriptorSet {
 	set := new(descriptorpb.FileDescriptorSet)
 	seen := make(map[string]bool)
 	var visit func(protoreflect.FileDescriptor)
@@ -28,7 +36,7 @@ func fileDescriptorSet(md protoreflect.MessageDescriptor) *descriptorpb.FileDesc
 		}
 		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
 	}
-	visit(md.ParentFile())
+	visit(fd)
 	return set
 }
 

@@ -9,6 +9,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
+
+	"github.com/plexo-go/plexo"
 )
 
 // Sources are the command-line places a user gives message types in.
@@ -60,7 +62,7 @@ func Load(ctx context.Context, s Sources) (*protoregistry.Files, error) {
 			return nil, fmt.Errorf("compile %v: %w", s.Protos, err)
 		}
 		for _, fd := range compiled {
-			for _, f := range SetOfFile(fd).File {
+			for _, f := range plexo.FileDescriptorSetOf(fd).File {
 				set.File = mergeFiles(set.File, []*descriptorpb.FileDescriptorProto{f})
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	// Linked so that sets which leave out plexo's options file still resolve.
+	"github.com/plexo-go/plexo"
 	_ "github.com/plexo-go/plexo/schema/plexo/v1"
 )
 
@@ -143,9 +144,10 @@ func MessageFromSet(data []byte, name protoreflect.FullName) (protoreflect.Messa
 }
 
 // SetOf returns the self-contained FileDescriptorSet of md: its file and
-// every file it imports, transitively, dependencies before their importers.
+// every file it imports, transitively, dependencies before their importers,
+// exactly as the plexo directory shares it ([plexo.FileDescriptorSetOf]).
 func SetOf(md protoreflect.MessageDescriptor) *descriptorpb.FileDescriptorSet {
-	return SetOfFile(md.ParentFile())
+	return plexo.FileDescriptorSetOf(md.ParentFile())
 }
 
 // MarshalSetOf is [SetOf] serialized, deterministically.
