@@ -2,6 +2,7 @@ package plexo_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -336,5 +337,70 @@ func TestALargeDirectoryTravelsInParts(t *testing.T) {
 		if size > 56<<10 {
 			t.Fatalf("an announcement message of %d bytes, want parts of at most about 48 KiB", size)
 		}
+	}
+}
+
+func TestWaitingToPublishListsThePublisherBeforeTheFirstMessage(t *testing.T) {
+	ctx := t.Context()
+	tool, sensor := newPlexus(t), newPlexus(t)
+	connect(t, tool, sensor)
+	waited := make(chan error, 1)
+	go func() { waited <- basicv1.ReadingTopic.WaitForInterest(ctx, sensor) }()
+
+	d, err := tool.WatchDirectory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ti := waitForTopic(t, d, basicv1.ReadingTopicName, 1, 0)
+	if ti.Message != "plexotest.basic.v1.Reading" || !slices.Equal(ti.Publishers, []uint64{sensor.ID()}) {
+		t.Fatalf("directory entry %+v, want the sensor publishing plexotest.basic.v1.Reading", ti)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, plexotest.Timeout)
+	defer cancel()
+	if _, err := d.Descriptor(waitCtx, ti.Message); err != nil {
+		t.Fatalf("the descriptor of a topic about to be published: %v", err)
+	}
+	select {
+	case err := <-waited:
+		t.Fatalf("WaitForInterest returned %v with nobody subscribed", err)
+	default:
+	}
+	// A subscriber without the Go type is interest like any other.
+	if _, err := tool.SubscribeRaw(ctx, basicv1.ReadingTopicName, func(context.Context, *plexo.RawMessage) {}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(plexotest.Timeout):
+		t.Fatal("WaitForInterest did not return once the tool subscribed")
+	}
+}
+
+func TestTopicWaitForInterestFailures(t *testing.T) {
+	ctx := t.Context()
+	p := newPlexus(t)
+	if err := (plexo.Topic[*basicv1.Reading]{}).WaitForInterest(ctx, p); !errors.Is(err, plexo.ErrInvalidTopic) {
+		t.Errorf("zero Topic: %v, want ErrInvalidTopic", err)
+	}
+	if _, err := basicv1.SubscribeEvent(ctx, p, func(context.Context, *basicv1.Event) {}); err != nil {
+		t.Fatal(err)
+	}
+	other := plexo.NewTopic[*basicv1.Reading](basicv1.EventTopicName)
+	if err := other.WaitForInterest(ctx, p); !errors.Is(err, plexo.ErrTopicType) {
+		t.Errorf("a name bound to another type: %v, want ErrTopicType", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if err := basicv1.ReadingTopic.WaitForInterest(short, p); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("nobody interested before the deadline: %v, want DeadlineExceeded", err)
+	}
+	closed := plexo.New()
+	_ = closed.Close()
+	if err := basicv1.ReadingTopic.WaitForInterest(ctx, closed); !errors.Is(err, plexo.ErrClosed) {
+		t.Errorf("closed Plexus: %v, want ErrClosed", err)
 	}
 }

@@ -199,7 +199,8 @@ func (p *Plexus) close() error {
 // WaitForInterest blocks until a peer reached through an attached transport
 // wants the topic, so that a message published now can reach it. Publishing
 // never waits by itself: use this where a first message must not be lost,
-// as in demos and tests.
+// as in demos and tests. [Topic.WaitForInterest] does the same for a typed
+// topic and lists p as its publisher in the directory meanwhile.
 func (p *Plexus) WaitForInterest(ctx context.Context, topic string) error {
 	for {
 		p.mu.Lock()
@@ -248,6 +249,11 @@ func (p *Plexus) publish(ctx context.Context, d *topicDesc, msg proto.Message) e
 // first time, records for the directory that p publishes the topic.
 func (p *Plexus) countPublished(r *route) {
 	r.published.Add(1)
+	p.notePublishing(r)
+}
+
+// notePublishing records for the directory that p publishes r's topic.
+func (p *Plexus) notePublishing(r *route) {
 	if !r.publishing.Load() && r.publishing.CompareAndSwap(false, true) {
 		p.directoryChanged()
 	}

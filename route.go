@@ -21,7 +21,8 @@ type route struct {
 	// described is the message type that DescribeTopic gave a topic that is
 	// used without a Go type, for the directory.
 	described atomic.Pointer[describedType]
-	// publishing is set at the first publish in this process: the
+	// publishing is set at the first publish in this process, or by
+	// Topic.WaitForInterest, which declares one to come: the
 	// directory lists the Plexus as a publisher of the topic from then on.
 	publishing atomic.Bool
 	// tap, when set, sees every message that arrives for the topic: the

@@ -221,6 +221,31 @@ func (t Topic[T]) Publish(ctx context.Context, p *Plexus, msg T) error {
 	return p.publish(ctx, t.desc, msg)
 }
 
+// WaitForInterest declares that p publishes the topic and blocks until a
+// peer reached through an attached transport wants it, as
+// [Plexus.WaitForInterest] does. Unlike that method it binds the topic to T
+// in p first and lists p as the topic's publisher in the directory from now
+// on, so that tools such as `plexo topics` and `plexo echo` see the topic,
+// and can fetch its descriptor, before the first message is published. Use
+// it where a program waits for a subscriber before it publishes.
+//
+// It fails on the zero Topic, a closed Plexus, a topic name bound to another
+// type in p, and a done ctx.
+func (t Topic[T]) WaitForInterest(ctx context.Context, p *Plexus) error {
+	if t.desc == nil || t.desc.name == "" {
+		return opError("wait for interest", "", ErrInvalidTopic)
+	}
+	if p.closed.Load() {
+		return opError("wait for interest", t.desc.name, ErrClosed)
+	}
+	r, err := p.bind(t.desc)
+	if err != nil {
+		return err
+	}
+	p.notePublishing(r)
+	return p.WaitForInterest(ctx, t.desc.name)
+}
+
 // Subscribe calls h with every message of the topic that p delivers from now
 // on, published in this process or arriving through a transport. The
 // subscription is active when Subscribe returns; interest reaches remote

@@ -324,3 +324,25 @@ func readRecording(t *testing.T, path string) map[string][]proto.Message {
 	}
 	return out
 }
+
+// TestEchoStartsAPublisherThatWaitsForASubscriber: a publisher that waits for
+// a subscriber before its first message (by topic name, so the directory
+// cannot name its type until then) is started by echo's interest, and echo
+// prints its first messages once the type is known.
+func TestEchoStartsAPublisherThatWaitsForASubscriber(t *testing.T) {
+	a := startPeer(t, "--tcp-listen", "127.0.0.1:0", "--readings", "3", "--interval", "1ms", "--wait-interest")
+	r := plexo(t, 30*time.Second, "echo", readingTopic, "-n", "3", "--timeout", "20s", "--tcp-dial", a.addr).ok(t)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("echo -n 3 printed %d lines: %q", len(lines), r.stdout)
+	}
+	for i, line := range lines {
+		var got plexotestv1.Reading
+		if err := protojson.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if want := testpb.Reading(uint64(i)); !proto.Equal(&got, want) {
+			t.Errorf("message %d: echo printed %v, the peer published %v", i, &got, want)
+		}
+	}
+}

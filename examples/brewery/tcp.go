@@ -65,9 +65,14 @@ func sensorsProcess(ctx context.Context, addr string, start func(addr string) (f
 			return err
 		}
 	}
-	// Publish once the logger's subscriptions have reached us.
-	for _, topic := range []string{sensorsv1.TemperatureTopicName, sensorsv1.GravityTopicName} {
-		if err := p.WaitForInterest(ctx, topic); err != nil {
+	// Publish once the logger's subscriptions have reached us. Waiting on
+	// the typed topics lists this process as their publisher meanwhile, so
+	// that `plexo topics` and `plexo echo` see them before the first reading.
+	for _, waitFor := range []func(context.Context, *plexo.Plexus) error{
+		sensorsv1.TemperatureTopic.WaitForInterest,
+		sensorsv1.GravityTopic.WaitForInterest,
+	} {
+		if err := waitFor(ctx, p); err != nil {
 			return errors.Join(err, wait())
 		}
 	}

@@ -204,10 +204,11 @@ func inside(out io.Writer) error {
 	lines.Lock()
 	fmt.Fprintf(out, "[publisher] temperatures on %s, gravities on %s\n", m.Group(sensorsv1.TemperatureTopicName), m.Group(sensorsv1.GravityTopicName))
 	lines.Unlock()
-	for _, topic := range []string{sensorsv1.TemperatureTopicName, sensorsv1.GravityTopicName} {
-		if err := p.WaitForInterest(ctx, topic); err != nil {
-			return fmt.Errorf("no subscriber of %s: %w", topic, err)
-		}
+	if err := sensorsv1.TemperatureTopic.WaitForInterest(ctx, p); err != nil {
+		return fmt.Errorf("no subscriber of temperatures: %w", err)
+	}
+	if err := sensorsv1.GravityTopic.WaitForInterest(ctx, p); err != nil {
+		return fmt.Errorf("no subscriber of gravities: %w", err)
 	}
 	for i := range readings {
 		t := &sensorsv1.Temperature{SensorId: "fermenter-1/top", Celsius: 18.5 + float64(i)/10}

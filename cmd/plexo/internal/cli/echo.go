@@ -79,13 +79,10 @@ func runEcho(ctx context.Context, st *state, f echoFlags, topics []string) error
 	if wait <= 0 {
 		wait = st.conn.Timeout
 	}
-	types := make([]topicType, 0, len(topics))
 	for _, topic := range topics {
-		tt, err := res.resolve(runCtx, topic, wait)
-		if err != nil {
-			return fmt.Errorf("echo: %w", err)
+		if _, ok := mcapio.TopicCodec(topic); !ok {
+			return fmt.Errorf("echo: %q is not a plexo topic name (<namespace>.<Message>.proto or .json)", topic)
 		}
-		types = append(types, tt)
 	}
 
 	out := bufio.NewWriter(st.Out)
@@ -98,8 +95,20 @@ func runEcho(ctx context.Context, st *state, f echoFlags, topics []string) error
 	defer finish()
 	jsonOpts := protojson.MarshalOptions{Resolver: dynamicResolver(res)}
 	textOpts := prototext.MarshalOptions{Resolver: dynamicResolver(res)}
-	for _, tt := range types {
-		h := func(_ context.Context, m *plexo.RawMessage) {
+	// Subscribe before the types are resolved: the interest is what starts a
+	// publisher that waits for a subscriber before its first message, and so
+	// before the directory can name its type. What arrives meanwhile waits in
+	// the subscriptions' queues until every type is known.
+	types := make([]topicType, len(topics))
+	resolved := make(chan struct{})
+	for i, topic := range topics {
+		h := func(ctx context.Context, m *plexo.RawMessage) {
+			select {
+			case <-resolved:
+			case <-ctx.Done():
+				return
+			}
+			tt := types[i]
 			msg := dynamicpb.NewMessage(tt.md)
 			var err error
 			if m.Codec == mcapio.CodecJSON || (m.Codec == "" && tt.codec == mcapio.CodecJSON) {
@@ -137,12 +146,20 @@ func runEcho(ctx context.Context, st *state, f echoFlags, topics []string) error
 				finish()
 			}
 		}
-		sub, err := conn.Plexus.SubscribeRaw(done, tt.topic, h)
+		sub, err := conn.Plexus.SubscribeRaw(done, topic, h)
 		if err != nil {
 			return fmt.Errorf("echo: %w", err)
 		}
 		defer sub.Close()
 	}
+	for i, topic := range topics {
+		tt, err := res.resolve(runCtx, topic, wait)
+		if err != nil {
+			return fmt.Errorf("echo: %w", err)
+		}
+		types[i] = tt
+	}
+	close(resolved)
 	<-done.Done()
 	mu.Lock()
 	defer mu.Unlock()
