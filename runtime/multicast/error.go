@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
+
+	"github.com/plexo-go/plexo/runtime/internal/errprefix"
 )
 
 // Errors returned by [New], wrapped with context; test them with [errors.Is].
@@ -17,31 +18,11 @@ var (
 	ErrConfig = errors.New("multicast: invalid configuration")
 )
 
-// errorf is [fmt.Errorf] for errors that wrap errors of this package, whose
-// texts repeat the "multicast: " prefix the new text begins with: it leaves the
-// repetitions out, so that the prefix appears once. The result unwraps like
-// fmt.Errorf's.
+// errorf is [fmt.Errorf] with the package's "multicast: " prefix written once,
+// however many of the package's errors the result wraps.
 func errorf(format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	return &prefixedError{text: oncePrefixed(err.Error(), "multicast: "), err: err}
+	return errprefix.Errorf("multicast: ", format, args...)
 }
-
-// oncePrefixed removes from s the copies of prefix that follow a ": ".
-func oncePrefixed(s, prefix string) string {
-	if rest, ok := strings.CutPrefix(s, prefix); ok {
-		return prefix + strings.ReplaceAll(rest, ": "+prefix, ": ")
-	}
-	return s
-}
-
-// A prefixedError is the error of [errorf].
-type prefixedError struct {
-	text string
-	err  error
-}
-
-func (e *prefixedError) Error() string { return e.text }
-func (e *prefixedError) Unwrap() error { return e.err }
 
 // multicastOff says that ifi has multicast off, and how to turn it on.
 func multicastOff(ifi *net.Interface) string {

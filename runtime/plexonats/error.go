@@ -28,7 +28,9 @@ var (
 // errorf is [fmt.Errorf] for errors that wrap errors of this package, whose
 // texts repeat the "plexonats: " prefix the new text begins with: it leaves the
 // repetitions out, so that the prefix appears once. The result unwraps like
-// fmt.Errorf's.
+// fmt.Errorf's. runtime/internal/errprefix has the same for tcp and
+// multicast; this module keeps its own copy, so that its versions are not
+// tied to the root module's internals.
 func errorf(format string, args ...any) error {
 	err := fmt.Errorf(format, args...)
 	return &prefixedError{text: oncePrefixed(err.Error(), "plexonats: "), err: err}

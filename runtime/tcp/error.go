@@ -3,7 +3,8 @@ package tcp
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/plexo-go/plexo/runtime/internal/errprefix"
 )
 
 // Sentinel errors that callers can test for with [errors.Is]. They reach
@@ -82,28 +83,8 @@ func (e *PeerClosedError) Error() string {
 // Unwrap returns [ErrPeerClosed].
 func (e *PeerClosedError) Unwrap() error { return ErrPeerClosed }
 
-// errorf is [fmt.Errorf] for errors that wrap errors of this package, whose
-// texts repeat the "tcp: " prefix the new text begins with: it leaves the
-// repetitions out, so that the prefix appears once. The result unwraps like
-// fmt.Errorf's.
+// errorf is [fmt.Errorf] with the package's "tcp: " prefix written once,
+// however many of the package's errors the result wraps.
 func errorf(format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	return &prefixedError{text: oncePrefixed(err.Error(), "tcp: "), err: err}
+	return errprefix.Errorf("tcp: ", format, args...)
 }
-
-// oncePrefixed removes from s the copies of prefix that follow a ": ".
-func oncePrefixed(s, prefix string) string {
-	if rest, ok := strings.CutPrefix(s, prefix); ok {
-		return prefix + strings.ReplaceAll(rest, ": "+prefix, ": ")
-	}
-	return s
-}
-
-// A prefixedError is the error of [errorf].
-type prefixedError struct {
-	text string
-	err  error
-}
-
-func (e *prefixedError) Error() string { return e.text }
-func (e *prefixedError) Unwrap() error { return e.err }
