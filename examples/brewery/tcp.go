@@ -66,15 +66,13 @@ func sensorsProcess(ctx context.Context, addr string, start func(addr string) (f
 		}
 	}
 	// Publish once the logger's subscriptions have reached us. Waiting on
-	// the typed topics lists this process as their publisher meanwhile, so
-	// that `plexo topics` and `plexo echo` see them before the first reading.
-	for _, waitFor := range []func(context.Context, *plexo.Plexus) error{
-		sensorsv1.TemperatureTopic.WaitForInterest,
-		sensorsv1.GravityTopic.WaitForInterest,
-	} {
-		if err := waitFor(ctx, p); err != nil {
-			return errors.Join(err, wait())
-		}
+	// the typed topics (both at once) lists this process as their publisher
+	// meanwhile, so that `plexo topics` and `plexo echo` see them before the
+	// first reading.
+	gravity := make(chan error, 1)
+	go func() { gravity <- sensorsv1.GravityTopic.WaitForInterest(ctx, p) }()
+	if err := errors.Join(sensorsv1.TemperatureTopic.WaitForInterest(ctx, p), <-gravity); err != nil {
+		return errors.Join(err, wait())
 	}
 	if err := publishReadings(ctx, p); err != nil {
 		return errors.Join(err, wait())
