@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -27,6 +28,10 @@ type RawMessage struct {
 	Origin uint64
 	// Sequence numbers the messages of one origin in publish order.
 	Sequence uint64
+	// Received is when the Plexus received (or published) the message and
+	// queued it for the subscription: the time to log it at, as recorders
+	// do, unaffected by how long it waited in the subscription's queue.
+	Received time.Time
 }
 
 // rawDelivery is a RawMessage queued for a raw subscription with its own
@@ -53,6 +58,7 @@ func offerRaw(ctx context.Context, r *route, msg *Message) error {
 		return nil
 	}
 	codec := r.codecName()
+	now := time.Now()
 	for _, s := range subs {
 		d := rawPool.Get().(*rawDelivery)
 		payload := msg.Payload // an inline handler returns before the caller reuses it
@@ -60,7 +66,7 @@ func offerRaw(ctx context.Context, r *route, msg *Message) error {
 			d.buf = append(d.buf[:0], msg.Payload...)
 			payload = d.buf
 		}
-		d.msg = RawMessage{Topic: r.name, Codec: codec, Payload: payload, Origin: msg.Origin, Sequence: msg.Sequence}
+		d.msg = RawMessage{Topic: r.name, Codec: codec, Payload: payload, Origin: msg.Origin, Sequence: msg.Sequence, Received: now}
 		if err := s.offer(ctx, d); err != nil {
 			return opError("publish", r.name, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -139,6 +140,33 @@ func TestRawPayloadIsTheHandlersUntilItReturns(t *testing.T) {
 	close(gate)
 	if g := got.WaitFor(t, 2); g[0] != "first" || g[1] != "second" {
 		t.Fatalf("handler saw %q", g)
+	}
+}
+
+func TestRawMessageSaysWhenItWasReceivedNotWhenItWasHandled(t *testing.T) {
+	ctx := t.Context()
+	p := newPlexus(t)
+	received := new(plexotest.Collector[time.Time])
+	gate := make(chan struct{})
+	if _, err := p.SubscribeRaw(ctx, "a.B.proto", func(_ context.Context, m *plexo.RawMessage) {
+		<-gate // the handler is slow: the second message waits in the queue
+		received.Add(m.Received)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	for _, payload := range []string{"first", "second"} {
+		if err := p.PublishRaw(ctx, "a.B.proto", []byte(payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	close(gate)
+	for i, at := range received.WaitFor(t, 2) {
+		if at.Before(before) || at.After(after) {
+			t.Errorf("message %d: Received %v, want between %v and %v, when it was published", i, at, before, after)
+		}
 	}
 }
 

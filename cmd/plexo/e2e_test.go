@@ -191,6 +191,8 @@ func scenario(t *testing.T, nw network) {
 			}
 		}
 
+		t.Run("typescript reader", func(t *testing.T) { checkWithTypeScriptReader(t, file, recorded) })
+
 		a.stop() // so that only the replay publishes
 		b := startPeer(t, append(nw.peer(), "--sub-readings", "--sub-notes")...)
 		r = plexo(t, 60*time.Second, append([]string{"replay", file, "--speed", "4"}, nw.plexo(b)...)...).ok(t)

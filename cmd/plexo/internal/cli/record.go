@@ -80,9 +80,11 @@ type recorder struct {
 	failed atomic.Pointer[error]
 }
 
-// record is the write path: one message, as received.
+// record is the write path: one message, as received. Its log time is when
+// the Plexus received it, not now: a message that waited in the queue while
+// the first of its topic fetched the type's descriptor keeps its spacing.
 func (r *recorder) record(ctx context.Context, m *plexo.RawMessage) {
-	now := uint64(time.Now().UnixNano())
+	now := uint64(m.Received.UnixNano())
 	ok, err := r.w.Write(m.Topic, m.Payload, now)
 	if err == nil && !ok {
 		if err = r.addChannel(ctx, m.Topic, m.Codec); err == nil {

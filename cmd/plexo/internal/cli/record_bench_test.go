@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"flag"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/foxglove/mcap/go/mcap"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plexo-go/plexo"
@@ -154,5 +156,52 @@ func TestRecordAllocs(t *testing.T) {
 	}
 	if p := rec.failed.Load(); p != nil {
 		t.Fatal(*p)
+	}
+}
+
+// TestRecordLogsTheReceiveTime: a message's log time is when the Plexus
+// received it, however long it then waited for the recorder.
+func TestRecordLogsTheReceiveTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "times.mcap")
+	w, err := mcapio.Create(path, mcapio.WriterOptions{Compression: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := blob128.ProtoReflect().Descriptor()
+	set, _ := schemas.MarshalSetOf(md)
+	if err := w.AddChannel(plexotestv1.BlobTopicName, mcapio.CodecProto, md.FullName(), set); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{w: w, stop: func() {}}
+	payload, _ := proto.Marshal(blob128)
+	received := []time.Time{time.Unix(1_700_000_000, 5), time.Unix(1_700_000_000, 20_000_005)}
+	for _, at := range received {
+		rec.record(context.Background(), &plexo.RawMessage{Topic: plexotestv1.BlobTopicName, Codec: "proto", Payload: payload, Received: at})
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := mcap.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	it, err := r.Messages(mcap.UsingIndex(true), mcap.InOrder(mcap.LogTimeOrder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, at := range received {
+		_, _, m, err := it.NextInto(nil)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if want := uint64(at.UnixNano()); m.LogTime != want {
+			t.Errorf("message %d: log time %d, want its receive time %d", i, m.LogTime, want)
+		}
 	}
 }

@@ -44,11 +44,10 @@ type entry struct {
 // take is the watch's inline raw handler: it copies the message into the
 // ring, reusing the slot's buffer.
 func (w *watch) take(_ context.Context, m *plexo.RawMessage) {
-	now := time.Now()
 	w.mu.Lock()
 	w.seq++
 	e := &w.ring[(w.seq-1)%ringLen]
-	e.seq, e.at, e.origin = w.seq, now, m.Origin
+	e.seq, e.at, e.origin = w.seq, m.Received, m.Origin
 	e.buf = append(e.buf[:0], m.Payload...)
 	w.mu.Unlock()
 }
