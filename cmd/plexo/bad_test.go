@@ -3,6 +3,7 @@ package main_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,7 +81,18 @@ func TestBadInput(t *testing.T) {
 
 	t.Run("no message in time", func(t *testing.T) {
 		r := plexo(t, 10*time.Second, "echo", readingTopic, "--timeout", "1s", "--proto", "plexotest/v1/plexotest.proto", "-I", "internal/testpb/proto")
-		r.failed(t, "0 message")
+		r.failed(t, "0 message", "no transport")
+	})
+
+	t.Run("no transport", func(t *testing.T) {
+		plexo(t, 10*time.Second, "topics").failed(t, "no transport", "--tcp-dial")
+		plexo(t, 10*time.Second, "bridge").failed(t, "no transport")
+		plexo(t, 10*time.Second, "echo", "nope.v1.Missing.proto", "--timeout", "1s").failed(t, "nope.v1.Missing.proto", "no transport")
+		a := startPeer(t, "--tcp-listen", "127.0.0.1:0")
+		r := plexo(t, 10*time.Second, "echo", "nope.v1.Missing.proto", "--timeout", "1s", "--tcp-dial", a.addr)
+		if strings.Contains(r.stderr, "no transport") {
+			t.Errorf("with a transport, the failure blames its absence: %q", r.stderr)
+		}
 	})
 
 	t.Run("unreachable peer", func(t *testing.T) {

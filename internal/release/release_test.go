@@ -144,6 +144,10 @@ func TestInstallFromTag(t *testing.T) {
 	if out := run(t, work, env, plexo, "--help"); !strings.Contains(out, "plexo") {
 		t.Errorf("plexo --help printed %q", out)
 	}
+	// The installed command names its tag and the library's.
+	if out, want := run(t, work, env, plexo, "--version"), fmt.Sprintf("plexo %s (library %s %s,", tag, rootPath, tag); !strings.HasPrefix(out, want) {
+		t.Errorf("plexo --version printed %q, want it to begin %q", out, want)
+	}
 	t.Logf("go install cmd/plexo@%s: %v", tag, time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()

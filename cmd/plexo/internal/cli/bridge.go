@@ -20,7 +20,7 @@ forwards each topic between the transports where it is wanted, and logs
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if st.conn.Empty() {
-				return usageError(cmd, "no transport: give --tcp-dial, --tcp-listen, --multicast or --nats")
+				return usageError(cmd, noTransport)
 			}
 			return runBridge(cmd.Context(), st)
 		},

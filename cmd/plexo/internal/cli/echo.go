@@ -171,7 +171,7 @@ func runEcho(ctx context.Context, st *state, f echoFlags, topics []string) error
 	}
 	if f.timeout > 0 && ctx.Err() == nil { // the timeout, not a signal
 		if count == 0 || f.n > 0 {
-			return fmt.Errorf("echo: %d message(s) on %v within %v", count, topics, f.timeout)
+			return nothingCame(fmt.Errorf("echo: %d message(s) on %v within %v", count, topics, f.timeout))
 		}
 	}
 	return nil

@@ -95,9 +95,9 @@ func (r *resolver) resolve(ctx context.Context, topic string, wait time.Duration
 		case <-ctx.Done():
 		}
 		if r.files != nil {
-			return tt, fmt.Errorf("topic %s: no type %s in the given schemas, and not in the directory within %v", topic, guessMessage(topic), wait)
+			return tt, nothingCame(fmt.Errorf("topic %s: no type %s in the given schemas, and not in the directory within %v", topic, guessMessage(topic), wait))
 		}
-		return tt, fmt.Errorf("topic %s: not in the directory within %v (no process announces it; give --proto or --descriptor-set to use it anyway)", topic, wait)
+		return tt, nothingCame(fmt.Errorf("topic %s: not in the directory within %v (no process announces it; give --proto or --descriptor-set to use it anyway)", topic, wait))
 	}
 	if r.files != nil {
 		if md, err := schemas.FindMessage(r.files, name); err == nil {
@@ -108,7 +108,7 @@ func (r *resolver) resolve(ctx context.Context, topic string, wait time.Duration
 	md, err := r.dir.Descriptor(ctx, name)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return tt, fmt.Errorf("topic %s: no process shared the descriptor of %s within %v", topic, name, wait)
+			return tt, nothingCame(fmt.Errorf("topic %s: no process shared the descriptor of %s within %v", topic, name, wait))
 		}
 		return tt, fmt.Errorf("topic %s: descriptor of %s: %w", topic, name, err)
 	}

@@ -29,6 +29,11 @@ type state struct {
 
 // NewRoot returns the plexo command with every subcommand.
 func NewRoot(s Streams) *cobra.Command {
+	root, _ := newRoot(s)
+	return root
+}
+
+func newRoot(s Streams) (*cobra.Command, *state) {
 	st := &state{Streams: s}
 	root := &cobra.Command{
 		Use:   "plexo",
@@ -42,9 +47,11 @@ attaches a transport to the command's one Plexus, which bridges them.`,
 		Example: `  plexo --tcp-dial 127.0.0.1:7000 topics
   plexo --multicast eth0 echo brewery.sensors.v1.Temperature.proto -n 5
   plexo --nats nats://127.0.0.1:4222 record -o run.mcap --duration 1m`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("plexo {{.Version}}\n")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
@@ -59,20 +66,36 @@ attaches a transport to the command's one Plexus, which bridges them.`,
 		newBridgeCmd(st),
 		newUICmd(st),
 	)
-	return root
+	return root, st
 }
+
+// noTransport says what is missing when no connection flag was given. A
+// failure to hear from the system adds it, as its likeliest cause.
+const noTransport = "no transport: give --tcp-dial, --tcp-listen, --multicast or --nats"
+
+// A nothingCameError is a wait for the system that ended with nothing: a
+// topic not in the directory, a descriptor or messages that did not arrive.
+type nothingCameError struct{ error }
+
+func (e nothingCameError) Unwrap() error { return e.error }
+
+// nothingCame marks err as a wait for the system that ended with nothing.
+func nothingCame(err error) error { return nothingCameError{err} }
 
 // Main runs the plexo command with args and returns its exit status: 0 on
 // success, 1 with one line "plexo: ..." on stderr on failure.
 func Main(args []string, s Streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := NewRoot(s)
+	root, st := newRoot(s)
 	root.SetArgs(args)
 	if cmd, err := root.ExecuteContextC(ctx); err != nil {
 		msg := oneLine(err)
 		if cmd != nil && cmd != root && !strings.HasPrefix(msg, cmd.Name()+": ") {
 			msg = cmd.Name() + ": " + msg // an argument error of cobra's
+		}
+		if waited := (nothingCameError{}); errors.As(err, &waited) && st.conn.Empty() {
+			msg += " (" + noTransport + ")"
 		}
 		fmt.Fprintf(s.Err, "plexo: %s\n", msg)
 		return 1

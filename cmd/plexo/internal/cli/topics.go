@@ -42,6 +42,9 @@ every topic. --json prints one JSON object per topic instead of the table.`,
 			if f.window <= 0 {
 				return usageError(cmd, "--window %v: want more than 0", f.window)
 			}
+			if st.conn.Empty() {
+				return usageError(cmd, noTransport)
+			}
 			return runTopics(cmd.Context(), st, f)
 		},
 	}
