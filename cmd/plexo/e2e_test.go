@@ -150,7 +150,7 @@ func scenario(t *testing.T, nw network) {
 	})
 
 	t.Run("pub", func(t *testing.T) {
-		run(t, 20*time.Second, "pub", noteTopic, `{"text":"from plexo pub","seq":"4242"}`, "--count", "2", "--rate", "20").ok(t)
+		run(t, 40*time.Second, "pub", noteTopic, `{"text":"from plexo pub","seq":"4242"}`, "--count", "2", "--rate", "20", "--wait", "30s").ok(t)
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			n := 0
@@ -195,7 +195,9 @@ func scenario(t *testing.T, nw network) {
 
 		a.stop() // so that only the replay publishes
 		b := startPeer(t, append(nw.peer(), "--sub-readings", "--sub-notes")...)
-		r = plexo(t, 60*time.Second, append([]string{"replay", file, "--speed", "4"}, nw.plexo(b)...)...).ok(t)
+		// replay waits for its subscribers' interest (5 s by default) before
+		// the first message; on a loaded machine it may take longer to come.
+		r = plexo(t, 60*time.Second, append([]string{"replay", file, "--speed", "4", "--wait", "30s"}, nw.plexo(b)...)...).ok(t)
 		if !strings.Contains(r.stderr, "replayed ") {
 			t.Errorf("no summary: %q", r.stderr)
 		}
@@ -217,7 +219,7 @@ func scenario(t *testing.T, nw network) {
 
 		// Only the named topic.
 		c := startPeer(t, append(nw.peer(), "--sub-readings", "--sub-notes")...)
-		plexo(t, 60*time.Second, append([]string{"replay", file, noteTopic, "--speed", "0"}, nw.plexo(c)...)...).ok(t)
+		plexo(t, 60*time.Second, append([]string{"replay", file, noteTopic, "--speed", "0", "--wait", "30s"}, nw.plexo(c)...)...).ok(t)
 		c.waitReceived(t, noteTopic, len(recorded[noteTopic]), 20*time.Second)
 		if n := len(c.received(readingTopic)); n != 0 {
 			t.Fatalf("replay of %s only delivered %d readings", noteTopic, n)

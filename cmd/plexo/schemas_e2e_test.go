@@ -56,8 +56,8 @@ func TestPrivateSchemas(t *testing.T) {
 		})
 	}
 
-	args := append([]string{"pub", noteTopic, `{"text":"private","seq":"9"}`, "--descriptor-set", setFile}, dial...)
-	plexo(t, 20*time.Second, args...).ok(t)
+	args := append([]string{"pub", noteTopic, `{"text":"private","seq":"9"}`, "--descriptor-set", setFile, "--wait", "30s"}, dial...)
+	plexo(t, 40*time.Second, args...).ok(t)
 	got := a.waitReceived(t, noteTopic, 1, 10*time.Second)
 	var note plexotestv1.Note
 	if err := protojson.Unmarshal([]byte(got[0]), &note); err != nil || !proto.Equal(&note, &plexotestv1.Note{Text: "private", Seq: 9}) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/plexo-go/plexo"
 	"github.com/plexo-go/plexo/internal/faults"
+	"github.com/plexo-go/plexo/internal/plexotest"
 	"github.com/plexo-go/plexo/runtime/tcp"
 )
 
@@ -209,7 +210,8 @@ func TestBadNetworks(t *testing.T) {
 			}
 			n.stop()
 			last := n.published.Load()
-			eventually(5*time.Second, func() bool { return n.gotB.lastSeq() == last && n.gotC.lastSeq() == last })
+			// Only bounds the wait: the checks below say what is missing.
+			eventually(plexotest.Timeout, func() bool { return n.gotB.lastSeq() == last && n.gotC.lastSeq() == last })
 
 			_, gotC, dupsC, orderC := n.gotC.state(1, last)
 			lastB, gotB, dupsB, orderB := n.gotB.state(start, last)

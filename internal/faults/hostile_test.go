@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/plexo-go/plexo/internal/plexotest"
 )
 
 // hostileHeapBound is the most heap the attacked process may hold (after a
@@ -77,10 +79,10 @@ func TestHostileInput(t *testing.T) {
 	_, lastTock := y.stop(t)
 	want := map[*node]streamKey{y: {"tick", 0, 0}, x: {"tock", 1, 0}}
 	lastOf := map[*node]uint64{y: lastTick, x: lastTock}
-	if _, ok := eventually(5*time.Second, func() bool {
+	if _, ok := eventually(plexotest.Timeout, func() bool {
 		return y.lastOf(want[y]) == lastTick && x.lastOf(want[x]) == lastTock
 	}); !ok {
-		t.Errorf("the real peers' last messages did not arrive within 5 s")
+		t.Errorf("the real peers' last messages did not arrive within %v", plexotest.Timeout)
 	}
 	var lost uint64
 	for _, n := range nodes {
@@ -98,7 +100,7 @@ func TestHostileInput(t *testing.T) {
 		}
 	}
 	var end procStats
-	_, ok := eventually(5*time.Second, func() bool { end = x.stats(t); return end.goroutines <= base.goroutines })
+	_, ok := eventually(plexotest.Timeout, func() bool { end = x.stats(t); return end.goroutines <= base.goroutines })
 	t.Logf("hostile connections: %d opened, %d bytes sent, in %v (budget %v); real peers exchanged %d + %d messages meanwhile, lost %d; "+
 		"attacked process: heap %d KiB before, peak %d KiB (bound %d MiB), %d KiB after; goroutines %d before, peak %d, %d after",
 		opened.Load(), bytesSent.Load(), took.Round(10*time.Millisecond), budget, lastTick, lastTock, lost, base.heap>>10, peak.heap>>10, hostileHeapBound>>20,

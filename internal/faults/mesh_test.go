@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/plexo-go/plexo/internal/plexotest"
 )
 
 // meshSpecs is the mesh of TestPeerDeathAndRestart: a tree of five
@@ -171,7 +173,7 @@ func runMesh(t *testing.T, topo topology) {
 		lastSeq[streamKey{"tick", n.spec.id, n.inc}] = tick
 		lastSeq[streamKey{"tock", n.spec.id, n.inc}] = tock
 	}
-	_, ok = eventually(5*time.Second, func() bool {
+	_, ok = eventually(plexotest.Timeout, func() bool {
 		for _, s := range nodes {
 			for k, last := range lastSeq {
 				if wants(s.spec, k.tag) && s.lastOf(k) < last {
@@ -182,7 +184,7 @@ func runMesh(t *testing.T, topo topology) {
 		return true
 	})
 	if !ok {
-		t.Errorf("the last messages did not all arrive within 5 s")
+		t.Errorf("the last messages did not all arrive within %v", plexotest.Timeout)
 	}
 	var lostAfter uint64
 	for _, s := range nodes {
@@ -219,7 +221,7 @@ func runMesh(t *testing.T, topo topology) {
 			continue
 		}
 		var s procStats
-		_, ok := eventually(5*time.Second, func() bool {
+		_, ok := eventually(plexotest.Timeout, func() bool {
 			s = n.stats(t)
 			return s.goroutines <= baseline[i].goroutines && s.heap <= baseline[i].heap+4<<20
 		})

@@ -73,7 +73,7 @@ func TestProxy(t *testing.T) {
 		p, c := proxied(t)
 		roundTrip(t, c, 100<<10)
 		// The count follows the last write by a moment.
-		if _, ok := eventually(time.Second, func() bool { return p.Forwarded() == 200<<10 }); !ok {
+		if _, ok := eventually(10*time.Second, func() bool { return p.Forwarded() == 200<<10 }); !ok {
 			t.Errorf("Forwarded %d bytes, want %d", p.Forwarded(), 200<<10)
 		}
 		if p.Conns() != 1 {
@@ -87,8 +87,15 @@ func TestProxy(t *testing.T) {
 			t.Errorf("round trip %v with 100 ms each way", d)
 		}
 		p.SetLatency(0)
-		if d := roundTrip(t, c, 10); d > 150*time.Millisecond {
-			t.Errorf("round trip %v after the latency was removed", d)
+		// The latency is a floor under every round trip, while a loaded
+		// machine's stalls come and go: the fastest of a few round trips
+		// tells whether the latency is gone.
+		fastest := roundTrip(t, c, 10)
+		for range 4 {
+			fastest = min(fastest, roundTrip(t, c, 10))
+		}
+		if fastest > 150*time.Millisecond {
+			t.Errorf("fastest of 5 round trips %v after the latency was removed", fastest)
 		}
 	})
 	t.Run("bandwidth", func(t *testing.T) {

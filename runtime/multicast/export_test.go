@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/plexo-go/plexo"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
 	"github.com/plexo-go/plexo/runtime/multicast/internal/frame"
 )
@@ -75,4 +76,18 @@ func JoinsPending(t *Transport) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.groups.toJoin) > 0 || t.groups.joining
+}
+
+// Admit takes in datagram b as a reader of one of t's data sockets does, on
+// a receiver of its own, and reports whether it completes a message to
+// deliver; release stands for the end of that delivery.
+func Admit(t *Transport, b []byte) (deliver bool, release func()) {
+	r := t.newReceiver()
+	var h frame.Header
+	var msg plexo.Message
+	deliver = r.classifyData(b, &h, &msg) == noDrop
+	return deliver, func() {
+		r.release()
+		r.reasm.Reset()
+	}
 }

@@ -20,6 +20,7 @@ type receiver struct {
 	replay *frame.Replay
 	buf    []byte
 	ranges []repair.Range
+	held   *seqState // admitted the message being delivered; see release
 }
 
 // reassemblyBytes is what partial messages may hold, for a largest message
@@ -175,6 +176,7 @@ func (t *Transport) readData(conn *net.UDPConn) {
 		}
 		t.counters.received.Add(1)
 		t.host.Deliver(&msg)
+		r.release()
 	}
 }
 

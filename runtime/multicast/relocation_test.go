@@ -108,3 +108,48 @@ func TestLoneRelocation(t *testing.T) {
 		deliver(t, b, got, a)
 	})
 }
+
+// TestTwoSocketsOfOneStreamKeepItsOrder stands for a topic relocating: for
+// a grace period its messages come on two groups, each read by a goroutine
+// of its own. A later message of the same sender and topic must not be
+// admitted on one socket while an earlier one, admitted on the other, is
+// still on its way to delivery: it would overtake it. TestCollision
+// delivered 77 before 76 that way, under load.
+func TestTwoSocketsOfOneStreamKeepItsOrder(t *testing.T) {
+	if !netns(t) {
+		return
+	}
+	sub := newNode(t)
+	subscribe(t, sub, int64Topic)
+	first, _ := multicast.ForgeData(sub.m, 1000, int64Topic.Name(), 1, nil)
+	second, _ := multicast.ForgeData(sub.m, 1000, int64Topic.Name(), 2, nil)
+	if first == nil || second == nil {
+		t.Fatal("cannot forge a datagram")
+	}
+	ok, release1 := multicast.Admit(sub.m, first)
+	if !ok {
+		t.Fatal("message 1 not admitted")
+	}
+	type admitted struct {
+		ok      bool
+		release func()
+	}
+	next := make(chan admitted, 1)
+	go func() {
+		ok, release := multicast.Admit(sub.m, second)
+		next <- admitted{ok, release}
+	}()
+	select {
+	case a := <-next:
+		release1()
+		a.release()
+		t.Fatal("message 2 was admitted on another socket while message 1 was still being delivered")
+	case <-time.After(100 * time.Millisecond):
+	}
+	release1()
+	a := <-next
+	if !a.ok {
+		t.Fatal("message 2 not admitted once message 1 was delivered")
+	}
+	a.release()
+}

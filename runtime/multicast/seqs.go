@@ -1,6 +1,7 @@
 package multicast
 
 import (
+	"sync"
 	"time"
 
 	"github.com/plexo-go/plexo/runtime/multicast/internal/agree"
@@ -31,6 +32,12 @@ type seqState struct {
 	nakAt      time.Time // last NAK sent
 	tries      int       // NAKs sent for the current holes
 	prev, next *seqState
+
+	// delivering is held from a message's admission until its delivery
+	// returns. While a topic relocates its messages come on two groups,
+	// each read by a goroutine of its own: without it, one could deliver
+	// a message admitted after the one the other is about to deliver.
+	delivering sync.Mutex
 }
 
 // seqState returns the state of k, making it (and evicting the least
@@ -62,16 +69,29 @@ func (t *Transport) seqState(k seqKey, now time.Time) *seqState {
 // message is to be delivered: it drops duplicates (also those of
 // make-before-break), counts gaps and repairs, and asks the sender for what
 // is missing when repair is on.
+//
+// A message admitted holds its state's delivering lock, which the caller
+// gives back with release once the message is delivered.
 func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) bool {
 	t := r.t
 	k := seqKey{sender, topic}
 	t.seqMu.Lock()
 	state := t.seqState(k, now)
+	for !state.delivering.TryLock() {
+		// Another socket's reader delivers a message of this sender and
+		// topic: wait for it, without holding seqMu.
+		t.seqMu.Unlock()
+		state.delivering.Lock()
+		state.delivering.Unlock()
+		t.seqMu.Lock()
+		state = t.seqState(k, now)
+	}
 	v, lost := state.w.Add(seq)
 	var ranges []repair.Range
 	switch v {
 	case repair.Duplicate:
 		t.seqMu.Unlock()
+		state.delivering.Unlock()
 		return false
 	case repair.Repaired:
 		t.counters.repaired.Add(1)
@@ -91,10 +111,20 @@ func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) bool {
 		}
 	}
 	t.seqMu.Unlock()
+	r.held = state
 	if len(ranges) > 0 {
 		t.sendNak(sender, topic, ranges)
 	}
 	return true
+}
+
+// release ends the delivery of the message admitSeq admitted last, if it
+// has not ended yet.
+func (r *receiver) release() {
+	if r.held != nil {
+		r.held.delivering.Unlock()
+		r.held = nil
+	}
 }
 
 // isDuplicate reports whether message seq of (sender, topic) was delivered

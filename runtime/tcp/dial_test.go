@@ -73,7 +73,9 @@ func TestDialBeforeTheListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if el := time.Since(start); el > 100*time.Millisecond {
+	// At once: waiting for the peer would take forever here. A second
+	// leaves room for a loaded machine's stalls.
+	if el := time.Since(start); el > time.Second {
 		t.Fatalf("Dial took %v with nobody listening", el)
 	}
 	if err := q.Attach(d); err != nil {

@@ -12,15 +12,15 @@ import (
 // an interval, not once every two intervals, even when its own PONGs
 // answer the peer's PINGs.
 func TestIdleConnectionPingsEveryInterval(t *testing.T) {
-	// Long enough that a loaded machine's scheduling delays, tens of
-	// milliseconds, do not look like the bug (a silence of two intervals).
 	const interval = 250 * time.Millisecond
 	a := newPlexus(t)
-	l := listen(t, a, tcp.WithHeartbeat(interval, 2*interval))
+	// This test watches the listener's schedule; a timeout far beyond the
+	// interval keeps a loaded machine's stall from dropping the connection.
+	l := listen(t, a, tcp.WithHeartbeat(interval, 40*interval))
 	raw := dialRaw(t, l.Addr(), true)
 	// The raw peer answers every PING and, between, pings at odd moments,
 	// so that the listener's PONGs fall anywhere in its intervals.
-	var largest time.Duration
+	var gaps []time.Duration
 	last := time.Now()
 	deadline := last.Add(12 * interval)
 	for n := 0; time.Now().Before(deadline); n++ {
@@ -30,7 +30,7 @@ func TestIdleConnectionPingsEveryInterval(t *testing.T) {
 		}
 		now := time.Now()
 		if n > 0 { // the first may follow the handshake's frames
-			largest = max(largest, now.Sub(last))
+			gaps = append(gaps, now.Sub(last))
 		}
 		last = now
 		if kind == 0x04 {
@@ -39,10 +39,19 @@ func TestIdleConnectionPingsEveryInterval(t *testing.T) {
 			raw.write(t, frame(0x04, nil))
 		}
 	}
-	// An interval, plus scheduling on a loaded machine; two intervals is
-	// what the bug was.
-	if largest >= 3*interval/2 {
-		t.Fatalf("the listener was silent for %v, interval %v", largest, interval)
+	// A silence of an interval, plus scheduling, follows each PONG of the
+	// listener. The bug, a listener that pinged only at its timer's ticks,
+	// left a silence of 5/3 intervals after each: half the gaps were that
+	// long. A loaded machine's stall stretches a gap now and then, which
+	// must not fail the test: a quarter of them may be long.
+	var long []time.Duration
+	for _, g := range gaps {
+		if g >= 3*interval/2 {
+			long = append(long, g)
+		}
+	}
+	if len(gaps) < 6 || 4*len(long) > len(gaps) {
+		t.Fatalf("the listener was silent for 1.5 intervals or more %d times in %d gaps between its frames (%v), interval %v", len(long), len(gaps), long, interval)
 	}
 	if s := l.Stats(); s.Disconnects != 0 {
 		t.Fatalf("connection dropped: %v", s.LastError)
@@ -53,7 +62,11 @@ func TestIdleConnectionPingsEveryInterval(t *testing.T) {
 // with the tightest heartbeat pair allowed, a timeout of two intervals, for
 // many timeouts: it must not drop.
 func TestIdleConnectionSurvivesTheTightestHeartbeat(t *testing.T) {
-	const interval = 200 * time.Millisecond // see TestIdleConnectionPingsEveryInterval
+	// With a timeout of two intervals, a stall of about an interval drops
+	// the connection whatever the code does: the interval is long enough
+	// that a loaded machine's stalls, which reach hundreds of milliseconds
+	// under the race detector, stay below it.
+	const interval = 500 * time.Millisecond
 	hb := tcp.WithHeartbeat(interval, 2*interval)
 	a, b := newPlexus(t), newPlexus(t)
 	l := listen(t, a, hb)
@@ -61,7 +74,7 @@ func TestIdleConnectionSurvivesTheTightestHeartbeat(t *testing.T) {
 	if err := d.WaitConnected(timeout(t)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * 2 * interval)
+	time.Sleep(6 * 2 * interval)
 	for _, tr := range []*tcp.Transport{l, d} {
 		if s := tr.Stats(); s.Disconnects != 0 || s.Connects != 1 {
 			t.Fatalf("%d connects, %d disconnects: %v", s.Connects, s.Disconnects, s.LastError)
