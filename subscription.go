@@ -286,6 +286,38 @@ func (s *Subscription) offer(ctx context.Context, m any) error {
 	}
 }
 
+// offerBatch offers each message of ms in order, as offer does, queueing
+// them with one lock and waking the handler's goroutine at most once. It
+// returns an error only when OverflowBlock waited until ctx was done; the
+// messages not queued then count as dropped.
+func (s *Subscription) offerBatch(ctx context.Context, ms []any) error {
+	if s.inline {
+		for _, m := range ms {
+			s.callInline(m)
+		}
+		return nil
+	}
+	for len(ms) > 0 {
+		done, dropped, space := s.ring.putBatch(ms, s.policy)
+		if dropped > 0 {
+			s.counters.dropped.Add(uint64(dropped))
+		}
+		ms = ms[done:]
+		if space == nil {
+			return nil
+		}
+		select { // OverflowBlock with a full ring
+		case <-space:
+		case <-s.quit:
+			return nil
+		case <-ctx.Done():
+			s.counters.dropped.Add(uint64(len(ms)))
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
 func (c *subscriptionCounters) add(o *subscriptionCounters) {
 	c.delivered.Add(o.delivered.Load())
 	c.dropped.Add(o.dropped.Load())

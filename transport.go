@@ -101,6 +101,30 @@ type Host interface {
 	ID() uint64
 }
 
+// A BatchHost is a [Host] that also takes several arrived messages in one
+// call. The Host that a Plexus passes to [Transport.Start] is always a
+// BatchHost; a transport that receives many messages at once (runtime/tcp
+// hands over every frame that one read of its socket brought) finds it
+// with a type assertion, and falls back on [Host.Deliver] for a Host that
+// is not one, such as a test's.
+//
+// A batch costs the Plexus one pass of its duplicate filter, one route
+// lookup per run of consecutive messages of one topic, and one queueing per
+// subscription and run, which wakes a subscription's goroutine at most
+// once: under load, subscriptions see bursts rather than single messages.
+type BatchHost interface {
+	Host
+
+	// DeliverBatch hands the Plexus messages that arrived, in the order
+	// they arrived, as if [Host.Deliver] were called with each in turn:
+	// every subscription receives them in that order, with the same
+	// duplicate suppression, decoding and forwarding. Messages of one
+	// topic that follow one another are handed to each subscription
+	// together, before any of them is forwarded to other transports. msgs
+	// and their payloads are only read during the call.
+	DeliverBatch(msgs []Message)
+}
+
 // A Message is an encoded message in transit between processes. Its fields
 // are what every plexo wire format carries (see schema/plexo/v1/envelope.proto).
 type Message struct {
