@@ -304,17 +304,19 @@ func (p *Plexus) send(ctx context.Context, r *route, msg *Message, from *link) {
 	}
 }
 
-// deliver handles a message that arrived through link from.
-func (p *Plexus) deliver(from *link, msg *Message) {
+// deliver handles a message that arrived through link from. It reports
+// whether it handed the message to a goroutine that it woke (see
+// [BatchHost]).
+func (p *Plexus) deliver(from *link, msg *Message) (woke bool) {
 	if p.closed.Load() {
-		return
+		return false
 	}
 	if msg.Origin == p.id || !p.dedup.admit(msg.Origin, msg.Sequence) {
 		p.duplicates.Add(1)
-		return
+		return false
 	}
 	var decoded [1]any
-	p.deliverRun(from, unsafe.Slice(msg, 1), 1, decoded[:0])
+	return p.deliverRun(from, unsafe.Slice(msg, 1), 1, decoded[:0])
 }
 
 // maxDeliverBatch is how many messages of a batch deliverBatch handles
@@ -323,12 +325,16 @@ func (p *Plexus) deliver(from *link, msg *Message) {
 const maxDeliverBatch = 64
 
 // deliverBatch handles messages that arrived together through link from,
-// as deliver does each of them in order.
-func (p *Plexus) deliverBatch(from *link, msgs []Message) {
+// as deliver does each of them in order. It reports whether it handed any
+// to a goroutine that it woke (see [BatchHost]).
+func (p *Plexus) deliverBatch(from *link, msgs []Message) (woke bool) {
+	if len(msgs) == 1 {
+		return p.deliver(from, &msgs[0])
+	}
 	var decoded [maxDeliverBatch]any
 	for len(msgs) > 0 {
 		if p.closed.Load() {
-			return
+			return woke
 		}
 		chunk := msgs[:min(len(msgs), maxDeliverBatch)]
 		msgs = msgs[len(chunk):]
@@ -343,12 +349,13 @@ func (p *Plexus) deliverBatch(from *link, msgs []Message) {
 				j++
 			}
 			if run := admitted >> i & (1<<(j-i) - 1); run != 0 {
-				p.deliverRun(from, chunk[i:j], run, decoded[:0])
+				woke = p.deliverRun(from, chunk[i:j], run, decoded[:0]) || woke
 			}
 			i = j
 		}
 		clear(decoded[:]) // let the messages go once handed over
 	}
+	return woke
 }
 
 // deliverRun handles a run of messages of one topic that arrived through
@@ -356,13 +363,14 @@ func (p *Plexus) deliverBatch(from *link, msgs []Message) {
 // msgs[i]): it decodes each once for the typed subscriptions, queues them
 // for each subscription together, then offers each to the raw
 // subscriptions and forwards it. decoded is an empty slice with room for
-// msgs, to decode into.
-func (p *Plexus) deliverRun(from *link, msgs []Message, admitted uint64, decoded []any) {
+// msgs, to decode into. It reports whether it woke a subscription's
+// goroutine, or offered the messages to a raw subscription with one.
+func (p *Plexus) deliverRun(from *link, msgs []Message, admitted uint64, decoded []any) (woke bool) {
 	n := bits.OnesCount64(admitted)
 	r := from.route(msgs[0].Topic)
 	if r == nil {
 		p.unrouted.Add(uint64(n))
-		return
+		return false
 	}
 	r.received.Add(uint64(n))
 	if subs := *r.subs.Load(); len(subs) > 0 {
@@ -380,10 +388,14 @@ func (p *Plexus) deliverRun(from *link, msgs []Message, admitted uint64, decoded
 			}
 			if len(decoded) > 0 {
 				for _, s := range subs {
-					_ = s.offerBatch(p.life, decoded)
+					w, _ := s.offerBatch(p.life, decoded)
+					woke = woke || w
 				}
 			}
 		}
+	}
+	for _, s := range *r.rawSubs.Load() {
+		woke = woke || !s.inline
 	}
 	for i := range msgs {
 		if admitted&(1<<i) == 0 {
@@ -396,6 +408,7 @@ func (p *Plexus) deliverRun(from *link, msgs []Message, admitted uint64, decoded
 		}
 		p.send(p.life, r, msg, from)
 	}
+	return woke
 }
 
 // decodeFailed counts and logs a message that arrived for r's topic and that

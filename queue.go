@@ -83,15 +83,15 @@ func (r *ring) put(m any, policy Overflow) (dropped bool, space <-chan struct{})
 // putBatch queues the messages of ms, in order, under policy, as put does
 // for each, with one lock and at most one wake-up for all of them. It
 // returns how many of ms it dealt with (queued or dropped), starting from
-// the first, and how many of those it dropped (older messages that the
-// newer took the place of count too). When the ring fills and policy is
-// OverflowBlock, it stops there and returns a channel to wait on before
-// putting the rest.
-func (r *ring) putBatch(ms []any, policy Overflow) (done, dropped int, space <-chan struct{}) {
+// the first, how many of those it dropped (older messages that the newer
+// took the place of count too), and whether it woke the parked taker. When
+// the ring fills and policy is OverflowBlock, it stops there and returns a
+// channel to wait on before putting the rest.
+func (r *ring) putBatch(ms []any, policy Overflow) (done, dropped int, woke bool, space <-chan struct{}) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return len(ms), len(ms), nil
+		return len(ms), len(ms), false, nil
 	}
 	for _, m := range ms {
 		if r.n < len(r.buf) {
@@ -122,15 +122,15 @@ func (r *ring) putBatch(ms []any, policy Overflow) (done, dropped int, space <-c
 			r.head = 0
 		}
 	}
-	wake := r.parked && r.n > 0
-	if wake {
+	woke = r.parked && r.n > 0
+	if woke {
 		r.parked = false
 	}
 	r.mu.Unlock()
-	if wake {
+	if woke {
 		r.wake <- struct{}{}
 	}
-	return done, dropped, space
+	return done, dropped, woke, space
 }
 
 // take appends the queued messages, at most maxBatch, to dst and removes

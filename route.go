@@ -81,8 +81,8 @@ type link struct {
 	last atomic.Pointer[route]
 }
 
-func (l *link) Deliver(msg *Message)               { l.p.deliver(l, msg) }
-func (l *link) DeliverBatch(msgs []Message)        { l.p.deliverBatch(l, msgs) }
+func (l *link) Deliver(msg *Message)               { _ = l.p.deliver(l, msg) }
+func (l *link) DeliverBatch(msgs []Message) bool   { return l.p.deliverBatch(l, msgs) }
 func (l *link) SetInterest(topic string, hops int) { l.p.setInterest(l, topic, hops) }
 func (l *link) Logger() *slog.Logger               { return l.p.log }
 func (l *link) ID() uint64                         { return l.p.id }

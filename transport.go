@@ -122,7 +122,15 @@ type BatchHost interface {
 	// topic that follow one another are handed to each subscription
 	// together, before any of them is forwarded to other transports. msgs
 	// and their payloads are only read during the call.
-	DeliverBatch(msgs []Message)
+	//
+	// It reports whether it handed any of the messages to a goroutine that
+	// it woke, a subscription's that waited for messages, rather than
+	// running every handler on the calling goroutine ([WithInline]). A
+	// transport serving request/reply traffic yields (runtime.Gosched)
+	// after handing over a lone request only then, so that the woken
+	// handler replies before the transport's next read, and an inline
+	// handler's reply costs no yield.
+	DeliverBatch(msgs []Message) (woke bool)
 }
 
 // A Message is an encoded message in transit between processes. Its fields

@@ -61,6 +61,7 @@ type peer struct {
 	// goroutine, never both at once.
 	host   plexo.BatchHost // the Host, if it takes batches
 	msgs   []plexo.Message // DATA frames decoded and not yet handed over
+	woke   bool            // the Host handed a message to a goroutine it woke, since read last looked
 	topics map[string]string
 	last   string // the topic interned last
 
@@ -440,6 +441,9 @@ func (p *peer) reader(h plexo.Host) error {
 // would wake the dispatcher, which costs a request/reply an OS context
 // switch when the Host then hands the message on to a goroutine of its
 // own. Under load batches hold many frames, and go to the dispatcher.
+// After a lone frame that the Host handed to a goroutine it woke, read
+// yields to that goroutine; after one whose handler ran on this goroutine
+// ([plexo.WithInline]), which has replied already, it reads on.
 func (p *peer) read(h plexo.Host, fr *frameReader, batches chan<- []byte, inflight *atomic.Int32) error {
 	for {
 		b, err := fr.nextBatch()
@@ -447,16 +451,19 @@ func (p *peer) read(h plexo.Host, fr *frameReader, batches chan<- []byte, inflig
 			return err
 		}
 		if inflight.Load() == 0 && singleFrame(b) {
+			p.woke = false
 			err := p.handleBatch(h, b)
 			fr.release(b)
 			if err != nil {
 				return err
 			}
-			// Let the goroutine the Host handed the message to run on
-			// this thread before the next read: otherwise the read, which
-			// finds nothing and parks, would come first and put a syscall
-			// between a request and its reply.
-			runtime.Gosched()
+			if p.woke {
+				// Let the goroutine the Host handed the message to run
+				// on this thread before the next read: otherwise the
+				// read, which finds nothing and parks, would come first
+				// and put a syscall between a request and its reply.
+				runtime.Gosched()
+			}
 			continue
 		}
 		inflight.Add(1)
@@ -539,8 +546,8 @@ func (p *peer) decodeData(h plexo.Host, body []byte) error {
 }
 
 // handOver hands the decoded messages to the Host: together if it takes
-// batches and there are several, else one by one. Once the Transport is
-// closing it delivers nothing more.
+// batches, else one by one. Once the Transport is closing it delivers
+// nothing more.
 func (p *peer) handOver(h plexo.Host) {
 	msgs := p.msgs
 	if len(msgs) == 0 {
@@ -548,12 +555,15 @@ func (p *peer) handOver(h plexo.Host) {
 	}
 	if p.t.life.Err() == nil {
 		p.received.Add(uint64(len(msgs)))
-		if p.host != nil && len(msgs) > 1 {
-			p.host.DeliverBatch(msgs)
+		if p.host != nil {
+			if p.host.DeliverBatch(msgs) {
+				p.woke = true
+			}
 		} else {
 			for i := range msgs {
 				h.Deliver(&msgs[i])
 			}
+			p.woke = true // as far as the read loop can tell
 		}
 	}
 	for i := range msgs {
