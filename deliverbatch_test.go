@@ -80,8 +80,8 @@ func TestDeliverBatchIsDeliverForEachInOrder(t *testing.T) {
 		batch = append(batch, int64Arrival(t, origin, seq, int64(seq)))
 	}
 	batch = append(batch,
-		int64Arrival(t, origin, 2, 2),     // a duplicate
-		int64Arrival(t, p.ID(), 1, -1),    // p's own message, back through a bridge
+		int64Arrival(t, origin, 2, 2),  // a duplicate
+		int64Arrival(t, p.ID(), 1, -1), // p's own message, back through a bridge
 		plexo.Message{Topic: "unknown.v1.Nothing.proto", Payload: []byte{}, Origin: origin, Sequence: 4},
 		plexo.Message{Topic: int64Topic.Name(), Payload: []byte{0xff}, Origin: origin, Sequence: 5},
 	)
