@@ -67,9 +67,10 @@ type UnfilteredTransport interface {
 const MaxHops = 16
 
 // A Host is a Plexus as its transports see it. Its methods are safe for
-// concurrent use. Once the Plexus is closed, Deliver drops what arrives and
-// SetInterest changes no interest (it may still list the topic, idle, in
-// [Plexus.Stats]); Logger and ID keep answering.
+// concurrent use. Once the Plexus is closed, Deliver (and DeliverBatch, see
+// [BatchHost]) drops what arrives and SetInterest changes no interest (it
+// may still list the topic, idle, in [Plexus.Stats]); Logger and ID keep
+// answering.
 type Host interface {
 	// Deliver hands the Plexus a message that arrived. The Plexus drops
 	// duplicates (by origin and sequence), decodes the message at most once
