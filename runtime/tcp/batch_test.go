@@ -1,7 +1,9 @@
 package tcp
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"testing"
 
@@ -97,5 +99,46 @@ func TestReaderDeliversOneByOneToAPlainHost(t *testing.T) {
 	}
 	if want := []string{"deliver 1", "deliver 2"}; !slices.Equal(h.events, want) {
 		t.Errorf("the Host saw %q, want %q", h.events, want)
+	}
+}
+
+// oneFrameReader returns one frame per Read, as a request/reply brings.
+type oneFrameReader struct{ frames [][]byte }
+
+func (r *oneFrameReader) Read(b []byte) (int, error) {
+	if len(r.frames) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, r.frames[0])
+	r.frames[0] = r.frames[0][n:]
+	if len(r.frames[0]) == 0 {
+		r.frames = r.frames[1:]
+	}
+	return n, nil
+}
+
+// A reader that handles its lone frames itself hands each buffer straight
+// back to itself (reuse), and still reads every frame intact.
+func TestFrameReaderReusesTheBufferOfALoneFrame(t *testing.T) {
+	src := &oneFrameReader{}
+	for seq := uint64(1); seq <= 100; seq++ {
+		src.frames = append(src.frames, dataFrame(seq))
+	}
+	fr := newFrameReader(src, 1<<20, 1024)
+	for seq := uint64(1); seq <= 100; seq++ {
+		b, err := fr.nextBatch()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != string(dataFrame(seq)) {
+			t.Fatalf("frame %d: got %q", seq, b)
+		}
+		fr.reuse(b)
+	}
+	if _, err := fr.nextBatch(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the frames: %v, want io.EOF", err)
+	}
+	if fr.made > 2 || len(fr.free) != 0 {
+		t.Errorf("%d buffers made, %d released through the channel; want at most 2 and none", fr.made, len(fr.free))
 	}
 }

@@ -453,7 +453,7 @@ func (p *peer) read(h plexo.Host, fr *frameReader, batches chan<- []byte, inflig
 		if inflight.Load() == 0 && singleFrame(b) {
 			p.woke = false
 			err := p.handleBatch(h, b)
-			fr.release(b)
+			fr.reuse(b)
 			if err != nil {
 				return err
 			}
