@@ -142,3 +142,45 @@ func TestFrameReaderReusesTheBufferOfALoneFrame(t *testing.T) {
 		t.Errorf("%d buffers made, %d released through the channel; want at most 2 and none", fr.made, len(fr.free))
 	}
 }
+
+// countingHost is a BatchHost that checks the batches it is handed.
+type countingHost struct {
+	nullHost
+	t        *testing.T
+	messages int
+}
+
+func (h *countingHost) DeliverBatch(msgs []plexo.Message) bool {
+	if len(msgs) == 0 || len(msgs) > maxHandOver {
+		h.t.Fatalf("a batch of %d messages, want 1..%d", len(msgs), maxHandOver)
+	}
+	h.messages += len(msgs)
+	return false
+}
+
+// FuzzHandleBatch feeds the frames of a read, whatever their bytes, to a
+// connection's reader: it hands over at most one message per DATA frame, in
+// batches of at most maxHandOver, and never panics.
+func FuzzHandleBatch(f *testing.F) {
+	f.Add(frames(dataFrame(1), dataFrame(2), appendSubscribeFrame(nil, 1, "c.D.proto"), dataFrame(3)))
+	f.Add(frames(dataFrame(1), appendFrame(nil, kindData, []byte{0xff}), dataFrame(2)))
+	f.Add(frames(appendStringFrame(nil, kindPing, ""), appendStringFrame(nil, kindClose, "bye"), dataFrame(1)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		end, _ := completeFrames(b, 1<<20)
+		_, p := registeredPeer(t)
+		h := &countingHost{t: t}
+		p.host = h
+		_ = p.handleBatch(h, b[:end])
+		data := 0
+		for rest := b[:end]; len(rest) > 0; {
+			var kind byte
+			kind, _, rest = splitFrame(rest)
+			if kind == kindData {
+				data++
+			}
+		}
+		if h.messages > data {
+			t.Fatalf("%d messages handed over from %d DATA frames", h.messages, data)
+		}
+	})
+}
