@@ -193,6 +193,45 @@ func BenchmarkDeliver(b *testing.B) {
 	waitUntil(&handled, int64(msg.Sequence))
 }
 
+// BenchmarkDeliverBatch is BenchmarkDeliver with the messages handed over
+// 64 at a time through [plexo.BatchHost], as runtime/tcp hands over what one
+// read brings; it reports the time per message.
+func BenchmarkDeliverBatch(b *testing.B) {
+	p := plexo.New()
+	defer p.Close()
+	tr := &discardTransport{}
+	if err := p.Attach(tr); err != nil {
+		b.Fatal(err)
+	}
+	var handled atomic.Int64
+	if _, err := int64Topic.Subscribe(context.Background(), p, func(context.Context, *wrapperspb.Int64Value) { handled.Add(1) },
+		plexo.WithQueueSize(1024), plexo.WithOverflow(plexo.OverflowBlock)); err != nil {
+		b.Fatal(err)
+	}
+	payload, err := plexo.ProtoCodec().Marshal(nil, wrapperspb.Int64(42))
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]plexo.Message, 64)
+	for i := range batch {
+		batch[i] = plexo.Message{Topic: int64Topic.Name(), Payload: payload, Origin: 7}
+	}
+	bh := tr.host.(plexo.BatchHost)
+	seq := uint64(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		if seq%64 == 0 {
+			for i := range batch {
+				batch[i].Sequence = seq + uint64(i) + 1
+			}
+			bh.DeliverBatch(batch)
+		}
+		seq++
+	}
+	b.StopTimer()
+	waitUntil(&handled, int64(seq+63)/64*64)
+}
+
 // BenchmarkRemoteTopics measures how a Plexus takes in the interest of a
 // peer that wants many topics: the cost per topic must not grow with the
 // number of topics already known (it once grew linearly, so that 20,000

@@ -31,6 +31,25 @@ func newDedup(limit int) *dedup {
 func (d *dedup) admit(origin, seq uint64) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.admitLocked(origin, seq)
+}
+
+// admitBatch is admit for each of msgs, at most 64, with one lock: bit i
+// of the result is set when msgs[i] is new and not from self, the origin
+// of the messages the caller publishes itself.
+func (d *dedup) admitBatch(msgs []Message, self uint64) (admitted uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := range msgs {
+		if m := &msgs[i]; m.Origin != self && d.admitLocked(m.Origin, m.Sequence) {
+			admitted |= 1 << i
+		}
+	}
+	return admitted
+}
+
+// admitLocked is admit with d.mu held.
+func (d *dedup) admitLocked(origin, seq uint64) bool {
 	d.clock++
 	w := d.origins[origin]
 	if w == nil {

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 
@@ -308,38 +310,111 @@ func (p *Plexus) send(ctx context.Context, r *route, msg *Message, from *link) {
 	}
 }
 
-// deliver handles a message that arrived through link from.
-func (p *Plexus) deliver(from *link, msg *Message) {
+// deliver handles a message that arrived through link from. It reports
+// whether it handed the message to a goroutine that it woke (see
+// [BatchHost]).
+func (p *Plexus) deliver(from *link, msg *Message) (woke bool) {
 	if p.closed.Load() {
-		return
+		return false
 	}
 	if msg.Origin == p.id || !p.dedup.admit(msg.Origin, msg.Sequence) {
 		p.duplicates.Add(1)
-		return
+		return false
 	}
-	r := p.lookup(msg.Topic)
+	var decoded [1]any
+	return p.deliverRun(from, unsafe.Slice(msg, 1), 1, decoded[:0])
+}
+
+// maxDeliverBatch is how many messages of a batch deliverBatch handles
+// together: one lock of the duplicate filter, and one queueing per
+// subscription and run of a topic's messages.
+const maxDeliverBatch = 64
+
+// deliverBatch handles messages that arrived together through link from,
+// as deliver does each of them in order. It reports whether it handed any
+// to a goroutine that it woke (see [BatchHost]).
+func (p *Plexus) deliverBatch(from *link, msgs []Message) (woke bool) {
+	if len(msgs) == 1 {
+		return p.deliver(from, &msgs[0])
+	}
+	var decoded [maxDeliverBatch]any
+	for len(msgs) > 0 {
+		if p.closed.Load() {
+			return woke
+		}
+		chunk := msgs[:min(len(msgs), maxDeliverBatch)]
+		msgs = msgs[len(chunk):]
+		admitted := p.dedup.admitBatch(chunk, p.id)
+		if dups := len(chunk) - bits.OnesCount64(admitted); dups > 0 {
+			p.duplicates.Add(uint64(dups))
+		}
+		// Hand over each run of one topic's messages at once.
+		for i := 0; i < len(chunk); {
+			j := i + 1
+			for j < len(chunk) && chunk[j].Topic == chunk[i].Topic {
+				j++
+			}
+			if run := admitted >> i & (1<<(j-i) - 1); run != 0 {
+				woke = p.deliverRun(from, chunk[i:j], run, decoded[:0]) || woke
+			}
+			i = j
+		}
+		clear(decoded[:]) // let the messages go once handed over
+	}
+	return woke
+}
+
+// deliverRun handles a run of messages of one topic that arrived through
+// link from, those of msgs whose bit is set in admitted (bit i for
+// msgs[i]): it decodes each once for the typed subscriptions, queues them
+// for each subscription together, then offers each to the raw
+// subscriptions and forwards it. decoded is an empty slice with room for
+// msgs, to decode into. It reports whether it woke a subscription's
+// goroutine, or offered the messages to a raw subscription with one.
+func (p *Plexus) deliverRun(from *link, msgs []Message, admitted uint64, decoded []any) (woke bool) {
+	n := bits.OnesCount64(admitted)
+	r := from.route(msgs[0].Topic)
 	if r == nil {
-		p.unrouted.Add(1)
-		return
+		p.unrouted.Add(uint64(n))
+		return false
 	}
-	r.received.Add(1)
+	r.received.Add(uint64(n))
 	if subs := *r.subs.Load(); len(subs) > 0 {
 		if d := r.binding.Load(); d != nil {
-			v := d.newMessage()
-			if err := d.codec.Unmarshal(msg.Payload, v); err != nil {
-				p.decodeFailed(r, msg, err)
-			} else {
+			for i := range msgs {
+				if admitted&(1<<i) == 0 {
+					continue
+				}
+				v := d.newMessage()
+				if err := d.codec.Unmarshal(msgs[i].Payload, v); err != nil {
+					p.decodeFailed(r, &msgs[i], err)
+					continue
+				}
+				decoded = append(decoded, v)
+			}
+			if len(decoded) > 0 {
 				for _, s := range subs {
-					_ = s.offer(p.life, v)
+					w, _ := s.offerBatch(p.life, decoded)
+					woke = woke || w
 				}
 			}
 		}
 	}
-	_ = offerRaw(p.life, r, msg)
-	if r.tap != nil {
-		r.tap(msg)
+	for _, s := range *r.rawSubs.Load() {
+		woke = woke || !s.inline
 	}
-	p.send(p.life, r, msg, from)
+	for i := range msgs {
+		if admitted&(1<<i) == 0 {
+			continue
+		}
+		msg := &msgs[i]
+		_ = offerRaw(p.life, r, msg)
+		if r.tap != nil {
+			r.tap(msg)
+		}
+		p.send(p.life, r, msg, from)
+	}
+	return woke
 }
 
 // decodeFailed counts and logs a message that arrived for r's topic and that

@@ -80,6 +80,59 @@ func (r *ring) put(m any, policy Overflow) (dropped bool, space <-chan struct{})
 	return dropped, nil
 }
 
+// putBatch queues the messages of ms, in order, under policy, as put does
+// for each, with one lock and at most one wake-up for all of them. It
+// returns how many of ms it dealt with (queued or dropped), starting from
+// the first, how many of those it dropped (older messages that the newer
+// took the place of count too), and whether it woke the parked taker. When
+// the ring fills and policy is OverflowBlock, it stops there and returns a
+// channel to wait on before putting the rest.
+func (r *ring) putBatch(ms []any, policy Overflow) (done, dropped int, woke bool, space <-chan struct{}) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return len(ms), len(ms), false, nil
+	}
+	for _, m := range ms {
+		if r.n < len(r.buf) {
+			i := r.head + r.n
+			if i >= len(r.buf) {
+				i -= len(r.buf)
+			}
+			r.buf[i] = m
+			r.n++
+			done++
+			continue
+		}
+		if policy == OverflowBlock {
+			if r.space == nil {
+				r.space = make(chan struct{})
+			}
+			space = r.space
+			break
+		}
+		done++
+		dropped++
+		if policy == OverflowDropNewest {
+			continue
+		}
+		// OverflowDropOldest, as in put.
+		r.buf[r.head] = m
+		if r.head++; r.head == len(r.buf) {
+			r.head = 0
+		}
+	}
+	woke = r.parked && r.n > 0
+	if woke {
+		r.parked = false
+	}
+	r.mu.Unlock()
+	if woke {
+		r.wake <- struct{}{}
+	}
+	return done, dropped, woke, space
+}
+
 // take appends the queued messages, at most maxBatch, to dst and removes
 // them from the ring. When the ring is empty it parks until a message comes
 // or stop is set and wakeUp called; then it returns dst unchanged.

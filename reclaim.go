@@ -60,7 +60,9 @@ func (p *Plexus) reclaimIdle(now time.Time) {
 			}
 			e.r.idleStamp = 0
 			p.idleCount--
-			p.routes.CompareAndDelete(e.r.name, e.r)
+			if p.routes.CompareAndDelete(e.r.name, e.r) {
+				e.r.reclaimed.Store(true)
+			}
 		}
 		p.idleQueue[0] = idleRoute{}
 		p.idleQueue = p.idleQueue[1:]

@@ -28,6 +28,9 @@ type route struct {
 	// tap, when set, sees every message that arrives for the topic: the
 	// Plexus's own handling of plexo's reserved topics.
 	tap func(*Message)
+	// reclaimed is set, under Plexus.mu, when the Plexus forgets the
+	// route (see reclaim.go): a link's cached route is then stale.
+	reclaimed atomic.Bool
 
 	// Guarded by Plexus.mu.
 	localSubs  int             // typed and raw subscriptions
@@ -67,17 +70,38 @@ func (r *route) interestedLinks() int {
 }
 
 // A link is one attached transport as the Plexus sees it; it is the Host
-// that the transport reports to.
+// (a [BatchHost]) that the transport reports to.
 type link struct {
 	p          *Plexus
 	t          Transport
 	unfiltered bool
+
+	// last is the route of the topic whose message arrived last through
+	// the link, so that a stream of one topic's messages skips the lookup
+	// in Plexus.routes (which hashes the name).
+	last atomic.Pointer[route]
 }
 
-func (l *link) Deliver(msg *Message)               { l.p.deliver(l, msg) }
+func (l *link) Deliver(msg *Message)               { _ = l.p.deliver(l, msg) }
+func (l *link) DeliverBatch(msgs []Message) bool   { return l.p.deliverBatch(l, msgs) }
 func (l *link) SetInterest(topic string, hops int) { l.p.setInterest(l, topic, hops) }
 func (l *link) Logger() *slog.Logger               { return l.p.log }
 func (l *link) ID() uint64                         { return l.p.id }
+
+// route returns the route of a topic name, or nil, as Plexus.lookup does:
+// from the link's cache when the topic is the last one's and its route was
+// not reclaimed meanwhile. A route reclaimed just after this check is
+// handled as one reclaimed just after a lookup.
+func (l *link) route(name string) *route {
+	if r := l.last.Load(); r != nil && r.name == name && !r.reclaimed.Load() {
+		return r
+	}
+	r := l.p.lookup(name)
+	if r != nil {
+		l.last.Store(r)
+	}
+	return r
+}
 
 // outbound is a reusable encode buffer with the message that points into it,
 // so that the steady-state publish path does not allocate.

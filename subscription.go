@@ -243,6 +243,23 @@ func (s *Subscription) callInline(m any) {
 	}
 }
 
+// callInlineBatch is callInline for each of ms in order, holding inlineMu
+// once for all of them; it stops when the subscription does, even within
+// the batch (the handler may close its own subscription).
+func (s *Subscription) callInlineBatch(ms []any) {
+	s.inlineMu.Lock()
+	for _, m := range ms {
+		if s.stopping.Load() {
+			break
+		}
+		s.inlineHandlerCall(m)
+	}
+	s.inlineMu.Unlock()
+	if s.stopping.Load() {
+		s.retire()
+	}
+}
+
 // inlineHandlerCall is the frame that calledFromInlineHandler looks for.
 // It calls recover only when the handler did not return, which keeps the
 // call that returns cheap.
@@ -284,6 +301,39 @@ func (s *Subscription) offer(ctx context.Context, m any) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// offerBatch offers each message of ms in order, as offer does, queueing
+// them with one lock and waking the handler's goroutine at most once, or
+// calling an inline handler with each under one lock. It reports whether
+// it woke the handler's goroutine, and returns an error only when
+// OverflowBlock waited until ctx was done; the messages not queued then
+// count as dropped.
+func (s *Subscription) offerBatch(ctx context.Context, ms []any) (woke bool, err error) {
+	if s.inline {
+		s.callInlineBatch(ms)
+		return false, nil
+	}
+	for len(ms) > 0 {
+		done, dropped, w, space := s.ring.putBatch(ms, s.policy)
+		woke = woke || w
+		if dropped > 0 {
+			s.counters.dropped.Add(uint64(dropped))
+		}
+		ms = ms[done:]
+		if space == nil {
+			return woke, nil
+		}
+		select { // OverflowBlock with a full ring
+		case <-space:
+		case <-s.quit:
+			return woke, nil
+		case <-ctx.Done():
+			s.counters.dropped.Add(uint64(len(ms)))
+			return woke, ctx.Err()
+		}
+	}
+	return woke, nil
 }
 
 func (c *subscriptionCounters) add(o *subscriptionCounters) {

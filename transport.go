@@ -67,9 +67,10 @@ type UnfilteredTransport interface {
 const MaxHops = 16
 
 // A Host is a Plexus as its transports see it. Its methods are safe for
-// concurrent use. Once the Plexus is closed, Deliver drops what arrives and
-// SetInterest changes no interest (it may still list the topic, idle, in
-// [Plexus.Stats]); Logger and ID keep answering.
+// concurrent use. Once the Plexus is closed, Deliver (and DeliverBatch, see
+// [BatchHost]) drops what arrives and SetInterest changes no interest (it
+// may still list the topic, idle, in [Plexus.Stats]); Logger and ID keep
+// answering.
 type Host interface {
 	// Deliver hands the Plexus a message that arrived. The Plexus drops
 	// duplicates (by origin and sequence), decodes the message at most once
@@ -99,6 +100,38 @@ type Host interface {
 	// ID is the Plexus's random 64-bit identity, used as the origin of the
 	// messages it publishes. Transports may use it as their peer id.
 	ID() uint64
+}
+
+// A BatchHost is a [Host] that also takes several arrived messages in one
+// call. The Host that a Plexus passes to [Transport.Start] is always a
+// BatchHost; a transport that receives many messages at once (runtime/tcp
+// hands over every frame that one read of its socket brought) finds it
+// with a type assertion, and falls back on [Host.Deliver] for a Host that
+// is not one, such as a test's.
+//
+// A batch costs the Plexus one pass of its duplicate filter, one route
+// lookup per run of consecutive messages of one topic, and one queueing per
+// subscription and run, which wakes a subscription's goroutine at most
+// once: under load, subscriptions see bursts rather than single messages.
+type BatchHost interface {
+	Host
+
+	// DeliverBatch hands the Plexus messages that arrived, in the order
+	// they arrived, as if [Host.Deliver] were called with each in turn:
+	// every subscription receives them in that order, with the same
+	// duplicate suppression, decoding and forwarding. Messages of one
+	// topic that follow one another are handed to each subscription
+	// together, before any of them is forwarded to other transports. msgs
+	// and their payloads are only read during the call.
+	//
+	// It reports whether it handed any of the messages to a goroutine that
+	// it woke, a subscription's that waited for messages, rather than
+	// running every handler on the calling goroutine ([WithInline]). A
+	// transport serving request/reply traffic yields (runtime.Gosched)
+	// after handing over a lone request only then, so that the woken
+	// handler replies before the transport's next read, and an inline
+	// handler's reply costs no yield.
+	DeliverBatch(msgs []Message) (woke bool)
 }
 
 // A Message is an encoded message in transit between processes. Its fields

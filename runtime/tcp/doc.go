@@ -51,7 +51,9 @@
 // plain-TCP connection is written by Send itself, with one non-blocking
 // write, to spare a request/reply a goroutine hand-off. Each connection also
 // reads the socket on one goroutine while another hands the frames already
-// read to the Plexus, through a few recycled buffers.
+// read to the Plexus, through a few recycled buffers: the messages of one
+// read go to the Plexus together ([plexo.BatchHost]), so that a
+// subscription's goroutine wakes once per burst rather than per message.
 //
 // Options fail closed. [Listen] and [Dial] apply all their options, the last
 // of a setting winning, then validate once: a zero value means the

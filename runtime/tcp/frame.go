@@ -80,6 +80,7 @@ type frameReader struct {
 	size int           // size of the circulating buffers
 	buf  []byte        // bytes read and not yet returned, from a frame boundary
 	free chan []byte   // released buffers; nil stands for one dropped
+	kept []byte        // a buffer the reading goroutine handed back itself (see reuse)
 	made int           // buffers allocated or dropped so far, up to readBuffers
 	quit chan struct{} // closed to stop a reader waiting for a buffer
 	err  error         // why reading stopped, returned after the frames before it
@@ -142,22 +143,26 @@ func (f *frameReader) nextBatch() ([]byte, error) {
 	}
 }
 
-// get returns an empty buffer with room for at least n bytes: a released
-// one, a new one while fewer than readBuffers exist, or else the next one
-// released.
+// get returns an empty buffer with room for at least n bytes: the one
+// reuse kept, a released one, a new one while fewer than readBuffers
+// exist, or else the next one released.
 func (f *frameReader) get(n int) ([]byte, error) {
 	var b []byte
-	select {
-	case b = <-f.free:
-	default:
-		if f.made < readBuffers {
-			f.made++
-			break
-		}
+	if f.kept != nil {
+		b, f.kept = f.kept, nil
+	} else {
 		select {
 		case b = <-f.free:
-		case <-f.quit:
-			return nil, errReadStopped
+		default:
+			if f.made < readBuffers {
+				f.made++
+				break
+			}
+			select {
+			case b = <-f.free:
+			case <-f.quit:
+				return nil, errReadStopped
+			}
 		}
 	}
 	if cap(b) < max(n, f.size) {
@@ -173,6 +178,18 @@ func (f *frameReader) release(batch []byte) {
 		batch = nil // do not pin a large frame's memory
 	}
 	f.free <- batch
+}
+
+// reuse is release for the goroutine that calls nextBatch, when it handled
+// the batch itself: the buffer goes straight to the next get, without the
+// two channel operations of release, which a request/reply pays on every
+// message.
+func (f *frameReader) reuse(batch []byte) {
+	if f.kept != nil || cap(batch) > 4*f.size {
+		f.release(batch)
+		return
+	}
+	f.kept = batch[:0]
 }
 
 // completeFrames returns the length of the complete frames at the start of

@@ -35,6 +35,10 @@ const maxInterned = 1024
 // of memory. Real topic names are much shorter.
 const maxInternedLen = 256
 
+// maxHandOver bounds how many messages a connection's reader hands to
+// the Host in one [plexo.BatchHost.DeliverBatch].
+const maxHandOver = 64
+
 // A peer is one handshaken connection: a reader (the goroutine running
 // run) that hands what arrives to the Host, and a writer goroutine that
 // drains the peer's send queue in batches.
@@ -55,7 +59,9 @@ type peer struct {
 
 	// Used only by whoever handles frames: the dispatcher or the reading
 	// goroutine, never both at once.
-	msg    plexo.Message
+	host   plexo.BatchHost // the Host, if it takes batches
+	msgs   []plexo.Message // DATA frames decoded and not yet handed over
+	woke   bool            // the Host handed a message to a goroutine it woke, since read last looked
 	topics map[string]string
 	last   string // the topic interned last
 
@@ -75,7 +81,7 @@ type peer struct {
 }
 
 func newPeer(t *Transport, conn net.Conn, h hello) *peer {
-	return &peer{
+	p := &peer{
 		t:      t,
 		conn:   conn,
 		direct: newDirectWriter(conn),
@@ -85,8 +91,17 @@ func newPeer(t *Transport, conn net.Conn, h hello) *peer {
 		wants:  make(map[string]int),
 		told:   make(map[string]int),
 		topics: make(map[string]string),
+		msgs:   make([]plexo.Message, maxHandOver),
 		q:      newSendQueue(t.cfg.queueSize),
 	}
+	// The messages handed to the Host are reused: Source never changes
+	// and Topic only with the topic, which spares the write barriers of
+	// rewriting whole structs for every message.
+	for i := range p.msgs {
+		p.msgs[i].Source = p
+	}
+	p.msgs = p.msgs[:0]
+	return p
 }
 
 // run serves the connection until it ends, and returns why.
@@ -384,6 +399,7 @@ func (p *peer) finish(w *bufio.Writer) {
 // the socket into a few recycled buffers meanwhile (see read), so that
 // reading and handing over overlap.
 func (p *peer) reader(h plexo.Host) error {
+	p.host, _ = h.(plexo.BatchHost)
 	tr := &timeoutReader{c: p.conn, d: p.t.cfg.heartbeatTimeout, closeBy: &p.closeBy, probeBy: &p.probeBy}
 	fr := newFrameReader(tr, p.t.cfg.maxFrame, ioBufferSize)
 	fr.quit = make(chan struct{})
@@ -425,6 +441,9 @@ func (p *peer) reader(h plexo.Host) error {
 // would wake the dispatcher, which costs a request/reply an OS context
 // switch when the Host then hands the message on to a goroutine of its
 // own. Under load batches hold many frames, and go to the dispatcher.
+// After a lone frame that the Host handed to a goroutine it woke, read
+// yields to that goroutine; after one whose handler ran on this goroutine
+// ([plexo.WithInline]), which has replied already, it reads on.
 func (p *peer) read(h plexo.Host, fr *frameReader, batches chan<- []byte, inflight *atomic.Int32) error {
 	for {
 		b, err := fr.nextBatch()
@@ -432,16 +451,19 @@ func (p *peer) read(h plexo.Host, fr *frameReader, batches chan<- []byte, inflig
 			return err
 		}
 		if inflight.Load() == 0 && singleFrame(b) {
+			p.woke = false
 			err := p.handleBatch(h, b)
-			fr.release(b)
+			fr.reuse(b)
 			if err != nil {
 				return err
 			}
-			// Let the goroutine the Host handed the message to run on
-			// this thread before the next read: otherwise the read, which
-			// finds nothing and parks, would come first and put a syscall
-			// between a request and its reply.
-			runtime.Gosched()
+			if p.woke {
+				// Let the goroutine the Host handed the message to run
+				// on this thread before the next read: otherwise the
+				// read, which finds nothing and parks, would come first
+				// and put a syscall between a request and its reply.
+				runtime.Gosched()
+			}
 			continue
 		}
 		inflight.Add(1)
@@ -477,42 +499,86 @@ func singleFrame(batch []byte) bool {
 }
 
 // handleBatch acts on each frame of a batch, in order, until one ends the
-// connection. Either the dispatcher or the reading goroutine calls it,
-// never both at once.
+// connection. It hands the DATA frames that follow one another to the Host
+// together, up to maxHandOver at a time, so that the Host's subscriptions
+// see bursts (see [plexo.BatchHost]); each other frame first hands over
+// the DATA frames before it. Either the dispatcher or the reading
+// goroutine calls it, never both at once.
 func (p *peer) handleBatch(h plexo.Host, batch []byte) error {
-	// The message handed to the Host is reused: Source never changes and
-	// Topic only with the topic, which spares the write barriers of
-	// rewriting the whole struct for every message.
-	p.msg.Source = p
 	p.bytesReceived.Add(uint64(len(batch)))
 	for rest := batch; len(rest) > 0; {
 		var kind byte
 		var body []byte
 		kind, body, rest = splitFrame(rest)
+		if kind == kindData {
+			if err := p.decodeData(h, body); err != nil {
+				p.handOver(h) // the frames before the bad one
+				return err
+			}
+			continue
+		}
+		p.handOver(h)
 		if err := p.handle(h, kind, body); err != nil {
 			return err
 		}
 	}
+	p.handOver(h)
 	return nil
+}
+
+// decodeData decodes a DATA frame's body into the messages to hand over,
+// handing them over first if maxHandOver wait.
+func (p *peer) decodeData(h plexo.Host, body []byte) error {
+	e, err := envelope.Decode(body)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	if len(p.msgs) == cap(p.msgs) {
+		p.handOver(h)
+	}
+	p.msgs = p.msgs[:len(p.msgs)+1]
+	m := &p.msgs[len(p.msgs)-1]
+	if topic := p.intern(e.Topic); m.Topic != topic {
+		m.Topic = topic
+	}
+	m.Payload, m.Origin, m.Sequence = e.Payload, e.Origin, e.Sequence
+	return nil
+}
+
+// handOver hands the decoded messages to the Host: together if it takes
+// batches, else one by one. Once the Transport is closing it delivers
+// nothing more.
+func (p *peer) handOver(h plexo.Host) {
+	msgs := p.msgs
+	if len(msgs) == 0 {
+		return
+	}
+	if p.t.life.Err() == nil {
+		p.received.Add(uint64(len(msgs)))
+		if p.host != nil {
+			if p.host.DeliverBatch(msgs) {
+				p.woke = true
+			}
+		} else {
+			for i := range msgs {
+				h.Deliver(&msgs[i])
+			}
+			p.woke = true // as far as the read loop can tell
+		}
+	}
+	for i := range msgs {
+		msgs[i].Payload = nil // do not pin the read buffer
+	}
+	p.msgs = msgs[:0]
 }
 
 // handle acts on one frame.
 func (p *peer) handle(h plexo.Host, kind byte, body []byte) error {
 	switch kind {
 	case kindData:
-		e, err := envelope.Decode(body)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrProtocol, err)
-		}
-		if p.t.life.Err() != nil {
-			return nil // closing: deliver nothing more
-		}
-		p.received.Add(1)
-		if topic := p.intern(e.Topic); p.msg.Topic != topic {
-			p.msg.Topic = topic
-		}
-		p.msg.Payload, p.msg.Origin, p.msg.Sequence = e.Payload, e.Origin, e.Sequence
-		h.Deliver(&p.msg)
+		err := p.decodeData(h, body)
+		p.handOver(h)
+		return err
 	case kindSubscribe, kindUnsubscribe:
 		hops := 0
 		if kind == kindSubscribe {
