@@ -219,7 +219,9 @@ func (r *receiver) classifyData(b []byte, h *frame.Header, msg *plexo.Message) d
 		return dropBadFrame
 	case string(topic) != name:
 		return dropUnwanted // a 64-bit id collision: never deliver a wrong type
-	case !r.admitSeq(now, h.Sender, h.Topic, h.Seq):
+	}
+	src := r.admitSeq(now, h.Sender, h.Topic, h.Seq)
+	if src == nil {
 		return dropDuplicate
 	}
 	*msg = plexo.Message{
@@ -227,7 +229,7 @@ func (r *receiver) classifyData(b []byte, h *frame.Header, msg *plexo.Message) d
 		Origin:   binary.LittleEndian.Uint64(rest),
 		Sequence: binary.LittleEndian.Uint64(rest[8:]),
 		Payload:  rest[16:],
-		Source:   source{t: t, node: h.Sender},
+		Source:   src, // a pointer: boxing it does not allocate
 	}
 	return noDrop
 }

@@ -30,6 +30,7 @@ type seqState struct {
 	last       time.Time // last DATA from this sender on this topic
 	nakAt      time.Time // last NAK sent
 	tries      int       // NAKs sent for the current holes
+	src        *peer     // the sender's Source, shared by its states
 	prev, next *seqState
 }
 
@@ -52,17 +53,23 @@ func (t *Transport) seqState(k seqKey, now time.Time) *seqState {
 	// The window spans this node's own repair ring (a domain's nodes
 	// share the setting): a repair queues behind all its sender sent
 	// before it, so it may arrive that far behind the newest message.
-	state = &seqState{key: k, w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize)), last: now}
+	src := t.peers[k.sender]
+	if src == nil {
+		src = &peer{t: t, node: k.sender}
+		t.peers[k.sender] = src
+	}
+	src.refs++
+	state = &seqState{key: k, w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize)), last: now, src: src}
 	t.seqs[k] = state
 	t.pushSeq(state)
 	return state
 }
 
-// admitSeq checks a DATA message's sequence number and reports whether the
-// message is to be delivered: it drops duplicates (also those of
-// make-before-break), counts gaps and repairs, and asks the sender for what
-// is missing when repair is on.
-func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) bool {
+// admitSeq checks a DATA message's sequence number and returns the
+// sender's Source if the message is to be delivered, nil if not: it drops
+// duplicates (also those of make-before-break), counts gaps and repairs,
+// and asks the sender for what is missing when repair is on.
+func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) *peer {
 	t := r.t
 	k := seqKey{sender, topic}
 	t.seqMu.Lock()
@@ -72,7 +79,7 @@ func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) bool {
 	switch v {
 	case repair.Duplicate:
 		t.seqMu.Unlock()
-		return false
+		return nil
 	case repair.Repaired:
 		t.counters.repaired.Add(1)
 		if !state.w.Pending() {
@@ -90,11 +97,12 @@ func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) bool {
 			}
 		}
 	}
+	src := state.src
 	t.seqMu.Unlock()
 	if len(ranges) > 0 {
 		t.sendNak(sender, topic, ranges)
 	}
-	return true
+	return src
 }
 
 // isDuplicate reports whether message seq of (sender, topic) was delivered
@@ -139,6 +147,9 @@ func (t *Transport) dropSeq(state *seqState) {
 	t.unlinkSeq(state)
 	delete(t.seqs, state.key)
 	delete(t.naking, state.key)
+	if state.src.refs--; state.src.refs == 0 {
+		delete(t.peers, state.key.sender)
+	}
 }
 
 // sweepSeqs drops the sequence state nothing needs any more: that of
