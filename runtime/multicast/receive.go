@@ -64,6 +64,7 @@ const (
 	dropUnwanted               // a topic not subscribed here, or a topic id collision
 	dropDuplicate              // a message delivered already (counted once per message)
 	dropReassembly             // over the reassembly bounds
+	dropTruncated              // larger than the reader's slot (see batchReader)
 
 	dropReasons // how many there are
 )
@@ -153,36 +154,71 @@ func (t *Transport) readControl() {
 }
 
 // readData delivers the messages that come on one data group's socket,
-// until it is closed.
+// until it is closed. It reads the datagrams waiting several at a time
+// (see batchReader) and takes them in, in order, before reading again.
 func (t *Transport) readData(conn *net.UDPConn) {
 	defer t.wg.Done()
 	r := t.newReceiver()
 	defer r.reasm.Reset() // gives back its share of the transport's budget
+	br, err := newBatchReader(conn, r.buf, t.cfg.mtu)
+	if err != nil {
+		t.log.Error("multicast: cannot read a group's socket", "error", err)
+		return
+	}
 	var h frame.Header
 	msg := plexo.Message{}
 	for {
-		n, _, err := conn.ReadFromUDPAddrPort(r.buf)
+		n, err := br.next()
 		if err != nil {
 			if isClosed(err) {
 				return
 			}
 			continue
 		}
-		t.counters.datagrams.Add(1)
-		if drop := r.classifyData(r.buf[:n], &h, &msg); drop != noDrop {
-			t.counters.countDrop(drop)
-			continue
+		t.counters.datagrams.Add(uint64(n))
+		now := time.Now()
+		for i := range n {
+			b, truncated := br.datagram(i)
+			if truncated {
+				t.counters.countDrop(dropTruncated)
+				r.askAgain(b, &h)
+				continue
+			}
+			if drop := r.classifyData(now, b, &h, &msg); drop != noDrop {
+				t.counters.countDrop(drop)
+				continue
+			}
+			t.counters.received.Add(1)
+			t.host.Deliver(&msg)
 		}
-		t.counters.received.Add(1)
-		t.host.Deliver(&msg)
 	}
 }
 
-// classifyData takes in one datagram b from a data group's socket. When it
-// completes a message to deliver, it sets *msg to that message (whose
-// payload points into the receiver's buffers) and returns noDrop;
-// otherwise it returns why the datagram is dropped.
-func (r *receiver) classifyData(b []byte, h *frame.Header, msg *plexo.Message) dropReason {
+// askAgain asks the sender of a DATA datagram truncated at the socket (b
+// holds its start) to send its message again, with a NAK of that one
+// sequence number, when repair is on and the message is one to deliver.
+// The resent datagrams come whole: the reader no longer truncates. The
+// header cannot be authenticated without the rest; a forged one costs one
+// NAK, as a forged gap would.
+func (r *receiver) askAgain(b []byte, h *frame.Header) {
+	t := r.t
+	if t.cfg.repair <= 0 || frame.ParseHeader(b, h) != nil || h.Kind != frame.KindData ||
+		h.Domain != t.cfg.domain || h.Sender == t.self {
+		return
+	}
+	t.subsMu.RLock()
+	_, wanted := t.subs[agree.TopicID(h.Topic)]
+	t.subsMu.RUnlock()
+	if wanted {
+		t.sendNak(h.Sender, h.Topic, append(r.ranges[:0], repair.Range{First: h.Seq, Last: h.Seq}))
+	}
+}
+
+// classifyData takes in one datagram b from a data group's socket, read
+// at now. When it completes a message to deliver, it sets *msg to that
+// message (whose payload points into the receiver's buffers) and returns
+// noDrop; otherwise it returns why the datagram is dropped.
+func (r *receiver) classifyData(now time.Time, b []byte, h *frame.Header, msg *plexo.Message) dropReason {
 	t := r.t
 	body, drop := r.accept(b, h)
 	switch {
@@ -205,7 +241,6 @@ func (r *receiver) classifyData(b []byte, h *frame.Header, msg *plexo.Message) d
 		}
 		return dropLeftover
 	}
-	now := time.Now()
 	whole, err := r.reasm.Add(now, h, body)
 	switch {
 	case err != nil:

@@ -69,7 +69,7 @@ func TestClassifyDataDoesNotAllocate(t *testing.T) {
 		// The sequence number is in the header and in the prefix; the
 		// transport checks the header's.
 		binary.LittleEndian.PutUint64(b[26:], seq)
-		if drop := r.classifyData(b, &h, &msg); drop != noDrop {
+		if drop := r.classifyData(time.Now(), b, &h, &msg); drop != noDrop {
 			t.Fatalf("message %d dropped: reason %d", seq, drop)
 		}
 	})
@@ -90,7 +90,7 @@ func TestSourceIsInternedPerNode(t *testing.T) {
 		t.Helper()
 		var h frame.Header
 		var msg plexo.Message
-		if drop := r.classifyData(dataFrame(t, tr, sender, topic, seq, []byte{1}), &h, &msg); drop != noDrop {
+		if drop := r.classifyData(time.Now(), dataFrame(t, tr, sender, topic, seq, []byte{1}), &h, &msg); drop != noDrop {
 			t.Fatalf("message %d of %s from %d dropped: reason %d", seq, topic, sender, drop)
 		}
 		return msg.Source

@@ -1,6 +1,7 @@
 package multicast_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -73,5 +74,48 @@ func TestReceiveAllocs(t *testing.T) {
 	}
 	if allocs != 1 {
 		t.Fatalf("%v allocations per message received, want 1 (the decoded message)", allocs)
+	}
+}
+
+// TestLargerPeerMTU checks a receiver whose MTU is smaller than its
+// peer's: it reads datagrams several at a time in slots of its own MTU, so
+// the first larger datagrams are truncated (counted), asked for again and
+// resent, and every message arrives once.
+func TestLargerPeerMTU(t *testing.T) {
+	if !netns(t) {
+		return
+	}
+	pub, sub := newNode(t, multicast.WithMTU(8000)), newNode(t)
+	got := subscribe(t, sub, bytesTopic)
+	ctx := context.Background()
+	sizes := []int{10, 6000, 6000, 6000, 6000}
+	for i, size := range sizes {
+		b, err := proto.Marshal(wrapperspb.Bytes(bytes.Repeat([]byte{byte(i)}, size)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.m.Send(ctx, &plexo.Message{Topic: bytesTopic.Name(), Payload: b, Origin: pub.p.ID(), Sequence: uint64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vals := got.wait(len(sizes), 5*time.Second)
+	seen := map[byte]bool{}
+	for _, v := range vals {
+		i := v.GetValue()[0]
+		if int(i) >= len(sizes) || len(v.GetValue()) != sizes[i] {
+			t.Fatalf("delivered %d bytes of %d", len(v.GetValue()), i)
+		}
+		seen[i] = true
+	}
+	if len(vals) != len(sizes) || len(seen) != len(sizes) {
+		t.Fatalf("delivered %d messages, %d distinct; want %d", len(vals), len(seen), len(sizes))
+	}
+	s := sub.m.Stats()
+	if s.Truncated == 0 || s.NAKsSent < s.Truncated || s.BadFrames != 0 {
+		t.Fatalf("Truncated %d, NAKsSent %d, BadFrames %d; want some truncated, each asked for again, none bad",
+			s.Truncated, s.NAKsSent, s.BadFrames)
+	}
+	if got.wait(len(sizes)+1, 100*time.Millisecond); len(got.values()) != len(sizes) {
+		t.Fatalf("%d messages delivered, want %d once each", len(got.values()), len(sizes))
 	}
 }
