@@ -144,17 +144,26 @@ func listenRaw(b *testing.B, group netip.Addr) *net.UDPConn {
 	return c
 }
 
-// benchRawUDP is BenchmarkSend's baseline; typed, its reader unmarshals
-// every datagram into a new BytesValue.
-func benchRawUDP(b *testing.B, size int, typed bool) {
+// rawPair is the baseline's sender and reading receiver.
+type rawPair struct {
+	sc    *net.UDPConn
+	dst   netip.AddrPort
+	frame []byte
+	got   atomic.Int64
+	close func()
+}
+
+// newRawPair opens the baseline's sockets (rawSockets on port 6000, one of
+// them read by a goroutine, unmarshalling when typed) and a sender of
+// datagrams as large as the transport's for a payload of size bytes.
+func newRawPair(b *testing.B, size int, typed bool) *rawPair {
 	group := netip.MustParseAddr("239.255.9.9")
 	rc := listenRaw(b, group)
-	defer rc.Close()
+	var idle []*net.UDPConn
 	for range rawSockets - 1 {
-		idle := listenRaw(b, netip.MustParseAddr("239.255.9.10"))
-		defer idle.Close()
+		idle = append(idle, listenRaw(b, netip.MustParseAddr("239.255.9.10")))
 	}
-	var got atomic.Int64
+	p := &rawPair{dst: netip.AddrPortFrom(group, 6000), frame: bytesPayload(b, dataDatagram(size))}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -169,29 +178,95 @@ func benchRawUDP(b *testing.B, size int, typed bool) {
 					continue
 				}
 			}
-			got.Add(1)
+			p.got.Add(1)
 		}
 	}()
 	sc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer sc.Close()
-	dst := netip.AddrPortFrom(group, 6000)
-	frame := bytesPayload(b, dataDatagram(size)) // as large as the transport's
+	p.sc = sc
+	p.close = func() {
+		sc.Close()
+		rc.Close()
+		<-done
+		for _, c := range idle {
+			c.Close()
+		}
+	}
+	return p
+}
+
+// benchRawUDP is BenchmarkSend's baseline; typed, its reader unmarshals
+// every datagram into a new BytesValue.
+func benchRawUDP(b *testing.B, size int, typed bool) {
+	p := newRawPair(b, size, typed)
+	defer p.close()
 	b.ReportAllocs()
 	b.SetBytes(int64(size))
 	sent := 0
 	for b.Loop() {
-		if _, err := sc.WriteToUDPAddrPort(frame, dst); err != nil {
+		if _, err := p.sc.WriteToUDPAddrPort(p.frame, p.dst); err != nil {
 			b.Fatal(err)
 		}
 		sent++
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-	b.ReportMetric(100*float64(settled(got.Load))/float64(sent), "recv-%")
-	rc.Close()
-	<-done
+	b.ReportMetric(100*float64(settled(p.got.Load))/float64(sent), "recv-%")
+}
+
+// BenchmarkSendInterleaved is BenchmarkSend's comparison with the load of
+// a shared machine spread evenly: it alternates blocks of 2,000 sends
+// through the transport (to its subscriber, as in BenchmarkSend) and
+// through the raw socket (to its reading socket), so that both see the
+// same moments, and reports each one's rate and their ratio. The raw
+// reader only reads.
+//
+//	go test ./runtime/multicast -run '^$' -bench '^BenchmarkSendInterleaved$' -benchtime 400000x -count 6
+func BenchmarkSendInterleaved(b *testing.B) {
+	if !netns(b) {
+		return
+	}
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			pub, sub := newNode(b), newNode(b)
+			if _, err := bytesTopic.Subscribe(context.Background(), sub.p, func(context.Context, *wrapperspb.BytesValue) {}); err != nil {
+				b.Fatal(err)
+			}
+			joined(sub.m)
+			raw := newRawPair(b, size.n, false)
+			defer raw.close()
+			msg := &plexo.Message{Topic: bytesTopic.Name(), Payload: bytesPayload(b, size.n), Origin: 1}
+			ctx := context.Background()
+			const block = 2000
+			var mcTime, rawTime time.Duration
+			mcSent, rawSent := 0, 0
+			b.ResetTimer()
+			for mcSent+rawSent < b.N {
+				start := time.Now()
+				for range block {
+					msg.Sequence++
+					if err := pub.m.Send(ctx, msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+				mcSent += block
+				mid := time.Now()
+				for range block {
+					if _, err := raw.sc.WriteToUDPAddrPort(raw.frame, raw.dst); err != nil {
+						b.Fatal(err)
+					}
+				}
+				rawSent += block
+				mcTime, rawTime = mcTime+mid.Sub(start), rawTime+time.Since(mid)
+			}
+			b.StopTimer()
+			mc, rw := float64(mcSent)/mcTime.Seconds(), float64(rawSent)/rawTime.Seconds()
+			b.ReportMetric(mc, "multicast-msgs/s")
+			b.ReportMetric(rw, "raw-msgs/s")
+			b.ReportMetric(mc/rw, "ratio")
+		})
+	}
 }
 
 // BenchmarkFirstDelivery measures, for a topic never sent before, the time
