@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,7 +38,9 @@ var benchSizes = []struct {
 // decodes. recv-% is the share of the messages the receiver got (read, or
 // delivered to the handler) by the end, and read-% the share of datagrams
 // the subscribing transport read from its socket (the rest the kernel
-// dropped with its receive buffer full); sends must not allocate.
+// dropped with its receive buffer full); cpu-ns/msg is the process's CPU
+// time (user and system, sender and receiver) per message sent, until the
+// receiver has caught up. Sends must not allocate.
 //
 //	go test ./runtime/multicast -run '^$' -bench '^BenchmarkSend$' -benchmem -count 6
 func BenchmarkSend(b *testing.B) {
@@ -83,6 +86,7 @@ func benchSend(b *testing.B, size int) {
 	b.ReportAllocs()
 	b.SetBytes(int64(size))
 	sent := 0
+	cpu := cpuTime()
 	for b.Loop() {
 		msg.Sequence++
 		if err := pub.m.Send(ctx, msg); err != nil {
@@ -92,7 +96,20 @@ func benchSend(b *testing.B, size int) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(100*float64(settled(got.Load))/float64(sent), "recv-%")
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(sent), "cpu-ns/msg")
 	b.ReportMetric(100*float64(sub.m.Stats().Datagrams)/float64(sent), "read-%")
+}
+
+// cpuTime returns the CPU time the process has used, user and system, in
+// nanoseconds. Taken around a benchmark's loop and the receiver's catching
+// up (settled), it tells what sending and receiving a message costs the
+// machine, whatever the other load on it.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // settled waits until count stops changing for 20 ms (2 s at most) and
@@ -205,6 +222,7 @@ func benchRawUDP(b *testing.B, size int, typed bool) {
 	b.ReportAllocs()
 	b.SetBytes(int64(size))
 	sent := 0
+	cpu := cpuTime()
 	for b.Loop() {
 		if _, err := p.sc.WriteToUDPAddrPort(p.frame, p.dst); err != nil {
 			b.Fatal(err)
@@ -213,6 +231,7 @@ func benchRawUDP(b *testing.B, size int, typed bool) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(100*float64(settled(p.got.Load))/float64(sent), "recv-%")
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(sent), "cpu-ns/msg")
 }
 
 // BenchmarkSendInterleaved is BenchmarkSend's comparison with the load of
