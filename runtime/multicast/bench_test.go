@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -150,9 +149,7 @@ func listenRaw(b *testing.B, group netip.Addr) *net.UDPConn {
 		b.Fatal(err)
 	}
 	var sockErr error
-	if err := rc.Control(func(fd uintptr) {
-		sockErr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
-	}); err != nil || sockErr != nil {
+	if err := rc.Control(func(fd uintptr) { sockErr = multicastAllOff(fd) }); err != nil || sockErr != nil {
 		b.Fatal(err, sockErr)
 	}
 	if err := c.SetReadBuffer(multicast.DefaultReceiveBuffer); err != nil {
