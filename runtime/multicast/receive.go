@@ -181,7 +181,7 @@ func (t *Transport) readData(conn *net.UDPConn) {
 			b, truncated := br.datagram(i)
 			if truncated {
 				t.counters.countDrop(dropTruncated)
-				r.askAgain(b, &h)
+				r.askAgain(now, b, &h)
 				continue
 			}
 			if drop := r.classifyData(now, b, &h, &msg); drop != noDrop {
@@ -195,12 +195,15 @@ func (t *Transport) readData(conn *net.UDPConn) {
 }
 
 // askAgain asks the sender of a DATA datagram truncated at the socket (b
-// holds its start) to send its message again, with a NAK of that one
-// sequence number, when repair is on and the message is one to deliver.
-// The resent datagrams come whole: the reader no longer truncates. The
-// header cannot be authenticated without the rest; a forged one costs one
-// NAK, as a forged gap would.
-func (r *receiver) askAgain(b []byte, h *frame.Header) {
+// holds its start, read at now) to send its message again, with a NAK of
+// that one sequence number, when repair is on and the message is one to
+// deliver. The resent datagrams come whole: the reader no longer
+// truncates. If nothing of the sender's has arrived on the topic yet, its
+// sequence state starts just below the message (repair.Window.Expect), so
+// that a later message overtaking the resend does not make it too old.
+// The header cannot be authenticated without the rest; a forged one costs
+// one NAK and a sequence state, as a forged message would.
+func (r *receiver) askAgain(now time.Time, b []byte, h *frame.Header) {
 	t := r.t
 	if t.cfg.repair <= 0 || frame.ParseHeader(b, h) != nil || h.Kind != frame.KindData ||
 		h.Domain != t.cfg.domain || h.Sender == t.self {
@@ -209,9 +212,13 @@ func (r *receiver) askAgain(b []byte, h *frame.Header) {
 	t.subsMu.RLock()
 	_, wanted := t.subs[agree.TopicID(h.Topic)]
 	t.subsMu.RUnlock()
-	if wanted {
-		t.sendNak(h.Sender, h.Topic, append(r.ranges[:0], repair.Range{First: h.Seq, Last: h.Seq}))
+	if !wanted {
+		return
 	}
+	t.seqMu.Lock()
+	t.seqState(seqKey{h.Sender, h.Topic}, now).w.Expect(h.Seq)
+	t.seqMu.Unlock()
+	t.sendNak(h.Sender, h.Topic, append(r.ranges[:0], repair.Range{First: h.Seq, Last: h.Seq}))
 }
 
 // classifyData takes in one datagram b from a data group's socket, read
