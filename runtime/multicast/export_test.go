@@ -85,7 +85,7 @@ func Admit(t *Transport, b []byte) (deliver bool, release func()) {
 	r := t.newReceiver()
 	var h frame.Header
 	var msg plexo.Message
-	deliver = r.classifyData(b, &h, &msg) == noDrop
+	deliver = r.classifyData(time.Now(), b, &h, &msg) == noDrop
 	return deliver, func() {
 		r.release()
 		r.reasm.Reset()

@@ -179,7 +179,12 @@ func WithPorts(control, data uint16) Option {
 
 // WithMTU sets the largest datagram payload sent (default 1,400 bytes; 0
 // keeps it). Values below 256 or above 65,000 make [New] fail with
-// [ErrConfig].
+// [ErrConfig]. Receivers read the datagrams waiting on a socket several at
+// a time, each in room for the larger of this size and 2 KiB; a larger
+// datagram, from a peer with a larger setting, is lost at the socket
+// (counted in [Stats].Truncated) and asked for again as a repair would
+// be, after which that socket reads one datagram at a time, of any size.
+// Give a domain's nodes the same MTU.
 func WithMTU(n int) Option {
 	return optionFunc(func(c *config) {
 		switch {

@@ -70,7 +70,7 @@ type pubTopic struct {
 // Send implements [plexo.Transport]: the message goes out on its topic's
 // group at once, whoever listens.
 func (t *Transport) Send(_ context.Context, msg *plexo.Message) error {
-	if s, ok := msg.Source.(source); ok && s.t == t {
+	if s, ok := msg.Source.(*peer); ok && s.t == t {
 		return nil // multicast peers got it already
 	}
 	if len(msg.Topic) > 0xffff || len(msg.Payload)+len(msg.Topic)+18 > t.cfg.maxMessage {

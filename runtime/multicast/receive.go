@@ -65,6 +65,7 @@ const (
 	dropUnwanted               // a topic not subscribed here, or a topic id collision
 	dropDuplicate              // a message delivered already (counted once per message)
 	dropReassembly             // over the reassembly bounds
+	dropTruncated              // larger than the reader's slot (see batchReader)
 
 	dropReasons // how many there are
 )
@@ -154,37 +155,79 @@ func (t *Transport) readControl() {
 }
 
 // readData delivers the messages that come on one data group's socket,
-// until it is closed.
+// until it is closed. It reads the datagrams waiting several at a time
+// (see batchReader) and takes them in, in order, before reading again.
 func (t *Transport) readData(conn *net.UDPConn) {
 	defer t.wg.Done()
 	r := t.newReceiver()
 	defer r.reasm.Reset() // gives back its share of the transport's budget
+	br, err := newBatchReader(conn, r.buf, t.cfg.mtu)
+	if err != nil {
+		t.log.Error("multicast: cannot read a group's socket", "error", err)
+		return
+	}
 	var h frame.Header
 	msg := plexo.Message{}
 	for {
-		n, _, err := conn.ReadFromUDPAddrPort(r.buf)
+		n, err := br.next()
 		if err != nil {
 			if isClosed(err) {
 				return
 			}
 			continue
 		}
-		t.counters.datagrams.Add(1)
-		if drop := r.classifyData(r.buf[:n], &h, &msg); drop != noDrop {
-			t.counters.countDrop(drop)
-			continue
+		t.counters.datagrams.Add(uint64(n))
+		now := time.Now()
+		for i := range n {
+			b, truncated := br.datagram(i)
+			if truncated {
+				t.counters.countDrop(dropTruncated)
+				r.askAgain(now, b, &h)
+				continue
+			}
+			if drop := r.classifyData(now, b, &h, &msg); drop != noDrop {
+				t.counters.countDrop(drop)
+				continue
+			}
+			t.counters.received.Add(1)
+			t.host.Deliver(&msg)
+			r.release()
 		}
-		t.counters.received.Add(1)
-		t.host.Deliver(&msg)
-		r.release()
 	}
 }
 
-// classifyData takes in one datagram b from a data group's socket. When it
-// completes a message to deliver, it sets *msg to that message (whose
-// payload points into the receiver's buffers) and returns noDrop;
-// otherwise it returns why the datagram is dropped.
-func (r *receiver) classifyData(b []byte, h *frame.Header, msg *plexo.Message) dropReason {
+// askAgain asks the sender of a DATA datagram truncated at the socket (b
+// holds its start, read at now) to send its message again, with a NAK of
+// that one sequence number, when repair is on and the message is one to
+// deliver. The resent datagrams come whole: the reader no longer
+// truncates. If nothing of the sender's has arrived on the topic yet, its
+// sequence state starts just below the message (repair.Window.Expect), so
+// that a later message overtaking the resend does not make it too old.
+// The header cannot be authenticated without the rest; a forged one costs
+// one NAK and a sequence state, as a forged message would.
+func (r *receiver) askAgain(now time.Time, b []byte, h *frame.Header) {
+	t := r.t
+	if t.cfg.repair <= 0 || frame.ParseHeader(b, h) != nil || h.Kind != frame.KindData ||
+		h.Domain != t.cfg.domain || h.Sender == t.self {
+		return
+	}
+	t.subsMu.RLock()
+	_, wanted := t.subs[agree.TopicID(h.Topic)]
+	t.subsMu.RUnlock()
+	if !wanted {
+		return
+	}
+	t.seqMu.Lock()
+	t.seqState(seqKey{h.Sender, h.Topic}, now).w.Expect(h.Seq)
+	t.seqMu.Unlock()
+	t.sendNak(h.Sender, h.Topic, append(r.ranges[:0], repair.Range{First: h.Seq, Last: h.Seq}))
+}
+
+// classifyData takes in one datagram b from a data group's socket, read
+// at now. When it completes a message to deliver, it sets *msg to that
+// message (whose payload points into the receiver's buffers) and returns
+// noDrop; otherwise it returns why the datagram is dropped.
+func (r *receiver) classifyData(now time.Time, b []byte, h *frame.Header, msg *plexo.Message) dropReason {
 	t := r.t
 	body, drop := r.accept(b, h)
 	switch {
@@ -207,7 +250,6 @@ func (r *receiver) classifyData(b []byte, h *frame.Header, msg *plexo.Message) d
 		}
 		return dropLeftover
 	}
-	now := time.Now()
 	whole, err := r.reasm.Add(now, h, body)
 	switch {
 	case err != nil:
@@ -221,7 +263,9 @@ func (r *receiver) classifyData(b []byte, h *frame.Header, msg *plexo.Message) d
 		return dropBadFrame
 	case string(topic) != name:
 		return dropUnwanted // a 64-bit id collision: never deliver a wrong type
-	case !r.admitSeq(now, h.Sender, h.Topic, h.Seq):
+	}
+	src := r.admitSeq(now, h.Sender, h.Topic, h.Seq)
+	if src == nil {
 		return dropDuplicate
 	}
 	*msg = plexo.Message{
@@ -229,7 +273,7 @@ func (r *receiver) classifyData(b []byte, h *frame.Header, msg *plexo.Message) d
 		Origin:   binary.LittleEndian.Uint64(rest),
 		Sequence: binary.LittleEndian.Uint64(rest[8:]),
 		Payload:  rest[16:],
-		Source:   source{t: t, node: h.Sender},
+		Source:   src, // a pointer: boxing it does not allocate
 	}
 	return noDrop
 }

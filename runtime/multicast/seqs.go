@@ -31,6 +31,7 @@ type seqState struct {
 	last       time.Time // last DATA from this sender on this topic
 	nakAt      time.Time // last NAK sent
 	tries      int       // NAKs sent for the current holes
+	src        *peer     // the sender's Source, shared by its states
 	prev, next *seqState
 
 	// delivering is held from a message's admission until its delivery
@@ -59,20 +60,26 @@ func (t *Transport) seqState(k seqKey, now time.Time) *seqState {
 	// The window spans this node's own repair ring (a domain's nodes
 	// share the setting): a repair queues behind all its sender sent
 	// before it, so it may arrive that far behind the newest message.
-	state = &seqState{key: k, w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize)), last: now}
+	src := t.peers[k.sender]
+	if src == nil {
+		src = &peer{t: t, node: k.sender}
+		t.peers[k.sender] = src
+	}
+	src.refs++
+	state = &seqState{key: k, w: repair.NewWindow(max(t.cfg.repair, repair.WindowSize)), last: now, src: src}
 	t.seqs[k] = state
 	t.pushSeq(state)
 	return state
 }
 
-// admitSeq checks a DATA message's sequence number and reports whether the
-// message is to be delivered: it drops duplicates (also those of
-// make-before-break), counts gaps and repairs, and asks the sender for what
-// is missing when repair is on.
+// admitSeq checks a DATA message's sequence number and returns the
+// sender's Source if the message is to be delivered, nil if not: it drops
+// duplicates (also those of make-before-break), counts gaps and repairs,
+// and asks the sender for what is missing when repair is on.
 //
 // A message admitted holds its state's delivering lock, which the caller
 // gives back with release once the message is delivered.
-func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) bool {
+func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) *peer {
 	t := r.t
 	k := seqKey{sender, topic}
 	t.seqMu.Lock()
@@ -92,7 +99,7 @@ func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) bool {
 	case repair.Duplicate:
 		t.seqMu.Unlock()
 		state.delivering.Unlock()
-		return false
+		return nil
 	case repair.Repaired:
 		t.counters.repaired.Add(1)
 		if !state.w.Pending() {
@@ -110,12 +117,13 @@ func (r *receiver) admitSeq(now time.Time, sender, topic, seq uint64) bool {
 			}
 		}
 	}
+	src := state.src
 	t.seqMu.Unlock()
 	r.held = state
 	if len(ranges) > 0 {
 		t.sendNak(sender, topic, ranges)
 	}
-	return true
+	return src
 }
 
 // release ends the delivery of the message admitSeq admitted last, if it
@@ -169,6 +177,9 @@ func (t *Transport) dropSeq(state *seqState) {
 	t.unlinkSeq(state)
 	delete(t.seqs, state.key)
 	delete(t.naking, state.key)
+	if state.src.refs--; state.src.refs == 0 {
+		delete(t.peers, state.key.sender)
+	}
 }
 
 // sweepSeqs drops the sequence state nothing needs any more: that of

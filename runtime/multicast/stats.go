@@ -42,6 +42,7 @@ type Stats struct {
 	AuthFailures    uint64 // datagrams with a missing, unknown or bad tag
 	Replays         uint64 // control messages rejected by the replay window
 	ReassemblyDrops uint64 // messages dropped by the reassembly bounds
+	Truncated       uint64 // datagrams larger than this node's MTU (and 2 KiB) lost at the socket, each asked for again when repair is on (see WithMTU)
 	ControlSent     uint64 // control datagrams sent
 	ControlReceived uint64 // control messages accepted
 	Relocations     uint64 // relocations of topics of local interest
@@ -81,6 +82,7 @@ func (t *Transport) Stats() Stats {
 		OtherDomain:     t.counters.dropped[dropOtherDomain].Load(),
 		AuthFailures:    t.counters.dropped[dropAuth].Load(),
 		ReassemblyDrops: t.counters.dropped[dropReassembly].Load(),
+		Truncated:       t.counters.dropped[dropTruncated].Load(),
 	}
 	t.seqMu.Lock()
 	s.SenderStates = len(t.seqs)

@@ -23,7 +23,7 @@ import (
 //	         local interest, notify, wakeAt and sweepAt
 //	subsMu   subs, the subscribed topics (the data readers take it alone)
 //	pubs.mu  the publishers' maps
-//	seqMu    the sequence states and the NAKs due
+//	seqMu    the sequence states, the peers and the NAKs due
 //	sendMu   the writer and its buffers, the control sequence, the sender
 //	         socket, and each pubTopic's seq and ring
 //
@@ -82,7 +82,8 @@ type Transport struct {
 	seqHead *seqState            // most recently heard
 	seqTail *seqState            // least recently heard: evicted first
 	seqCap  int
-	sweepAt time.Time // next sweep of the sequence states, guarded by mu
+	peers   map[uint64]*peer // the Sources of the senders in seqs
+	sweepAt time.Time        // next sweep of the sequence states, guarded by mu
 
 	// dropHook, set by tests before Start, makes the data readers drop
 	// the datagrams for which it returns true, as a lossy network would.
@@ -123,11 +124,16 @@ type localTopic struct {
 	group  uint32
 }
 
-// source is the Source of messages this transport delivers: the sending
-// node, reached through t.
-type source struct {
+// A peer is the Source of the messages this transport delivers from one
+// sending node. It is interned: the transport keeps one per node whose
+// sequence numbers it follows (see seqState), so that every message from
+// that node carries the same pointer, and boxing it into
+// [plexo.Message].Source allocates nothing. A node forgotten and heard
+// again gets a new peer.
+type peer struct {
 	t    *Transport
 	node uint64
+	refs int // seqStates of this node; guarded by t.seqMu
 }
 
 // New opens a multicast transport: it joins the control group and opens
@@ -151,6 +157,7 @@ func New(ctx context.Context, opts ...Option) (*Transport, error) {
 		pubs:        publishers{byName: make(map[string]*pubTopic), byID: make(map[agree.TopicID]*pubTopic)},
 		seqs:        make(map[seqKey]*seqState),
 		naking:      make(map[seqKey]*seqState),
+		peers:       make(map[uint64]*peer),
 		seqCap:      MaxSenderStates,
 		reasmBudget: frame.NewBudget(reassemblyBytes(cfg.maxMessage)),
 		wake:        make(chan struct{}, 1),

@@ -196,11 +196,21 @@ func FuzzParse(f *testing.F) {
 		f.Add(append([]byte(nil), fr...))
 	}
 	f.Add([]byte("PX"))
+	f.Add(append([]byte(nil), frames[0][:HeaderSize+10]...)) // truncated, as a small receive slot cuts it
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// ParseHeader reads any datagram's start, truncated ones too.
+		var start Header
+		headerErr := ParseHeader(b, &start)
+		if headerErr == nil && len(b) < HeaderSize {
+			t.Fatalf("ParseHeader accepted %d bytes", len(b))
+		}
 		var h Header
 		body, tag, err := Parse(b, &h)
 		if err != nil {
 			return
+		}
+		if headerErr != nil || start != h {
+			t.Fatalf("ParseHeader %+v, %v; Parse %+v", start, headerErr, h)
 		}
 		if len(body)+HeaderSize+len(tag) != len(b) {
 			t.Fatalf("body %d + tag %d does not add up to %d", len(body), len(tag), len(b))

@@ -68,23 +68,9 @@ func (h *Header) Put(b []byte) {
 // the tag (nil when the frame is untagged). It checks the fragment fields'
 // consistency, not the tag.
 func Parse(b []byte, h *Header) (body, tag []byte, err error) {
-	if len(b) < HeaderSize {
-		return nil, nil, ErrShort
+	if err := ParseHeader(b, h); err != nil {
+		return nil, nil, err
 	}
-	if b[0] != Magic0 || b[1] != Magic1 {
-		return nil, nil, ErrMagic
-	}
-	if b[2] != Version {
-		return nil, nil, ErrVersion
-	}
-	h.Kind, h.Flags, h.KeyID = b[3], b[4], b[5]
-	h.Domain = binary.LittleEndian.Uint32(b[6:])
-	h.Sender = binary.LittleEndian.Uint64(b[10:])
-	h.Topic = binary.LittleEndian.Uint64(b[18:])
-	h.Seq = binary.LittleEndian.Uint64(b[26:])
-	h.Index = binary.LittleEndian.Uint16(b[34:])
-	h.Count = binary.LittleEndian.Uint16(b[36:])
-	h.Length = binary.LittleEndian.Uint32(b[38:])
 	body = b[HeaderSize:]
 	if h.Flags&FlagTagged != 0 {
 		if len(body) < TagSize {
@@ -101,6 +87,31 @@ func Parse(b []byte, h *Header) (body, tag []byte, err error) {
 		return nil, nil, ErrFragment
 	}
 	return body, tag, nil
+}
+
+// ParseHeader reads the header at the start of b into h, checking only
+// the magic and the version: what follows it may be cut short, as in a
+// datagram truncated by a small receive buffer. Nothing it returns is
+// authenticated.
+func ParseHeader(b []byte, h *Header) error {
+	if len(b) < HeaderSize {
+		return ErrShort
+	}
+	if b[0] != Magic0 || b[1] != Magic1 {
+		return ErrMagic
+	}
+	if b[2] != Version {
+		return ErrVersion
+	}
+	h.Kind, h.Flags, h.KeyID = b[3], b[4], b[5]
+	h.Domain = binary.LittleEndian.Uint32(b[6:])
+	h.Sender = binary.LittleEndian.Uint64(b[10:])
+	h.Topic = binary.LittleEndian.Uint64(b[18:])
+	h.Seq = binary.LittleEndian.Uint64(b[26:])
+	h.Index = binary.LittleEndian.Uint16(b[34:])
+	h.Count = binary.LittleEndian.Uint16(b[36:])
+	h.Length = binary.LittleEndian.Uint32(b[38:])
+	return nil
 }
 
 // chunk is the body size of every fragment but the last of a message of

@@ -53,6 +53,46 @@ func TestWindow(t *testing.T) {
 	}
 }
 
+// TestWindowExpect checks a window started by Expect: the expected
+// sequence counts as missing once a later one overtakes it, and is
+// accepted once when it comes; what precedes it is too old; a window
+// already started ignores Expect.
+func TestWindowExpect(t *testing.T) {
+	var w Window
+	w.Expect(1)
+	if v, lost := w.Add(3); v != Newest || lost != 2 {
+		t.Fatalf("Add(3) after Expect(1) = %v, %d; want Newest, 2", v, lost)
+	}
+	if got := w.Missing(nil); !slices.Equal(got, []Range{{1, 2}}) {
+		t.Fatalf("missing %v, want [{1 2}]", got)
+	}
+	if !w.IsDuplicate(3) || w.IsDuplicate(1) {
+		t.Fatal("IsDuplicate disagrees with the window")
+	}
+	if v, _ := w.Add(1); v != Repaired {
+		t.Fatalf("Add(1) = %v, want Repaired", v)
+	}
+	if v, _ := w.Add(1); v != Duplicate {
+		t.Fatalf("second Add(1) = %v, want Duplicate", v)
+	}
+
+	var w2 Window
+	w2.Expect(10)
+	if v, _ := w2.Add(9); v != Duplicate {
+		t.Fatalf("Add(9) after Expect(10) = %v, want Duplicate (too old)", v)
+	}
+	if v, lost := w2.Add(10); v != Newest || lost != 0 {
+		t.Fatalf("Add(10) after Expect(10) = %v, %d; want Newest, 0", v, lost)
+	}
+
+	var w3 Window
+	w3.Add(5)
+	w3.Expect(2)
+	if v, _ := w3.Add(2); v != Duplicate {
+		t.Fatalf("Expect on a started window changed it: Add(2) = %v, want Duplicate", v)
+	}
+}
+
 // TestWindowModel checks windows of several sizes against a set of every
 // sequence seen: a message is delivered at most once, a missing one within
 // the window is accepted exactly once (the window starts at the first

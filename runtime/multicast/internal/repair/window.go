@@ -22,7 +22,8 @@ const MaxWindow = 1 << 16
 // lags, a repair arrives as far behind the highest sequence seen as the
 // sender's ring reaches back.
 type Window struct {
-	top     uint64   // highest sequence seen; 0 before the first
+	started bool     // a sequence was seen, or one expected (Expect)
+	top     uint64   // highest sequence seen
 	size    uint64   // sequences tracked below top; 0: WindowSize
 	missing []uint64 // circular bitmap: bit seq%len is set while seq (top-size ≤ seq < top) is missing
 	pending int      // bits set in missing
@@ -71,8 +72,8 @@ func (w *Window) Add(seq uint64) (v Verdict, lost uint64) {
 	switch {
 	case seq == 0:
 		return Duplicate, 0
-	case w.top == 0:
-		w.top = seq
+	case !w.started:
+		w.started, w.top = true, seq
 		return Newest, 0
 	case seq > w.top:
 		lost = seq - w.top - 1
@@ -128,7 +129,7 @@ func (w *Window) IsDuplicate(seq uint64) bool {
 	switch {
 	case seq == 0:
 		return true
-	case w.top == 0 || seq > w.top:
+	case !w.started || seq > w.top:
 		return false
 	}
 	d := w.top - seq
@@ -137,6 +138,20 @@ func (w *Window) IsDuplicate(seq uint64) bool {
 	}
 	i, m := w.bit(seq)
 	return w.missing[i]&m == 0
+}
+
+// Expect starts a window that has seen nothing yet just below seq, as if
+// seq−1 were the highest seen: seq and what follows it are new, what
+// precedes it is too old, as when seq is the first seen. A started window
+// is left as it is. It is for a message known to be on its way (asked for
+// again) before any other of its sender's has arrived, so that one that
+// overtakes it does not start the window above it.
+func (w *Window) Expect(seq uint64) {
+	w.init()
+	if w.started || seq == 0 {
+		return
+	}
+	w.started, w.top = true, seq-1
 }
 
 // Pending reports whether some message in the window is missing.
