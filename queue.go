@@ -43,33 +43,15 @@ func (r *ring) put(m any, policy Overflow) (dropped bool, space <-chan struct{})
 		r.mu.Unlock()
 		return true, nil
 	}
-	if r.n < len(r.buf) {
-		i := r.head + r.n
-		if i >= len(r.buf) {
-			i -= len(r.buf)
-		}
-		r.buf[i] = m
-		r.n++
-	} else {
-		switch policy {
-		case OverflowBlock:
-			if r.space == nil {
-				r.space = make(chan struct{})
-			}
-			space = r.space
-			r.mu.Unlock()
-			return false, space
-		case OverflowDropNewest:
-			r.mu.Unlock()
-			return true, nil
-		}
-		// OverflowDropOldest: the new message takes the oldest's place,
-		// which becomes the newest.
-		r.buf[r.head] = m
-		if r.head++; r.head == len(r.buf) {
-			r.head = 0
-		}
-		dropped = true
+	dropped, full := r.add(m, policy)
+	switch {
+	case full:
+		space = r.spaceSignal()
+		r.mu.Unlock()
+		return false, space
+	case dropped && policy == OverflowDropNewest:
+		r.mu.Unlock() // nothing new to take: no wake-up
+		return true, nil
 	}
 	wake := r.parked
 	r.parked = false
@@ -78,6 +60,45 @@ func (r *ring) put(m any, policy Overflow) (dropped bool, space <-chan struct{})
 		r.wake <- struct{}{}
 	}
 	return dropped, nil
+}
+
+// add queues m under policy, with r.mu held: the one placement rule of put
+// and putBatch. It reports whether a message was dropped (m itself under
+// OverflowDropNewest; the oldest, whose place m takes, under
+// OverflowDropOldest) and, under OverflowBlock, whether the ring is full and
+// m was not queued.
+func (r *ring) add(m any, policy Overflow) (dropped, full bool) {
+	if r.n < len(r.buf) {
+		i := r.head + r.n
+		if i >= len(r.buf) {
+			i -= len(r.buf)
+		}
+		r.buf[i] = m
+		r.n++
+		return false, false
+	}
+	switch policy {
+	case OverflowBlock:
+		return false, true
+	case OverflowDropNewest:
+		return true, false
+	}
+	// OverflowDropOldest: the new message takes the oldest's place, which
+	// becomes the newest.
+	r.buf[r.head] = m
+	if r.head++; r.head == len(r.buf) {
+		r.head = 0
+	}
+	return true, false
+}
+
+// spaceSignal returns the channel that is closed when a full ring has room
+// again, with r.mu held.
+func (r *ring) spaceSignal() <-chan struct{} {
+	if r.space == nil {
+		r.space = make(chan struct{})
+	}
+	return r.space
 }
 
 // putBatch queues the messages of ms, in order, under policy, as put does
@@ -94,32 +115,14 @@ func (r *ring) putBatch(ms []any, policy Overflow) (done, dropped int, woke bool
 		return len(ms), len(ms), false, nil
 	}
 	for _, m := range ms {
-		if r.n < len(r.buf) {
-			i := r.head + r.n
-			if i >= len(r.buf) {
-				i -= len(r.buf)
-			}
-			r.buf[i] = m
-			r.n++
-			done++
-			continue
-		}
-		if policy == OverflowBlock {
-			if r.space == nil {
-				r.space = make(chan struct{})
-			}
-			space = r.space
+		d, full := r.add(m, policy)
+		if full {
+			space = r.spaceSignal()
 			break
 		}
 		done++
-		dropped++
-		if policy == OverflowDropNewest {
-			continue
-		}
-		// OverflowDropOldest, as in put.
-		r.buf[r.head] = m
-		if r.head++; r.head == len(r.buf) {
-			r.head = 0
+		if d {
+			dropped++
 		}
 	}
 	woke = r.parked && r.n > 0
