@@ -169,54 +169,26 @@ func (d *discardTransport) Start(h plexo.Host) error { d.host = h; return nil }
 // BenchmarkDeliver measures the receiving side of a transport: duplicate
 // suppression, one decode, and the hand-off to a subscription.
 func BenchmarkDeliver(b *testing.B) {
-	p := plexo.New()
-	defer p.Close()
-	tr := &discardTransport{}
-	if err := p.Attach(tr); err != nil {
-		b.Fatal(err)
-	}
-	var handled atomic.Int64
-	if _, err := int64Topic.Subscribe(context.Background(), p, func(context.Context, *wrapperspb.Int64Value) { handled.Add(1) },
-		plexo.WithQueueSize(1024), plexo.WithOverflow(plexo.OverflowBlock)); err != nil {
-		b.Fatal(err)
-	}
-	payload, err := plexo.ProtoCodec().Marshal(nil, wrapperspb.Int64(42))
-	if err != nil {
-		b.Fatal(err)
-	}
+	host, handled, payload := deliverySetup(b)
 	msg := plexo.Message{Topic: int64Topic.Name(), Payload: payload, Origin: 7}
 	b.ReportAllocs()
 	for b.Loop() {
 		msg.Sequence++
-		tr.host.Deliver(&msg)
+		host.Deliver(&msg)
 	}
-	waitUntil(&handled, int64(msg.Sequence))
+	waitUntil(handled, int64(msg.Sequence))
 }
 
 // BenchmarkDeliverBatch is BenchmarkDeliver with the messages handed over
 // 64 at a time through [plexo.BatchHost], as runtime/tcp hands over what one
 // read brings; it reports the time per message.
 func BenchmarkDeliverBatch(b *testing.B) {
-	p := plexo.New()
-	defer p.Close()
-	tr := &discardTransport{}
-	if err := p.Attach(tr); err != nil {
-		b.Fatal(err)
-	}
-	var handled atomic.Int64
-	if _, err := int64Topic.Subscribe(context.Background(), p, func(context.Context, *wrapperspb.Int64Value) { handled.Add(1) },
-		plexo.WithQueueSize(1024), plexo.WithOverflow(plexo.OverflowBlock)); err != nil {
-		b.Fatal(err)
-	}
-	payload, err := plexo.ProtoCodec().Marshal(nil, wrapperspb.Int64(42))
-	if err != nil {
-		b.Fatal(err)
-	}
+	host, handled, payload := deliverySetup(b)
 	batch := make([]plexo.Message, 64)
 	for i := range batch {
 		batch[i] = plexo.Message{Topic: int64Topic.Name(), Payload: payload, Origin: 7}
 	}
-	bh := tr.host.(plexo.BatchHost)
+	bh := host.(plexo.BatchHost)
 	seq := uint64(0)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -229,7 +201,29 @@ func BenchmarkDeliverBatch(b *testing.B) {
 		seq++
 	}
 	b.StopTimer()
-	waitUntil(&handled, int64(seq+63)/64*64)
+	waitUntil(handled, int64(seq+63)/64*64)
+}
+
+// deliverySetup is the receiving side of BenchmarkDeliver and
+// BenchmarkDeliverBatch: the Host a Plexus gives a transport, one
+// subscription that counts its messages in handled, and an encoded payload.
+func deliverySetup(b *testing.B) (host plexo.Host, handled *atomic.Int64, payload []byte) {
+	p := plexo.New()
+	b.Cleanup(func() { p.Close() })
+	tr := &discardTransport{}
+	if err := p.Attach(tr); err != nil {
+		b.Fatal(err)
+	}
+	handled = new(atomic.Int64)
+	if _, err := int64Topic.Subscribe(context.Background(), p, func(context.Context, *wrapperspb.Int64Value) { handled.Add(1) },
+		plexo.WithQueueSize(1024), plexo.WithOverflow(plexo.OverflowBlock)); err != nil {
+		b.Fatal(err)
+	}
+	payload, err := plexo.ProtoCodec().Marshal(nil, wrapperspb.Int64(42))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tr.host, handled, payload
 }
 
 // BenchmarkRemoteTopics measures how a Plexus takes in the interest of a
